@@ -1,0 +1,25 @@
+//! The transport-agnostic surface of Kryptos Connect: async traits split by
+//! capability, and the request/response DTOs they exchange.
+//!
+//! `kc-service` implements these traits on a store; `kc-http` exposes them over
+//! HTTP; `kc-client` implements them again over HTTP, so code written against a
+//! trait runs unchanged in-process or remotely.
+//!
+//! ```
+//! use kc_api::{ApiError, ErrorCode};
+//! let e = ApiError::new(ErrorCode::TokenAlreadyUsed, "public token was already exchanged");
+//! assert_eq!(e.code.as_str(), "TOKEN_ALREADY_USED");
+//! ```
+
+mod connect;
+mod credentials;
+mod error;
+mod health;
+mod widget;
+
+pub use connect::*;
+pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
+pub use error::{ApiError, ApiResult};
+pub use health::{HealthApi, HealthInfo};
+pub use kc_domain::ErrorCode;
+pub use widget::*;

@@ -1,0 +1,34 @@
+//! The Kryptos Connect domain: identifiers, secrets and tokens, scopes, clients,
+//! grants, error codes and the pure rules that relate them.
+//!
+//! This crate performs no I/O and knows no async runtime, database or transport.
+//! Time and randomness come in through the [`Clock`] and [`SecretRng`] traits so
+//! that every rule can be tested by moving a clock instead of sleeping.
+//!
+//! ```
+//! use kc_domain::{ScopeSet, TokenKind, PlainToken, OsSecretRng};
+//! let scopes: ScopeSet = "openid users:read".parse().unwrap();
+//! assert!(scopes.contains_str("users:read"));
+//! let token = PlainToken::generate(TokenKind::Public, &OsSecretRng);
+//! assert!(PlainToken::parse(TokenKind::Public, token.expose()).is_ok());
+//! ```
+
+mod client;
+mod clock;
+mod error;
+mod grant;
+mod ids;
+mod rng;
+mod scope;
+mod session;
+mod token;
+
+pub use client::{ClientMode, ClientRecord, ClientSecret, SecretPepper};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ErrorCode;
+pub use grant::{lifetimes, GrantRecord, GrantStatus, SessionReason};
+pub use ids::{ClientId, GrantId, IdError, UserId, WorkspaceId};
+pub use rng::{OsSecretRng, SecretRng};
+pub use scope::{ScopeError, ScopeSet, DEFAULT_CLIENT_SCOPES};
+pub use session::{LinkSession, PublicTokenRecord, TokenRefusal, WorkspaceRole};
+pub use token::{MalformedToken, PlainToken, TokenDigest, TokenKind};

@@ -1,0 +1,1426 @@
+/*
+ * Kryptos Connect widget — the state machine behind GET /connect.
+ *
+ *   loading → AUTH (email code | guest) → WORKSPACE (only if several)
+ *           → CONSENT → INTEGRATION (add one or more) → STATUS → DONE
+ *   any fatal failure → ERROR
+ *
+ * Inputs  : URL fragment  #link_token=…&origin=…&theme=…&lang=…&mode=…
+ *                          &redirect_uri=…&css=<JSON>&auth=email,anonymous
+ *                          &integration=<provider id>&prefill=<JSON>
+ *           or a postMessage {source:"kryptos-connect-sdk", type:"init", …}
+ *           from the declared parent origin.
+ * Outputs : postMessage {source:"kryptos-connect", type:"ready"|"step"|
+ *           "success"|"error"|"close", …} to the parent origin (only when the
+ *           session lists it in allowed_origins), ReactNativeWebView.postMessage,
+ *           or a redirect to redirect_uri in page mode.
+ *
+ * Everything runs under a strict CSP: no inline code, no innerHTML with data,
+ * theme variables set through CSSOM.
+ */
+(function () {
+  "use strict";
+
+  // ===================================================================
+  // i18n — every user-visible string goes through t(key, vars).
+  // ===================================================================
+  const MESSAGES = {
+    en: {
+      "header.via": "via Kryptos Connect",
+      "header.sandbox": "Sandbox",
+      "footer.secured": "Secured by Kryptos Connect",
+      "stepper.label": "Progress",
+      "stepper.auth": "Sign in",
+      "stepper.consent": "Approve",
+      "stepper.integration": "Connect",
+      "stepper.status": "Finish",
+      "common.loading": "Loading…",
+      "common.close": "Close",
+      "common.back": "Back",
+      "common.retry": "Try again",
+      "common.optional": "(optional)",
+
+      "auth.title": "Connect your crypto",
+      "auth.lead": "{app} uses Kryptos to securely access your crypto portfolio.",
+      "auth.email": "Continue with email",
+      "auth.anonymous": "Continue as guest",
+      "auth.anonymousNote": "A guest account needs no email. You can add one later.",
+      "auth.emailTitle": "Sign in with email",
+      "auth.emailLead": "We’ll email you a 6-digit code. No password needed.",
+      "auth.emailLabel": "Email address",
+      "auth.sendCode": "Send code",
+      "auth.codeTitle": "Check your inbox",
+      "auth.codeLead": "Enter the 6-digit code we sent to {email}.",
+      "auth.codeLabel": "Verification code",
+      "auth.codeHint": "The code is valid for 10 minutes.",
+      "auth.verify": "Verify",
+      "auth.resend": "Resend code",
+      "auth.resendIn": "Resend code in {s}s",
+      "auth.resent": "A new code is on its way.",
+      "auth.changeEmail": "Use a different email",
+      "auth.invalidEmail": "Please enter a valid email address.",
+      "auth.invalidCode": "The code has 6 digits.",
+
+      "workspace.title": "Choose a workspace",
+      "workspace.lead": "Which workspace do you want to share with {app}?",
+      "workspace.role.owner": "Owner",
+      "workspace.role.admin": "Admin",
+      "workspace.role.member": "Member",
+      "workspace.role.viewer": "Viewer",
+
+      "consent.title": "{app} wants to access your Kryptos account",
+      "consent.subtitle": "This will allow {app} to",
+      "consent.asEmail": "Signed in as {email}",
+      "consent.asGuest": "Signed in with a guest account",
+      "consent.workspace": "Workspace: {name}",
+      "consent.fineprint": "You can revoke access at any time. {app} never sees your exchange keys or passwords.",
+      "consent.allow": "Allow",
+      "consent.deny": "Deny",
+      "consent.writeBadge": "Can make changes",
+
+      "scope.openid": "Confirm your identity",
+      "scope.profile": "View your basic profile (name, language)",
+      "scope.email": "View your email address",
+      "scope.offline_access": "Keep access while you’re not using the app",
+      "scope.portfolios:read": "View your portfolio holdings",
+      "scope.portfolios:write": "Manage your portfolios",
+      "scope.transactions:read": "View your transaction history",
+      "scope.transactions:write": "Add and edit your transactions",
+      "scope.balances:read": "View your account balances",
+      "scope.balances:write": "Update your account balances",
+      "scope.integrations:read": "View your connected wallets and exchanges",
+      "scope.integrations:write": "Add and manage your wallets and exchanges",
+      "scope.defi:read": "View your DeFi positions",
+      "scope.defi:write": "Manage your DeFi positions",
+      "scope.nft:read": "View your NFT collections",
+      "scope.nft:write": "Manage your NFT collections",
+      "scope.tax:read": "View your tax calculations",
+      "scope.tax:write": "Run and update your tax calculations",
+      "scope.accounting:read": "View your accounting ledger",
+      "scope.accounting:write": "Edit your accounting ledger",
+      "scope.reports:read": "View your generated reports",
+      "scope.reports:write": "Generate and manage reports",
+      "scope.workspace:read": "View your workspace settings",
+      "scope.workspace:write": "Change your workspace settings",
+      "scope.users:read": "View your user account details",
+      "scope.users:write": "Update your user account details",
+
+      "integration.title": "Connect a wallet or exchange",
+      "integration.lead": "Choose where your crypto lives. Access is read-only.",
+      "integration.connected": "Connected",
+      "integration.searchLabel": "Search wallets and exchanges",
+      "integration.searchPlaceholder": "Search wallets and exchanges",
+      "integration.noResults": "No wallet or exchange matches “{q}”.",
+      "integration.noProviders": "No wallets or exchanges are available.",
+      "integration.allProviders": "All wallets and exchanges",
+      "integration.wallet": "Wallet",
+      "integration.exchange": "Exchange",
+      "integration.formTitle": "Connect {name}",
+      "integration.formSubWallet": "Paste a public address. We never ask for your seed phrase.",
+      "integration.formSubExchange": "Use a read-only API key from your {name} account.",
+      "integration.submit": "Connect {name}",
+      "integration.added": "{name} connected.",
+      "integration.continue": "Continue",
+      "integration.skip": "Skip for now",
+      "integration.security": "Read-only access. Keys are encrypted and never shared with the app.",
+      "integration.required": "This field is required.",
+      "integration.badEvm": "An Ethereum-style address starts with 0x followed by 40 hexadecimal characters.",
+      "integration.badSolana": "A Solana address is 32 to 44 base58 characters.",
+      "integration.badBitcoin": "This doesn’t look like a Bitcoin address (bc1…, 1… or 3…).",
+
+      "field.address": "Wallet address",
+      "field.apiKey": "API key",
+      "field.secretKey": "Secret key",
+      "field.password": "Passphrase",
+      "field.accountName": "Account name",
+      "field.alias": "Nickname",
+
+      "sandbox.title": "Sandbox mode",
+      "sandbox.text": "This app is in sandbox mode: only Ethereum and Solana test addresses can be connected.",
+      "sandbox.useTest": "Use test address",
+      "sandbox.ethereum": "Ethereum",
+      "sandbox.solana": "Solana",
+
+      "status.title": "Syncing your accounts",
+      "status.lead": "We’re importing your balances. This continues in the background — you can finish now.",
+      "status.queued": "Queued",
+      "status.syncing": "Syncing",
+      "status.synced": "Synced",
+      "status.failed": "Failed",
+      "status.addAnother": "Add another",
+      "status.done": "Done",
+      "status.empty": "No wallets or exchanges connected yet.",
+
+      "done.title": "You’re all set",
+      "done.lead": "{app} can now access the data you approved.",
+      "done.leadPage": "{app} can now access the data you approved. You can close this window.",
+      "done.redirecting": "Taking you back to {app}…",
+
+      "error.title": "We couldn’t continue",
+      "error.closedTitle": "Connection cancelled",
+      "error.closedLead": "You can close this window.",
+
+      "errors.TOKEN_EXPIRED": "This link has expired. Please close this window and start again from {app}.",
+      "errors.TOKEN_ALREADY_USED": "This link has already been used. Please start again from {app}.",
+      "errors.INVALID_TOKEN": "This link is not valid. Please start again from {app}.",
+      "errors.INVALID_CLIENT": "This app is not set up correctly for Kryptos Connect.",
+      "errors.INVALID_SCOPE": "This app asked for permissions it is not allowed to request.",
+      "errors.INVALID_REQUEST": "Please check your input: {message}",
+      "errors.INVALID_GRANT": "This authorization is no longer valid. Please start again.",
+      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "In sandbox mode only the test addresses can be connected — Ethereum {eth} or Solana {sol}.",
+      "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "In sandbox mode only Ethereum and Solana wallets can be connected.",
+      "errors.WORKSPACE_NOT_FOUND": "That workspace could not be found, or you are not a member of it.",
+      "errors.INSUFFICIENT_PERMISSIONS": "You need to be an owner or admin of this workspace to share it.",
+      "errors.RATE_LIMITED": "Too many attempts. Please wait a minute and try again.",
+      "errors.SERVICE_UNAVAILABLE": "Kryptos is temporarily unavailable. Please try again shortly.",
+      "errors.INTERNAL_ERROR": "Something went wrong on our side. Please try again.",
+      "errors.NETWORK_ERROR": "We couldn’t reach Kryptos. Check your connection and try again.",
+      "errors.MISSING_LINK_TOKEN": "This page was opened without a link token. Please start again from {app}.",
+      "errors.ORIGIN_NOT_ALLOWED": "This website is not allowed to open Kryptos Connect for {app}.",
+      "errors.ACCESS_DENIED": "You declined to share your data with {app}.",
+      "errors.USER_CLOSED": "The connection was cancelled.",
+      "errors.UNKNOWN": "Something went wrong. Please try again."
+    },
+
+    fr: {
+      "header.via": "via Kryptos Connect",
+      "header.sandbox": "Bac à sable",
+      "footer.secured": "Sécurisé par Kryptos Connect",
+      "stepper.label": "Progression",
+      "stepper.auth": "Connexion",
+      "stepper.consent": "Autorisation",
+      "stepper.integration": "Comptes",
+      "stepper.status": "Fin",
+      "common.loading": "Chargement…",
+      "common.close": "Fermer",
+      "common.back": "Retour",
+      "common.retry": "Réessayer",
+      "common.optional": "(facultatif)",
+
+      "auth.title": "Connectez vos cryptos",
+      "auth.lead": "{app} utilise Kryptos pour accéder en toute sécurité à votre portefeuille crypto.",
+      "auth.email": "Continuer avec un e-mail",
+      "auth.anonymous": "Continuer en invité",
+      "auth.anonymousNote": "Un compte invité ne demande pas d’e-mail. Vous pourrez en ajouter un plus tard.",
+      "auth.emailTitle": "Connexion par e-mail",
+      "auth.emailLead": "Nous vous envoyons un code à 6 chiffres. Aucun mot de passe.",
+      "auth.emailLabel": "Adresse e-mail",
+      "auth.sendCode": "Envoyer le code",
+      "auth.codeTitle": "Consultez votre boîte mail",
+      "auth.codeLead": "Saisissez le code à 6 chiffres envoyé à {email}.",
+      "auth.codeLabel": "Code de vérification",
+      "auth.codeHint": "Le code est valable 10 minutes.",
+      "auth.verify": "Vérifier",
+      "auth.resend": "Renvoyer le code",
+      "auth.resendIn": "Renvoyer le code dans {s} s",
+      "auth.resent": "Un nouveau code vous a été envoyé.",
+      "auth.changeEmail": "Utiliser une autre adresse",
+      "auth.invalidEmail": "Veuillez saisir une adresse e-mail valide.",
+      "auth.invalidCode": "Le code comporte 6 chiffres.",
+
+      "workspace.title": "Choisissez un espace de travail",
+      "workspace.lead": "Quel espace de travail voulez-vous partager avec {app} ?",
+      "workspace.role.owner": "Propriétaire",
+      "workspace.role.admin": "Administrateur",
+      "workspace.role.member": "Membre",
+      "workspace.role.viewer": "Lecteur",
+
+      "consent.title": "{app} souhaite accéder à votre compte Kryptos",
+      "consent.subtitle": "Cela permettra à {app} de",
+      "consent.asEmail": "Connecté en tant que {email}",
+      "consent.asGuest": "Connecté avec un compte invité",
+      "consent.workspace": "Espace de travail : {name}",
+      "consent.fineprint": "Vous pouvez révoquer l’accès à tout moment. {app} ne voit jamais vos clés d’API ni vos mots de passe.",
+      "consent.allow": "Autoriser",
+      "consent.deny": "Refuser",
+      "consent.writeBadge": "Peut modifier",
+
+      "scope.openid": "Confirmer votre identité",
+      "scope.profile": "Voir votre profil de base (nom, langue)",
+      "scope.email": "Voir votre adresse e-mail",
+      "scope.offline_access": "Conserver l’accès lorsque vous n’utilisez pas l’application",
+      "scope.portfolios:read": "Voir les actifs de votre portefeuille",
+      "scope.portfolios:write": "Gérer vos portefeuilles",
+      "scope.transactions:read": "Voir l’historique de vos transactions",
+      "scope.transactions:write": "Ajouter et modifier vos transactions",
+      "scope.balances:read": "Voir les soldes de vos comptes",
+      "scope.balances:write": "Mettre à jour les soldes de vos comptes",
+      "scope.integrations:read": "Voir vos portefeuilles et plateformes connectés",
+      "scope.integrations:write": "Ajouter et gérer vos portefeuilles et plateformes",
+      "scope.defi:read": "Voir vos positions DeFi",
+      "scope.defi:write": "Gérer vos positions DeFi",
+      "scope.nft:read": "Voir vos collections de NFT",
+      "scope.nft:write": "Gérer vos collections de NFT",
+      "scope.tax:read": "Voir vos calculs fiscaux",
+      "scope.tax:write": "Lancer et mettre à jour vos calculs fiscaux",
+      "scope.accounting:read": "Voir votre grand livre comptable",
+      "scope.accounting:write": "Modifier votre grand livre comptable",
+      "scope.reports:read": "Voir vos rapports générés",
+      "scope.reports:write": "Générer et gérer des rapports",
+      "scope.workspace:read": "Voir les paramètres de votre espace de travail",
+      "scope.workspace:write": "Modifier les paramètres de votre espace de travail",
+      "scope.users:read": "Voir les informations de votre compte",
+      "scope.users:write": "Mettre à jour les informations de votre compte",
+
+      "integration.title": "Connectez un portefeuille ou une plateforme",
+      "integration.lead": "Choisissez où se trouvent vos cryptos. L’accès est en lecture seule.",
+      "integration.connected": "Connectés",
+      "integration.searchLabel": "Rechercher un portefeuille ou une plateforme",
+      "integration.searchPlaceholder": "Rechercher un portefeuille ou une plateforme",
+      "integration.noResults": "Aucun résultat pour « {q} ».",
+      "integration.noProviders": "Aucun portefeuille ni aucune plateforme disponible.",
+      "integration.allProviders": "Tous les portefeuilles et plateformes",
+      "integration.wallet": "Portefeuille",
+      "integration.exchange": "Plateforme",
+      "integration.formTitle": "Connecter {name}",
+      "integration.formSubWallet": "Collez une adresse publique. Nous ne demandons jamais votre phrase secrète.",
+      "integration.formSubExchange": "Utilisez une clé d’API en lecture seule de votre compte {name}.",
+      "integration.submit": "Connecter {name}",
+      "integration.added": "{name} est connecté.",
+      "integration.continue": "Continuer",
+      "integration.skip": "Passer pour l’instant",
+      "integration.security": "Accès en lecture seule. Les clés sont chiffrées et jamais transmises à l’application.",
+      "integration.required": "Ce champ est obligatoire.",
+      "integration.badEvm": "Une adresse de type Ethereum commence par 0x suivi de 40 caractères hexadécimaux.",
+      "integration.badSolana": "Une adresse Solana compte de 32 à 44 caractères base58.",
+      "integration.badBitcoin": "Cela ne ressemble pas à une adresse Bitcoin (bc1…, 1… ou 3…).",
+
+      "field.address": "Adresse du portefeuille",
+      "field.apiKey": "Clé d’API",
+      "field.secretKey": "Clé secrète",
+      "field.password": "Phrase de passe",
+      "field.accountName": "Nom du compte",
+      "field.alias": "Surnom",
+
+      "sandbox.title": "Mode bac à sable",
+      "sandbox.text": "Cette application est en mode bac à sable : seules les adresses de test Ethereum et Solana peuvent être connectées.",
+      "sandbox.useTest": "Utiliser l’adresse de test",
+      "sandbox.ethereum": "Ethereum",
+      "sandbox.solana": "Solana",
+
+      "status.title": "Synchronisation de vos comptes",
+      "status.lead": "Nous importons vos soldes. Cela continue en arrière-plan — vous pouvez terminer maintenant.",
+      "status.queued": "En attente",
+      "status.syncing": "En cours",
+      "status.synced": "Synchronisé",
+      "status.failed": "Échec",
+      "status.addAnother": "Ajouter un autre",
+      "status.done": "Terminer",
+      "status.empty": "Aucun portefeuille ni aucune plateforme connecté pour l’instant.",
+
+      "done.title": "Tout est prêt",
+      "done.lead": "{app} peut maintenant accéder aux données que vous avez autorisées.",
+      "done.leadPage": "{app} peut maintenant accéder aux données que vous avez autorisées. Vous pouvez fermer cette fenêtre.",
+      "done.redirecting": "Retour vers {app}…",
+
+      "error.title": "Impossible de continuer",
+      "error.closedTitle": "Connexion annulée",
+      "error.closedLead": "Vous pouvez fermer cette fenêtre.",
+
+      "errors.TOKEN_EXPIRED": "Ce lien a expiré. Fermez cette fenêtre et recommencez depuis {app}.",
+      "errors.TOKEN_ALREADY_USED": "Ce lien a déjà été utilisé. Recommencez depuis {app}.",
+      "errors.INVALID_TOKEN": "Ce lien n’est pas valide. Recommencez depuis {app}.",
+      "errors.INVALID_CLIENT": "Cette application n’est pas correctement configurée pour Kryptos Connect.",
+      "errors.INVALID_SCOPE": "Cette application demande des autorisations qui ne lui sont pas permises.",
+      "errors.INVALID_REQUEST": "Vérifiez votre saisie : {message}",
+      "errors.INVALID_GRANT": "Cette autorisation n’est plus valide. Recommencez.",
+      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "En mode bac à sable, seules les adresses de test peuvent être connectées — Ethereum {eth} ou Solana {sol}.",
+      "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "En mode bac à sable, seuls les portefeuilles Ethereum et Solana peuvent être connectés.",
+      "errors.WORKSPACE_NOT_FOUND": "Cet espace de travail est introuvable, ou vous n’en êtes pas membre.",
+      "errors.INSUFFICIENT_PERMISSIONS": "Vous devez être propriétaire ou administrateur de cet espace de travail pour le partager.",
+      "errors.RATE_LIMITED": "Trop de tentatives. Patientez une minute puis réessayez.",
+      "errors.SERVICE_UNAVAILABLE": "Kryptos est momentanément indisponible. Réessayez dans un instant.",
+      "errors.INTERNAL_ERROR": "Un problème est survenu de notre côté. Veuillez réessayer.",
+      "errors.NETWORK_ERROR": "Impossible de joindre Kryptos. Vérifiez votre connexion puis réessayez.",
+      "errors.MISSING_LINK_TOKEN": "Cette page a été ouverte sans jeton de liaison. Recommencez depuis {app}.",
+      "errors.ORIGIN_NOT_ALLOWED": "Ce site n’est pas autorisé à ouvrir Kryptos Connect pour {app}.",
+      "errors.ACCESS_DENIED": "Vous avez refusé de partager vos données avec {app}.",
+      "errors.USER_CLOSED": "La connexion a été annulée.",
+      "errors.UNKNOWN": "Un problème est survenu. Veuillez réessayer."
+    }
+  };
+
+  // ===================================================================
+  // Constants
+  // ===================================================================
+  const SDK_SOURCE = "kryptos-connect-sdk"; // messages from the parent page
+  const WIDGET_SOURCE = "kryptos-connect";  // messages we send
+  const TEST_ADDRESSES = {
+    ethereum: "0x47c2e31e9ce22437bcf6313d2b9e98245a7bfcfa",
+    solana: "2r8Hm938GzCQ2gXTP2deDarkn52ezYf1UUaEzMpkwrk1"
+  };
+  // Stepper position of each step (workspace belongs to "Sign in").
+  const STEP_INDEX = { auth: 0, workspace: 0, consent: 1, integration: 2, status: 3, done: 4 };
+  const POLL_INTERVAL_MS = 2000;
+  const POLL_MAX_MS = 20000;
+  const RESEND_COOLDOWN_S = 30;
+  const INIT_WAIT_MS = 10000;
+  const SUCCESS_DELAY_MS = 700;
+  // Errors after which the link token is unusable: show the error step.
+  const FATAL_CODES = ["TOKEN_EXPIRED", "TOKEN_ALREADY_USED", "INVALID_TOKEN", "INVALID_CLIENT", "INVALID_SCOPE"];
+  // Session-load errors worth a "Try again" button.
+  const RETRYABLE_CODES = ["NETWORK_ERROR", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED"];
+  const ADDRESS_RULES = {
+    evm: { re: /^0x[0-9a-fA-F]{40}$/, msg: "integration.badEvm" },
+    solana: { re: /^[1-9A-HJ-NP-Za-km-z]{32,44}$/, msg: "integration.badSolana" },
+    bitcoin: { re: /^(?:(?:bc1|tb1)[02-9ac-hj-np-z]{6,87}|(?:BC1|TB1)[02-9AC-HJ-NP-Z]{6,87}|[13mn2][1-9A-HJ-NP-Za-km-z]{25,34})$/, msg: "integration.badBitcoin" }
+  };
+  const EVM_NAMES = /(^|[^a-z])(ethereum|eth|evm|polygon|matic|bsc|bnb-?chain|arbitrum|optimism|base|avalanche|avax|fantom|gnosis|linea|zksync|scroll|blast|mantle|celo|cronos|metamask|rabby)([^a-z]|$)/;
+  const FIELD_ORDER = ["address", "accountName", "apiKey", "secretKey", "password", "alias"];
+
+  // ===================================================================
+  // State
+  // ===================================================================
+  const state = {
+    linkToken: null,
+    parentOrigin: null,      // declared origin of the embedding page
+    mode: "page",            // iframe | page | webview
+    theme: "light",
+    lang: "en",
+    redirectUri: null,
+    authFilter: null,        // auth methods requested by the SDK (intersected with the session's)
+    integrationHint: null,   // provider id requested by the SDK
+    prefillHint: null,       // prefill requested by the SDK
+    session: null,
+    step: "loading",
+    email: "",
+    providers: [],
+    integrations: [],        // the workspace's integrations (server list)
+    added: [],               // integrations added during this session
+    provider: null,          // provider whose form is open
+    hintConsumed: false,
+    fatal: null,             // {code, message} of the error step
+    pendingSuccess: null,    // success result waiting for the "done" animation
+    finished: false,         // a terminal result has been delivered
+    pollTimer: null,
+    resendTimer: null,
+    initTimer: null
+  };
+
+  // ===================================================================
+  // Small DOM helpers
+  // ===================================================================
+  const $ = (id) => document.getElementById(id);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  /** Create an element; `props` may hold className, text, attrs {}, dataset {}. */
+  function h(tag, props, children) {
+    const el = document.createElement(tag);
+    props = props || {};
+    if (props.className) el.className = props.className;
+    if (props.text != null) el.textContent = props.text;
+    if (props.attrs) for (const k in props.attrs) if (props.attrs[k] != null) el.setAttribute(k, props.attrs[k]);
+    (children || []).forEach((c) => c && el.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
+    return el;
+  }
+
+  /** An <svg><use href="#i-name"></svg> icon from the sprite in widget.html. */
+  function icon(name, extra) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("class", "kc-icon" + (extra ? " " + extra : ""));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const use = document.createElementNS(SVG_NS, "use");
+    use.setAttribute("href", "#i-" + name);
+    svg.appendChild(use);
+    return svg;
+  }
+
+  /** Fill a .kc-logo box with an image, or initials / an icon when absent or broken. */
+  function fillLogo(box, src, name, fallbackIcon) {
+    box.textContent = "";
+    const fallback = () => {
+      box.textContent = "";
+      if (fallbackIcon) box.appendChild(icon(fallbackIcon));
+      else box.textContent = initials(name);
+    };
+    if (src && /^(https:|data:image\/|\/)/i.test(src)) {
+      const img = h("img", { attrs: { src: src, alt: "", loading: "lazy", referrerpolicy: "no-referrer" } });
+      img.addEventListener("error", fallback, { once: true });
+      box.appendChild(img);
+    } else {
+      fallback();
+    }
+  }
+
+  function initials(name) {
+    const words = String(name || "?").trim().split(/\s+/);
+    return ((words[0] || "?")[0] + (words[1] ? words[1][0] : "")).toUpperCase();
+  }
+
+  function shortAddress(a) {
+    return a && a.length > 16 ? a.slice(0, 8) + "…" + a.slice(-6) : a || "";
+  }
+
+  // ===================================================================
+  // i18n
+  // ===================================================================
+  function t(key, vars) {
+    const table = MESSAGES[state.lang] || MESSAGES.en;
+    let s = table[key];
+    if (s == null) s = MESSAGES.en[key];
+    if (s == null) return key;
+    const all = Object.assign({ app: appName() }, vars);
+    return s.replace(/\{(\w+)\}/g, (m, k) => (all[k] != null ? String(all[k]) : m));
+  }
+
+  function pickLang(raw) {
+    const l = String(raw || "").toLowerCase().slice(0, 2);
+    return MESSAGES[l] ? l : "en";
+  }
+
+  /** Translate the static markup (data-i18n, data-i18n-placeholder, data-i18n-aria-label). */
+  function translateStatic() {
+    document.documentElement.lang = state.lang;
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.getAttribute("data-i18n")); });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+      el.setAttribute("placeholder", t(el.getAttribute("data-i18n-placeholder")));
+    });
+    document.querySelectorAll("[data-i18n-aria-label]").forEach((el) => {
+      el.setAttribute("aria-label", t(el.getAttribute("data-i18n-aria-label")));
+    });
+  }
+
+  function appName() {
+    const c = state.session && state.session.client;
+    return (c && c.name) || "this app";
+  }
+
+  // ===================================================================
+  // Theming
+  // ===================================================================
+  function applyTheme(theme) {
+    state.theme = ["light", "dark", "auto"].indexOf(theme) >= 0 ? theme : "light";
+    document.documentElement.setAttribute("data-kc-theme", state.theme);
+  }
+
+  /** Apply {"--kc-…": value} overrides through CSSOM (CSP-safe). */
+  function applyCssVars(vars) {
+    if (!vars || typeof vars !== "object") return;
+    const root = document.documentElement.style;
+    Object.keys(vars).forEach((name) => {
+      const value = vars[name];
+      if (!/^--kc-[a-z0-9-]+$/.test(name) || typeof value !== "string") return;
+      // Plain values only: no url() (no outbound requests), no declaration breakers.
+      if (value.length > 200 || /url\(|[;{}<>]|expression/i.test(value)) return;
+      root.setProperty(name, value);
+    });
+  }
+
+  function parseJson(raw) {
+    if (!raw) return null;
+    try { return JSON.parse(raw); } catch (_) { return null; }
+  }
+
+  function originOf(url) {
+    try { return new URL(url).origin; } catch (_) { return null; }
+  }
+
+  // ===================================================================
+  // Host messaging
+  // ===================================================================
+  function inFrame() {
+    try { return window.parent && window.parent !== window; } catch (_) { return true; }
+  }
+
+  /** Is the declared parent origin one of the client's allowed origins? */
+  function parentOriginAllowed() {
+    const s = state.session;
+    if (!s || !Array.isArray(s.allowed_origins) || !state.parentOrigin) return false;
+    return s.allowed_origins.some((o) => originOf(o) === state.parentOrigin);
+  }
+
+  /**
+   * Send a message to whoever hosts the widget.
+   * - React Native WebView: always (it is the native host itself).
+   * - iframe: never "*"; only to the declared parent origin, and only when
+   *   the session lists it in allowed_origins. Exception: before any session
+   *   could be loaded, bare error/close notices (no token material) may go to
+   *   the declared origin so the host can tear the overlay down. postMessage
+   *   with an explicit targetOrigin only delivers if the parent really is
+   *   that origin, and the server's frame-ancestors already limits embedders.
+   */
+  function postToHost(msg) {
+    const payload = Object.assign({ source: WIDGET_SOURCE }, msg);
+    const rn = window.ReactNativeWebView;
+    if (rn && typeof rn.postMessage === "function") {
+      try { rn.postMessage(JSON.stringify(payload)); } catch (_) { /* ignore */ }
+    }
+    if (!inFrame() || !state.parentOrigin) return;
+    const preSessionNotice = !state.session && (msg.type === "error" || msg.type === "close");
+    if (parentOriginAllowed() || preSessionNotice) {
+      window.parent.postMessage(payload, state.parentOrigin);
+    }
+  }
+
+  /**
+   * Deliver the terminal result exactly once:
+   * {type:"success", public_token|null} | {type:"error", code, message} | {type:"close"}.
+   */
+  function finish(result) {
+    if (state.finished) return;
+    state.finished = true;
+    stopPolling();
+    postToHost(result);
+
+    if (state.mode === "page" && state.redirectUri) {
+      const url = safeRedirect(state.redirectUri);
+      if (url) {
+        if (result.type === "success") {
+          if (result.public_token) url.searchParams.set("public_token", result.public_token);
+          else url.searchParams.set("status", "success");
+        } else {
+          url.searchParams.set("error", result.type === "close" ? "USER_CLOSED" : result.code);
+        }
+        window.location.assign(url.toString());
+        return;
+      }
+    }
+    // Standalone page without redirect: nobody receives the result, so say
+    // what happened on screen (and try to close a popup window).
+    if (state.mode === "page" && !inFrame() && result.type !== "success") {
+      if (result.type === "close") showClosed(t("error.closedTitle"), t("error.closedLead"));
+      else showClosed(t("error.title"), result.message);
+      try { window.close(); } catch (_) { /* ignore */ }
+    }
+  }
+
+  function safeRedirect(raw) {
+    try {
+      const u = new URL(raw);
+      return u.protocol === "https:" || u.protocol === "http:" ? u : null;
+    } catch (_) { return null; }
+  }
+
+  /** Close button / Escape: report a pending fatal error, else a plain close. */
+  function requestClose() {
+    if (state.finished) return;
+    // The flow already completed: closing must not lose the public token.
+    if (state.pendingSuccess) finish(state.pendingSuccess);
+    else if (state.fatal) finish({ type: "error", code: state.fatal.code, message: state.fatal.message });
+    else finish({ type: "close" });
+  }
+
+  // ===================================================================
+  // API client
+  // ===================================================================
+  class ApiError extends Error {
+    constructor(code, message, status) {
+      super(message || code);
+      this.code = code || "UNKNOWN";
+      this.status = status || 0;
+    }
+  }
+
+  const STATUS_CODES = { 400: "INVALID_REQUEST", 401: "INVALID_TOKEN", 403: "INSUFFICIENT_PERMISSIONS", 404: "WORKSPACE_NOT_FOUND", 429: "RATE_LIMITED", 503: "SERVICE_UNAVAILABLE" };
+
+  /** Call a widget endpoint with X-LINK-TOKEN; unwrap {success, data} or throw ApiError. */
+  async function api(method, path, body) {
+    const headers = { "Accept": "application/json", "X-LINK-TOKEN": state.linkToken };
+    const init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (_) {
+      throw new ApiError("NETWORK_ERROR", "", 0);
+    }
+    let json = null;
+    try { json = await res.json(); } catch (_) { /* 202 / 204 may have no body */ }
+    if (json && json.success === false) throw new ApiError(json.code || "UNKNOWN", json.error, res.status);
+    if (!res.ok) throw new ApiError(STATUS_CODES[res.status] || "INTERNAL_ERROR", "", res.status);
+    return json && Object.prototype.hasOwnProperty.call(json, "data") ? json.data : json;
+  }
+
+  /** The message to show for an error: catalog text by code, server text as fallback. */
+  function friendly(err) {
+    const code = (err && err.code) || "UNKNOWN";
+    const serverMsg = (err && err.message && err.message !== code) ? err.message : "";
+    if (code === "INVALID_REQUEST") {
+      return serverMsg ? t("errors.INVALID_REQUEST", { message: serverMsg }) : t("errors.UNKNOWN");
+    }
+    const key = "errors." + code;
+    if (MESSAGES.en[key]) return t(key, { eth: TEST_ADDRESSES.ethereum, sol: TEST_ADDRESSES.solana });
+    return serverMsg || t("errors.UNKNOWN");
+  }
+
+  // ===================================================================
+  // Feedback: error region, polite status, busy buttons
+  // ===================================================================
+  function showError(msg, code) {
+    const box = $("kc-error");
+    box.textContent = msg || "";
+    if (code) box.setAttribute("data-code", code); else box.removeAttribute("data-code");
+  }
+  const clearError = () => showError("");
+
+  function announce(msg) {
+    const box = $("kc-status");
+    box.textContent = "";
+    // A fresh text node after a tick makes screen readers re-announce.
+    setTimeout(() => { box.textContent = msg; }, 30);
+  }
+
+  /** Run an async action with `button` marked busy; route errors to `onError` or the default handler. */
+  async function busy(button, action, onError) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    clearError();
+    try {
+      await action();
+    } catch (err) {
+      (onError || handleError)(err);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  /** Default error handling: fatal codes end the flow, the rest is shown inline. */
+  function handleError(err) {
+    if (!(err instanceof ApiError)) {
+      console.error(err); // programming error: keep it visible to developers
+      err = new ApiError("UNKNOWN", "");
+    }
+    if (FATAL_CODES.indexOf(err.code) >= 0) return fatal(err);
+    showError(friendly(err), err.code);
+  }
+
+  // ===================================================================
+  // Step switching
+  // ===================================================================
+  const STEPS = ["loading", "auth", "workspace", "consent", "integration", "status", "done", "error"];
+
+  function showStep(step, focusTarget) {
+    if (step !== "status") stopPolling();
+    state.step = step;
+    clearError();
+    STEPS.forEach((s) => { $("step-" + s).hidden = s !== step; });
+    $("kc-card").setAttribute("data-step", step);
+    updateStepper(step);
+    focusHeading(focusTarget || $("step-" + step));
+    if (step !== "loading" && !state.finished) postToHost({ type: "step", step: step });
+  }
+
+  function updateStepper(step) {
+    const list = $("kc-stepper");
+    const idx = STEP_INDEX[step];
+    list.hidden = idx == null;
+    if (idx == null) return;
+    Array.prototype.forEach.call(list.children, (li, i) => {
+      const skipped = i === 0 && state.session && state.session.is_authorized;
+      li.classList.toggle("is-done", i < idx || skipped);
+      li.classList.toggle("is-current", i === idx);
+      if (i === idx) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+    });
+  }
+
+  /** Move focus to the first visible heading inside `container`. */
+  function focusHeading(container) {
+    const heading = Array.prototype.find.call(
+      container.querySelectorAll("h1"),
+      (el) => !el.closest("[hidden]")
+    );
+    if (heading) requestAnimationFrame(() => heading.focus({ preventScroll: false }));
+  }
+
+  /** Show a sub-view of a step (e.g. the email form inside AUTH). */
+  function showView(step, viewId) {
+    const section = $("step-" + step);
+    Array.prototype.forEach.call(section.children, (el) => {
+      if (el.classList.contains("kc-view")) el.hidden = el.id !== viewId;
+    });
+    focusHeading($(viewId));
+  }
+
+  // ===================================================================
+  // Boot
+  // ===================================================================
+  function boot() {
+    readFragment();
+    document.documentElement.setAttribute("data-kc-mode", state.mode);
+    translateStatic();
+    bindEvents();
+    window.addEventListener("message", onParentMessage);
+
+    if (state.linkToken) {
+      loadSession();
+    } else {
+      // Wait for the SDK's init message; give up after a while.
+      state.initTimer = setTimeout(() => {
+        if (!state.linkToken) fatal(new ApiError("MISSING_LINK_TOKEN", ""));
+      }, INIT_WAIT_MS);
+    }
+  }
+
+  /** Read the fragment, then remove it from the address bar and history at once. */
+  function readFragment() {
+    const params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    if (window.location.hash) {
+      history.replaceState(history.state, "", window.location.pathname + window.location.search);
+    }
+    state.linkToken = params.get("link_token") || null;
+    state.parentOrigin = originOf(params.get("origin")) || (inFrame() ? originOf(document.referrer) : null);
+    state.lang = pickLang(params.get("lang") || params.get("language") || navigator.language);
+    state.redirectUri = params.get("redirect_uri") || null;
+    state.integrationHint = params.get("integration") || null;
+    state.prefillHint = parseJson(params.get("prefill"));
+    const auth = params.get("auth");
+    state.authFilter = auth ? auth.split(/[\s,]+/).filter(Boolean) : null;
+
+    const mode = params.get("mode");
+    if (["iframe", "page", "webview"].indexOf(mode) >= 0) state.mode = mode;
+    else state.mode = window.ReactNativeWebView ? "webview" : inFrame() ? "iframe" : "page";
+
+    applyTheme(params.get("theme") || "light");
+    applyCssVars(parseJson(params.get("css")));
+  }
+
+  /** Token delivery by postMessage from the SDK (origin-checked, first one wins). */
+  function onParentMessage(event) {
+    if (state.linkToken || state.finished) return;
+    if (!state.parentOrigin || event.origin !== state.parentOrigin || event.source !== window.parent) return;
+    const d = event.data;
+    if (!d || typeof d !== "object" || d.source !== SDK_SOURCE || d.type !== "init") return;
+    if (typeof d.link_token !== "string" || !d.link_token) return;
+
+    clearTimeout(state.initTimer);
+    state.linkToken = d.link_token;
+    if (d.theme) applyTheme(d.theme);
+    if (d.language) { state.lang = pickLang(d.language); translateStatic(); }
+    applyCssVars(d.cssVars);
+    if (d.integrationName) state.integrationHint = String(d.integrationName);
+    if (d.prefill && typeof d.prefill === "object") state.prefillHint = d.prefill;
+    if (Array.isArray(d.authMethods)) state.authFilter = d.authMethods;
+    loadSession();
+  }
+
+  function bindEvents() {
+    $("kc-close").addEventListener("click", requestClose);
+    $("error-close").addEventListener("click", requestClose);
+    $("error-retry").addEventListener("click", () => { state.fatal = null; loadSession(); });
+    document.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      // Let Escape clear a non-empty search box first, as browsers do natively.
+      if (e.target && e.target.id === "provider-search" && e.target.value) return;
+      e.preventDefault();
+      requestClose();
+    });
+
+    // AUTH
+    $("auth-email-btn").addEventListener("click", () => showView("auth", "auth-email-form"));
+    $("auth-anon-btn").addEventListener("click", (e) => busy(e.currentTarget, signInAnonymously));
+    $("auth-email-back").addEventListener("click", () => { clearError(); showView("auth", "auth-choose"); });
+    $("auth-email-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("email-submit"), startEmail); });
+    $("auth-code-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("code-submit"), verifyCode); });
+    $("auth-code-back").addEventListener("click", () => { clearError(); showView("auth", "auth-email-form"); });
+    $("code-resend").addEventListener("click", (e) => busy(e.currentTarget, resendCode));
+    $("code-input").addEventListener("input", (e) => {
+      const digits = e.target.value.replace(/\D/g, "").slice(0, 6);
+      if (digits !== e.target.value) e.target.value = digits;
+      e.target.removeAttribute("aria-invalid");
+    });
+
+    // CONSENT
+    $("consent-allow").addEventListener("click", (e) => busy(e.currentTarget, () => consent(true)));
+    $("consent-deny").addEventListener("click", (e) => busy(e.currentTarget, () => consent(false)));
+
+    // INTEGRATION
+    $("provider-search").addEventListener("input", renderProviders);
+    $("provider-search").addEventListener("keydown", (e) => {
+      // Enter on the search box opens the single / first match.
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      const first = filteredProviders()[0];
+      if (first) openProviderForm(first);
+    });
+    $("integration-back").addEventListener("click", backToProviders);
+    $("integration-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("integration-submit"), submitIntegration); });
+    $("integration-continue").addEventListener("click", enterStatus);
+    $("use-test-address").addEventListener("click", useTestAddress);
+
+    // STATUS
+    $("status-add").addEventListener("click", () => enterIntegration());
+    $("status-done").addEventListener("click", (e) => busy(e.currentTarget, complete));
+  }
+
+  // ===================================================================
+  // Session
+  // ===================================================================
+  async function loadSession() {
+    showStep("loading");
+    let s;
+    try {
+      s = await api("GET", "/widget/session");
+    } catch (err) {
+      return fatal(err instanceof ApiError ? err : new ApiError("UNKNOWN", ""), { retry: true });
+    }
+    state.session = s || {};
+    renderHeader();
+    translateStatic(); // strings that mention the app name
+
+    // In an iframe we must know who embeds us before saying anything.
+    if (state.mode === "iframe" && inFrame() && !parentOriginAllowed()) {
+      return fatal(new ApiError("ORIGIN_NOT_ALLOWED", ""));
+    }
+    postToHost({ type: "ready" });
+
+    if (state.session.is_authorized) enterConsent();
+    else enterAuth();
+  }
+
+  function renderHeader() {
+    const c = state.session.client || {};
+    $("kc-app-name").textContent = appName();
+    fillLogo($("kc-app-logo"), c.logo, appName());
+    $("kc-sandbox-badge").hidden = c.mode !== "sandbox";
+  }
+
+  function isSandbox() {
+    return !!(state.session && state.session.client && state.session.client.mode === "sandbox");
+  }
+
+  /** Merged prefill: the SDK's hint, overridden by what the server stored on the link token. */
+  function prefill() {
+    return Object.assign({}, state.prefillHint || {}, (state.session && state.session.prefill) || {});
+  }
+
+  // ===================================================================
+  // AUTH
+  // ===================================================================
+  function authMethods() {
+    let methods = (state.session.auth_methods || ["email", "anonymous"]).filter((m) => m === "email" || m === "anonymous");
+    if (state.authFilter) {
+      const narrowed = methods.filter((m) => state.authFilter.indexOf(m) >= 0);
+      if (narrowed.length) methods = narrowed;
+    }
+    return methods;
+  }
+
+  function enterAuth() {
+    const methods = authMethods();
+    const email = methods.indexOf("email") >= 0;
+    const anon = methods.indexOf("anonymous") >= 0;
+    $("auth-title").textContent = t("auth.title");
+    $("auth-lead").textContent = t("auth.lead");
+    $("auth-email-btn").hidden = !email;
+    $("auth-anon-btn").hidden = !anon;
+    $("auth-anon-note").hidden = !anon;
+    $("auth-email-back").hidden = !anon; // nothing to go back to with email only
+
+    const p = prefill();
+    if (p.email && !$("email-input").value) $("email-input").value = String(p.email);
+
+    showStep("auth");
+    // Email only: go straight to the form.
+    showView("auth", email && !anon ? "auth-email-form" : "auth-choose");
+  }
+
+  async function signInAnonymously() {
+    const data = await api("POST", "/widget/auth/anonymous");
+    state.session.user = Object.assign({ anonymous: true }, state.session.user, { user_id: data && data.user_id });
+    if (data && data.workspace_id) state.session.workspace = { workspace_id: data.workspace_id };
+    enterConsent();
+  }
+
+  async function startEmail() {
+    const input = $("email-input");
+    const email = input.value.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+      throw new ApiError("CLIENT_VALIDATION", t("auth.invalidEmail"));
+    }
+    input.removeAttribute("aria-invalid");
+    await api("POST", "/widget/auth/email/start", { email: email });
+    state.email = email;
+    $("code-lead").textContent = t("auth.codeLead", { email: email });
+    $("code-input").value = "";
+    startResendCooldown();
+    showView("auth", "auth-code-form");
+  }
+
+  async function resendCode() {
+    await api("POST", "/widget/auth/email/start", { email: state.email });
+    startResendCooldown();
+    announce(t("auth.resent"));
+  }
+
+  function startResendCooldown() {
+    const btn = $("code-resend");
+    let left = RESEND_COOLDOWN_S;
+    clearInterval(state.resendTimer);
+    const tick = () => {
+      if (left <= 0) {
+        clearInterval(state.resendTimer);
+        btn.disabled = false;
+        btn.textContent = t("auth.resend");
+        return;
+      }
+      btn.disabled = true;
+      btn.textContent = t("auth.resendIn", { s: left });
+      left -= 1;
+    };
+    tick();
+    state.resendTimer = setInterval(tick, 1000);
+  }
+
+  async function verifyCode() {
+    const input = $("code-input");
+    const code = input.value.trim();
+    if (!/^\d{6}$/.test(code)) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+      throw new ApiError("CLIENT_VALIDATION", t("auth.invalidCode"));
+    }
+    let data;
+    try {
+      data = await api("POST", "/widget/auth/email/verify", { email: state.email, code: code });
+    } catch (err) {
+      input.setAttribute("aria-invalid", "true");
+      input.select();
+      throw err;
+    }
+    clearInterval(state.resendTimer);
+    state.session.user = Object.assign({}, state.session.user, { user_id: data && data.user_id, email: state.email });
+    const workspaces = (data && Array.isArray(data.workspaces)) ? data.workspaces : [];
+    if (workspaces.length > 1) return enterWorkspace(workspaces);
+    if (workspaces.length === 1) return selectWorkspace(workspaces[0], true);
+    enterConsent();
+  }
+
+  // ===================================================================
+  // WORKSPACE
+  // ===================================================================
+  function enterWorkspace(workspaces) {
+    const list = $("workspace-list");
+    list.textContent = "";
+    $("workspace-lead").textContent = t("workspace.lead");
+    workspaces.forEach((ws) => {
+      const role = String(ws.role || "").toLowerCase();
+      const roleText = MESSAGES.en["workspace.role." + role] ? t("workspace.role." + role) : ws.role;
+      const btn = h("button", {
+        className: "kc-row kc-choice",
+        attrs: { type: "button", "data-testid": "workspace-" + ws.workspace_id }
+      }, [
+        h("span", { className: "kc-logo", attrs: { "aria-hidden": "true" }, text: initials(ws.name) }),
+        h("span", { className: "kc-row-main" }, [
+          h("span", { className: "kc-row-title", text: ws.name || ws.workspace_id }),
+          roleText ? h("span", { className: "kc-row-sub", text: roleText }) : null
+        ]),
+        icon("chevron-right", "kc-chevron")
+      ]);
+      btn.addEventListener("click", () => busy(btn, () => selectWorkspace(ws, false)));
+      list.appendChild(h("li", {}, [btn]));
+    });
+    showStep("workspace");
+  }
+
+  /** Select a workspace; `auto` when it was the only one (errors then show on the workspace step). */
+  async function selectWorkspace(ws, auto) {
+    try {
+      await api("POST", "/widget/workspace", { workspace_id: ws.workspace_id });
+    } catch (err) {
+      if (auto && FATAL_CODES.indexOf(err.code) < 0) enterWorkspace([ws]);
+      throw err;
+    }
+    state.session.workspace = { workspace_id: ws.workspace_id, name: ws.name };
+    enterConsent();
+  }
+
+  // ===================================================================
+  // CONSENT
+  // ===================================================================
+  function enterConsent() {
+    const s = state.session;
+    const c = s.client || {};
+    fillLogo($("consent-app-logo"), c.logo, appName());
+    $("consent-title").textContent = t("consent.title");
+    $("consent-subtitle").textContent = t("consent.subtitle");
+    $("consent-fineprint").textContent = t("consent.fineprint");
+
+    const who = [];
+    const user = s.user || {};
+    if (user.email) who.push(t("consent.asEmail", { email: user.email }));
+    else if (user.anonymous || user.is_anonymous) who.push(t("consent.asGuest"));
+    if (s.workspace && s.workspace.name) who.push(t("consent.workspace", { name: s.workspace.name }));
+    $("consent-account").textContent = who.join(" · ");
+    $("consent-account").hidden = who.length === 0;
+
+    const list = $("consent-scopes");
+    list.textContent = "";
+    String(s.requested_scopes || "").split(/\s+/).filter(Boolean).forEach((scope) => {
+      const key = "scope." + scope;
+      const known = !!MESSAGES.en[key];
+      const write = /:write$/.test(scope);
+      list.appendChild(h("li", { className: "kc-scope" + (write ? " kc-scope--write" : ""), attrs: { "data-scope": scope } }, [
+        h("span", { className: "kc-scope-icon", attrs: { "aria-hidden": "true" } }, [icon(write ? "pencil" : "eye")]),
+        h("span", { className: "kc-scope-text" }, [
+          h("span", { className: "kc-scope-name", text: known ? t(key) : scope }),
+          h("span", { className: "kc-scope-raw", text: known ? scope + (write ? " · " + t("consent.writeBadge") : "") : "" })
+        ])
+      ]));
+    });
+    showStep("consent");
+  }
+
+  async function consent(approve) {
+    if (!approve) {
+      // Record the refusal, but end the flow whatever the server says.
+      try { await api("POST", "/widget/consent", { approve: false }); } catch (_) { /* ignore */ }
+      return finish({ type: "error", code: "ACCESS_DENIED", message: t("errors.ACCESS_DENIED") });
+    }
+    await api("POST", "/widget/consent", { approve: true });
+    enterIntegration();
+  }
+
+  // ===================================================================
+  // INTEGRATION
+  // ===================================================================
+  async function enterIntegration() {
+    showStep("integration");
+    showView("integration", "integration-list-view");
+    const list = $("provider-list");
+    list.textContent = "";
+    list.setAttribute("aria-busy", "true");
+    $("provider-empty").hidden = true;
+    renderContinue();
+    try {
+      const [prov, integ] = await Promise.all([
+        api("GET", "/widget/providers"),
+        api("GET", "/widget/integrations").catch(() => null) // the list is a nicety here
+      ]);
+      state.providers = Array.isArray(prov) ? prov : (prov && prov.providers) || [];
+      if (integ) state.integrations = Array.isArray(integ) ? integ : integ.integrations || [];
+    } catch (err) {
+      list.removeAttribute("aria-busy");
+      return handleError(err);
+    }
+    list.removeAttribute("aria-busy");
+    renderProviders();
+    renderAdded();
+    renderContinue();
+
+    // Deep link: preselect the provider named by the link token / SDK, once.
+    const hint = !state.hintConsumed && ((state.session && state.session.integration_name) || state.integrationHint);
+    if (hint) {
+      state.hintConsumed = true;
+      const wanted = String(hint).toLowerCase();
+      const match = state.providers.find((p) => String(p.id).toLowerCase() === wanted) ||
+        state.providers.find((p) => String(p.name || "").toLowerCase() === wanted);
+      if (match) openProviderForm(match, true);
+    }
+  }
+
+  function providerName(p) {
+    return p.publicName || p.name || p.id;
+  }
+
+  function filteredProviders() {
+    const q = $("provider-search").value.trim().toLowerCase();
+    if (!q) return state.providers;
+    return state.providers.filter((p) =>
+      [p.id, p.name, p.publicName, p.chain, p.type].some((v) => v && String(v).toLowerCase().indexOf(q) >= 0));
+  }
+
+  function renderProviders() {
+    const list = $("provider-list");
+    const items = filteredProviders();
+    list.textContent = "";
+    items.forEach((p) => {
+      const typeText = p.type === "exchange" ? t("integration.exchange") : t("integration.wallet");
+      const logo = h("span", { className: "kc-logo", attrs: { "aria-hidden": "true" } });
+      fillLogo(logo, p.logo, providerName(p));
+      const btn = h("button", {
+        className: "kc-row kc-choice",
+        attrs: { type: "button", "data-testid": "provider-" + p.id }
+      }, [
+        logo,
+        h("span", { className: "kc-row-main" }, [
+          h("span", { className: "kc-row-title", text: providerName(p) }),
+          h("span", { className: "kc-row-sub", text: p.chain && p.type !== "exchange" ? typeText + " · " + p.chain : typeText })
+        ]),
+        icon("chevron-right", "kc-chevron")
+      ]);
+      btn.addEventListener("click", () => openProviderForm(p));
+      list.appendChild(h("li", {}, [btn]));
+    });
+    const empty = $("provider-empty");
+    const q = $("provider-search").value.trim();
+    empty.hidden = items.length > 0;
+    empty.textContent = q ? t("integration.noResults", { q: q }) : t("integration.noProviders");
+  }
+
+  /** Integrations added in this session, listed above the providers. */
+  function renderAdded() {
+    const box = $("integration-added");
+    const list = $("added-list");
+    list.textContent = "";
+    state.added.forEach((i) => list.appendChild(integrationRow(i)));
+    box.hidden = state.added.length === 0;
+  }
+
+  function renderContinue() {
+    const btn = $("integration-continue");
+    const hasAny = state.added.length > 0 || state.integrations.length > 0;
+    btn.hidden = !hasAny;
+    btn.textContent = state.added.length > 0 ? t("integration.continue") : t("integration.skip");
+  }
+
+  function backToProviders() {
+    clearError();
+    state.provider = null;
+    renderAdded();
+    renderContinue();
+    showView("integration", "integration-list-view");
+  }
+
+  /** Default fields when the server sends none: an address for wallets, keys for exchanges. */
+  function providerFields(p) {
+    if (Array.isArray(p.fields) && p.fields.length) return p.fields;
+    if (p.type === "exchange") {
+      return [
+        { name: "apiKey", required: true, secret: false },
+        { name: "secretKey", required: true, secret: true },
+        { name: "alias", required: false, secret: false }
+      ];
+    }
+    return [{ name: "address", required: true, secret: false }, { name: "alias", required: false, secret: false }];
+  }
+
+  /** Which address syntax applies to this provider, if we know it. */
+  function addressKind(p) {
+    const key = (String(p.chain || "") + " " + String(p.id || "")).toLowerCase();
+    if (/solana|(^|\s)sol(\s|$)/.test(key)) return "solana";
+    if (/bitcoin|(^|\s)btc(\s|$)/.test(key)) return "bitcoin";
+    if (p.isEVM === true || EVM_NAMES.test(key)) return "evm";
+    return null;
+  }
+
+  function testAddressFor(p) {
+    const kind = addressKind(p);
+    if (kind === "evm") return TEST_ADDRESSES.ethereum;
+    if (kind === "solana") return TEST_ADDRESSES.solana;
+    return null;
+  }
+
+  function openProviderForm(p, fromHint) {
+    clearError();
+    state.provider = p;
+    const name = providerName(p);
+    fillLogo($("integration-form-logo"), p.logo, name, p.type === "exchange" ? "exchange" : "wallet");
+    $("integration-form-title").textContent = t("integration.formTitle", { name: name });
+    $("integration-form-sub").textContent = p.type === "exchange"
+      ? t("integration.formSubExchange", { name: name })
+      : t("integration.formSubWallet");
+    $("integration-submit").textContent = t("integration.submit", { name: name });
+
+    // Fields, in a stable order; prefill when the deep link named this provider (or none was named).
+    const pre = (fromHint || !((state.session && state.session.integration_name) || state.integrationHint)) ? prefill() : {};
+    const fields = providerFields(p).slice().sort((a, b) => FIELD_ORDER.indexOf(a.name) - FIELD_ORDER.indexOf(b.name));
+    const box = $("integration-fields");
+    box.textContent = "";
+    fields.forEach((f) => box.appendChild(fieldRow(f, pre[f.name])));
+
+    // Sandbox hint with the documented test addresses.
+    const sandbox = isSandbox();
+    $("sandbox-hint").hidden = !sandbox;
+    if (sandbox) {
+      $("sandbox-text").textContent = t("sandbox.text");
+      const addrList = $("sandbox-addresses");
+      addrList.textContent = "";
+      [["sandbox.ethereum", TEST_ADDRESSES.ethereum], ["sandbox.solana", TEST_ADDRESSES.solana]].forEach((pair) => {
+        addrList.appendChild(h("li", {}, [t(pair[0]) + ": ", h("code", { text: pair[1] })]));
+      });
+      $("use-test-address").hidden = !(testAddressFor(p) && $("field-address"));
+    }
+
+    showView("integration", "integration-form");
+  }
+
+  function fieldRow(f, value) {
+    const id = "field-" + f.name;
+    const label = f.label || t("field." + f.name);
+    const input = h("input", {
+      className: "kc-input" + (f.name === "address" ? " kc-input--mono" : ""),
+      attrs: {
+        id: id,
+        name: f.name,
+        type: f.secret ? "password" : "text",
+        autocomplete: "off",
+        autocapitalize: "off",
+        spellcheck: "false",
+        "data-testid": f.name + "-input",
+        "aria-describedby": id + "-error",
+        required: f.required ? "" : null
+      }
+    });
+    if (value != null) input.value = String(value);
+    input.addEventListener("input", () => setFieldError(input, ""));
+    const labelEl = h("label", { className: "kc-label", attrs: { for: id } }, [label]);
+    if (!f.required) labelEl.appendChild(h("span", { className: "kc-label-optional", text: " " + t("common.optional") }));
+    return h("div", { className: "kc-field" }, [
+      labelEl,
+      input,
+      h("p", { className: "kc-field-error", attrs: { id: id + "-error" } })
+    ]);
+  }
+
+  function setFieldError(input, msg) {
+    const err = $(input.id + "-error");
+    if (err) err.textContent = msg;
+    if (msg) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  }
+
+  function useTestAddress() {
+    const input = $("field-address");
+    const addr = state.provider && testAddressFor(state.provider);
+    if (!input || !addr) return;
+    input.value = addr;
+    setFieldError(input, "");
+    input.focus();
+  }
+
+  /** Light client-side checks; the server stays the judge. Returns the body or null. */
+  function collectIntegration() {
+    const p = state.provider;
+    const body = { provider: p.id };
+    let firstBad = null;
+    providerFields(p).forEach((f) => {
+      const input = $("field-" + f.name);
+      if (!input) return;
+      const value = f.secret ? input.value : input.value.trim();
+      let msg = "";
+      if (!value && f.required) msg = t("integration.required");
+      else if (value && f.name === "address") {
+        const rule = ADDRESS_RULES[addressKind(p)];
+        if (rule && !rule.re.test(value)) msg = t(rule.msg);
+      }
+      setFieldError(input, msg);
+      if (msg && !firstBad) firstBad = input;
+      if (value) body[f.name] = value;
+    });
+    if (firstBad) { firstBad.focus(); return null; }
+    return body;
+  }
+
+  async function submitIntegration() {
+    const body = collectIntegration();
+    if (!body) return;
+    const created = await api("POST", "/widget/integrations", body);
+    const integ = Object.assign({ provider: body.provider, publicName: providerName(state.provider), address: body.address, alias: body.alias }, created);
+    state.added.push(integ);
+    state.integrations = state.integrations.filter((i) => i.id !== integ.id).concat([integ]);
+    const name = integ.alias || integ.publicName;
+    backToProviders();
+    $("provider-search").value = "";
+    renderProviders();
+    announce(t("integration.added", { name: name }));
+    $("integration-continue").focus();
+  }
+
+  // ===================================================================
+  // STATUS
+  // ===================================================================
+  function integrationRow(i) {
+    const status = ["queued", "syncing", "synced", "failed"].indexOf(i.syncStatus) >= 0 ? i.syncStatus : "queued";
+    const provider = state.providers.find((p) => p.id === i.provider) || {};
+    const name = i.alias || i.publicName || providerName(provider) || i.provider;
+    const logo = h("span", { className: "kc-logo", attrs: { "aria-hidden": "true" } });
+    fillLogo(logo, provider.logo, name);
+    const pill = h("span", { className: "kc-pill kc-pill--" + status }, [
+      status === "synced" ? icon("check") : status === "failed" ? icon("alert") : h("span", { className: "kc-spinner", attrs: { "aria-hidden": "true" } }),
+      t("status." + status)
+    ]);
+    const sub = i.lastError && status === "failed"
+      ? h("span", { className: "kc-row-sub kc-row-sub--error", text: i.lastError })
+      : h("span", { className: "kc-row-sub kc-row-sub--mono", text: shortAddress(i.address) || i.accountName || "" });
+    return h("li", { className: "kc-row", attrs: { "data-testid": "integration-" + (i.id || i.provider), "data-status": status } }, [
+      logo,
+      h("span", { className: "kc-row-main" }, [h("span", { className: "kc-row-title", text: name }), sub]),
+      pill
+    ]);
+  }
+
+  function renderStatus() {
+    const list = $("status-list");
+    list.textContent = "";
+    state.integrations.forEach((i) => list.appendChild(integrationRow(i)));
+    if (!state.integrations.length) list.appendChild(h("li", { className: "kc-empty", text: t("status.empty") }));
+  }
+
+  function enterStatus() {
+    showStep("status");
+    renderStatus();
+    const started = Date.now();
+    const poll = async () => {
+      try {
+        const data = await api("GET", "/widget/integrations");
+        const list = Array.isArray(data) ? data : (data && data.integrations) || [];
+        if (state.step !== "status") return;
+        state.integrations = list;
+        renderStatus();
+      } catch (err) {
+        if (FATAL_CODES.indexOf(err.code) >= 0) return handleError(err);
+        // transient: keep polling
+      }
+      const settled = state.integrations.every((i) => i.syncStatus === "synced" || i.syncStatus === "failed");
+      if (state.step === "status" && !settled && Date.now() - started < POLL_MAX_MS) {
+        state.pollTimer = setTimeout(poll, POLL_INTERVAL_MS);
+      }
+    };
+    poll();
+  }
+
+  function stopPolling() {
+    clearTimeout(state.pollTimer);
+    state.pollTimer = null;
+  }
+
+  async function complete() {
+    const data = await api("POST", "/widget/complete");
+    const token = data && typeof data.public_token === "string" && data.public_token ? data.public_token : null;
+    const redirecting = state.mode === "page" && state.redirectUri;
+    $("done-lead").textContent = redirecting ? t("done.redirecting")
+      : state.mode === "page" && !inFrame() ? t("done.leadPage") : t("done.lead");
+    state.pendingSuccess = { type: "success", public_token: token };
+    showStep("done");
+    setTimeout(() => finish(state.pendingSuccess), SUCCESS_DELAY_MS);
+  }
+
+  // ===================================================================
+  // ERROR / CLOSED
+  // ===================================================================
+  /** Terminal error: show the error step; the host hears about it when the user closes. */
+  function fatal(err, opts) {
+    const code = (err && err.code) || "UNKNOWN";
+    const message = friendly(err);
+    state.fatal = { code: code, message: message };
+    $("error-title").textContent = t("error.title");
+    $("error-detail").textContent = message;
+    $("error-code").textContent = code;
+    $("error-retry").hidden = !(opts && opts.retry && RETRYABLE_CODES.indexOf(code) >= 0 && state.linkToken);
+    $("error-close").hidden = false;
+    showStep("error");
+    showError(message, code); // announced by the live region (visually hidden on this step)
+  }
+
+  /** Final screen of a standalone page once the result is delivered (nothing left to do). */
+  function showClosed(title, detail) {
+    state.fatal = null;
+    $("error-title").textContent = title;
+    $("error-detail").textContent = detail;
+    $("error-code").textContent = "";
+    $("error-retry").hidden = true;
+    $("error-close").hidden = true;
+    showStep("error");
+  }
+
+  // -------------------------------------------------------------------
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
+})();

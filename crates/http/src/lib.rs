@@ -1,0 +1,27 @@
+//! The HTTP adapter of Kryptos Connect: axum routes mapped onto the `kc-api` traits,
+//! the SPEC §5 error envelopes, request ids, body and time limits, failed-auth rate
+//! limiting, CORS for widget routes, and a hyper accept loop with header-read timeouts
+//! and graceful shutdown.
+//!
+//! It knows nothing of storage: give it any [`kc_api::ConnectApi`] + [`kc_api::WidgetApi`].
+//!
+//! ```no_run
+//! # async fn demo(api: std::sync::Arc<dyn kc_http::Api>) -> std::io::Result<()> {
+//! let options = kc_http::HttpOptions::default();
+//! let app = kc_http::router(kc_http::AppState::new(api, options.clone()));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! kc_http::serve(listener, app, options, std::future::pending()).await
+//! # }
+//! ```
+
+mod envelope;
+mod extract;
+mod limiter;
+mod middleware;
+mod routes;
+mod serve;
+mod state;
+
+pub use routes::router;
+pub use serve::serve;
+pub use state::{Api, AppState, HttpOptions};

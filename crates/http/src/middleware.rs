@@ -1,0 +1,102 @@
+//! The middleware stack: request ids, tracing spans, panics, timeouts, body limits,
+//! security headers, and CORS for widget routes.
+
+use crate::envelope::ErrorResponse;
+use crate::state::AppState;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{BoxError, Router};
+use kc_api::ErrorCode;
+use std::any::Any;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
+
+/// Wraps `routes` in the full stack, outermost first: request id → span → panic guard →
+/// security headers → timeout → body limit.
+pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
+    let timeout = state.options.request_timeout;
+    let body_limit = state.options.body_limit_bytes;
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    // The path only: query strings are never logged.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(HandleErrorLayer::new(timeout_response))
+        .timeout(timeout)
+        .layer(DefaultBodyLimit::max(body_limit));
+    routes.layer(stack).with_state(state)
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ErrorResponse::new(ErrorCode::InternalError, "Internal server error").into_response()
+}
+
+async fn timeout_response(err: BoxError) -> Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!("request timed out");
+        ErrorResponse::new(ErrorCode::ServiceUnavailable, "The request took too long; retry shortly").into_response()
+    } else {
+        tracing::error!(error = %err, "middleware error");
+        ErrorResponse::new(ErrorCode::InternalError, "Internal server error").into_response()
+    }
+}
+
+/// CORS for widget routes: only origins some enabled client registered get
+/// `Access-Control-Allow-Origin`; the service further checks the origin belongs to the
+/// link token's own client.
+pub(crate) async fn widget_cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Some(origin) = origin.filter(|o| o != &state.options.public_origin) else {
+        return next.run(req).await;
+    };
+    let allowed = matches!(state.api.is_registered_origin(&origin).await, Ok(true));
+    let preflight = req.method() == Method::OPTIONS;
+    let mut res = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let headers = res.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if allowed {
+        if let Ok(v) = HeaderValue::from_str(&origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if preflight {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type, x-link-token, x-request-id"),
+            );
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+    }
+    res
+}

@@ -1,0 +1,160 @@
+//! [`Application`]: configuration in, a bound server out.
+
+use kc_domain::Clock;
+use kc_http::{AppState, HttpOptions};
+use kc_service::config::Settings;
+use kc_service::{Ports, Service};
+use kc_store::{DatabaseSettings, SeaStore, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The server could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    /// The pepper could not be loaded.
+    #[error(transparent)]
+    Pepper(#[from] crate::secrets::PepperError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The demo client could not be set up.
+    #[error("demo client: {0}")]
+    Demo(String),
+}
+
+/// Adapters a test or an embedding system may swap.
+#[derive(Clone, Default)]
+pub struct Overrides {
+    /// A clock to use instead of the system clock.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+/// A configured, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    router: axum::Router,
+    options: HttpOptions,
+    service: Service,
+    demo: Option<crate::demo::DemoClient>,
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StoreError> {
+    let mut db = DatabaseSettings::new(settings.database_url());
+    db.max_connections = settings.database.max_connections;
+    db.acquire_timeout = Duration::from_secs(settings.database.acquire_timeout_secs);
+    let store = SeaStore::connect(&db).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The service on the configured store and pepper.
+pub async fn build_service(settings: &Settings, overrides: &Overrides) -> Result<Service, BuildError> {
+    let store = connect_store(settings).await?;
+    let pepper = crate::secrets::load_pepper(&settings.security.pepper, &settings.pepper_path())?;
+    let mut ports = Ports::system(Arc::new(store), pepper);
+    ports.auth_methods = settings.widget.auth_methods.clone();
+    if let Some(clock) = &overrides.clock {
+        ports.clock = clock.clone();
+    }
+    Ok(Service::new(ports))
+}
+
+/// `scheme://host[:port]` of a URL.
+pub(crate) fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}")
+}
+
+impl Application {
+    /// Builds from `settings` with the system clock.
+    pub async fn build(settings: &Settings) -> Result<Self, BuildError> {
+        Self::build_with(settings, Overrides::default()).await
+    }
+
+    /// Builds from `settings` with some adapters overridden.
+    pub async fn build_with(settings: &Settings, overrides: Overrides) -> Result<Self, BuildError> {
+        let service = build_service(settings, &overrides).await?;
+        let options = HttpOptions {
+            body_limit_bytes: settings.server.body_limit_bytes,
+            request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            auth_failures_per_minute: settings.security.auth_failures_per_minute,
+            public_origin: origin_of(&settings.server.public_url),
+            environment: settings.environment.clone(),
+        };
+        let addr = settings.server.listen.clone();
+        let listener = TcpListener::bind(&addr).await.map_err(|source| BuildError::Bind { addr: addr.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| BuildError::Bind { addr, source })?.port();
+        let demo = if settings.demo.enabled {
+            Some(crate::demo::ensure_demo_client(&service, settings).await.map_err(BuildError::Demo)?)
+        } else {
+            None
+        };
+        let router = kc_http::router(AppState::new(Arc::new(service.clone()), options.clone()));
+        Ok(Self { listener, port, router, options, service, demo })
+    }
+
+    /// The port actually bound (useful with `:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The service, for in-process administration (and tests).
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The demo client, when the demo is enabled.
+    pub fn demo(&self) -> Option<&crate::demo::DemoClient> {
+        self.demo.as_ref()
+    }
+
+    /// Serves until `shutdown` resolves, then drains gracefully.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        kc_http::serve(self.listener, self.router, self.options, shutdown).await
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,315 @@
+//! `kryptos-connect`: serve the Connect platform and administer it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kc_server::{app, telemetry, Application};
+use kc_service::config::Settings;
+use kc_service::{NewClient, Service};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Kryptos Connect: a self-hostable portfolio-sharing authorization server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML), layered over the defaults and under KRYPTOS__… variables.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL (overrides configuration): sqlite://path?mode=rwc or postgres://…
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Register and manage client applications.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// List audit events.
+    Audit {
+        /// Only this client's events.
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        /// Only events at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 200)]
+        limit: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Sandbox,
+    Production,
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client. Its secret is printed once and never again.
+    Create(CreateArgs),
+    /// List clients.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        /// Client id.
+        id: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new secret; the old one stops working at once.
+    RotateSecret {
+        /// Client id.
+        id: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a client: its credentials and link tokens stop working.
+    Disable {
+        /// Client id.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Display name shown in the widget.
+    #[arg(long)]
+    name: String,
+    /// Sandbox (test chains and addresses only) or production.
+    #[arg(long, value_enum, default_value_t = Mode::Sandbox)]
+    mode: Mode,
+    /// Allowed scope (repeatable, or space-separated); default: the default client scopes.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// Origin allowed to embed the widget, e.g. https://app.example.com (repeatable).
+    #[arg(long = "origin", value_name = "URL")]
+    origins: Vec<String>,
+    /// Redirect URI for the full-page widget (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URL")]
+    redirect_uris: Vec<String>,
+    /// Logo URL shown in the widget.
+    #[arg(long, value_name = "URL")]
+    logo: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(url) = cli.database_url {
+        settings.database.url = url;
+    }
+    let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    let serving = matches!(command, Command::Serve { .. });
+    telemetry::init(&settings.log.format, if serving { &settings.log.filter } else { "warn" });
+    match run(command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error>;
+
+async fn run(command: Command, mut settings: Settings) -> Result<(), AnyError> {
+    match command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                settings.server.listen = l;
+            }
+            serve(settings).await
+        }
+        Command::Migrate => {
+            app::connect_store(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Clients(cmd) => {
+            let service = app::build_service(&settings, &app::Overrides::default()).await?;
+            clients(&service, cmd).await
+        }
+        Command::Audit { client, since, limit, json } => {
+            let service = app::build_service(&settings, &app::Overrides::default()).await?;
+            let since = since
+                .map(|s| time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339))
+                .transpose()
+                .map_err(|e| format!("--since must be an RFC 3339 time: {e}"))?;
+            let events = service.audit_events(client, since, limit).await?;
+            for e in events {
+                let at = e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"at": at, "kind": e.kind, "outcome": e.outcome, "client_id": e.client_id,
+                            "grant_id": e.grant_id, "user_id": e.user_id, "ip": e.ip, "request_id": e.request_id, "detail": e.detail})
+                    );
+                } else {
+                    println!(
+                        "{at}  {:<22} {:<8} client={} grant={} user={} ip={} {}",
+                        e.kind,
+                        e.outcome,
+                        e.client_id.as_deref().unwrap_or("-"),
+                        e.grant_id.as_deref().unwrap_or("-"),
+                        e.user_id.as_deref().unwrap_or("-"),
+                        e.ip.as_deref().unwrap_or("-"),
+                        e.detail.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), AnyError> {
+    let app = Application::build(&settings).await?;
+    let base = format!("http://{}", settings.server.listen.replace("0.0.0.0", "127.0.0.1"));
+    tracing::info!(listen = %settings.server.listen, database = %redact_url(&settings.database_url()), "Kryptos Connect listening");
+    println!("Kryptos Connect is listening on {base}");
+    if let Some(demo) = app.demo() {
+        println!("Demo sandbox client (development only; disable with KRYPTOS__DEMO__ENABLED=false):");
+        println!("  client_id:     {}", demo.client_id);
+        if demo.created_now {
+            println!("  client_secret: {}", demo.client_secret);
+            println!("  (saved to {}, readable by you only)", demo.file.display());
+        } else {
+            println!("  client_secret: stored in {}", demo.file.display());
+        }
+        println!("  Try it:        {base}/api/health");
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// The URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn client_json(c: &kc_domain::ClientRecord) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.id.to_string(),
+        "name": c.name,
+        "mode": c.mode.as_str(),
+        "scopes": c.allowed_scopes.to_string(),
+        "origins": c.allowed_origins,
+        "redirect_uris": c.redirect_uris,
+        "logo_url": c.logo_url,
+        "disabled": c.disabled,
+    })
+}
+
+fn print_client(c: &kc_domain::ClientRecord) {
+    println!("client_id:     {}", c.id);
+    println!("name:          {}", c.name);
+    println!("mode:          {}", c.mode.as_str());
+    println!("scopes:        {}", c.allowed_scopes);
+    println!("origins:       {}", c.allowed_origins.join(", "));
+    println!("redirect_uris: {}", c.redirect_uris.join(", "));
+    println!("logo_url:      {}", c.logo_url.as_deref().unwrap_or("-"));
+    println!("status:        {}", if c.disabled { "disabled" } else { "active" });
+}
+
+async fn clients(service: &Service, cmd: ClientsCommand) -> Result<(), AnyError> {
+    match cmd {
+        ClientsCommand::Create(a) => {
+            let scopes = (!a.scopes.is_empty()).then(|| a.scopes.join(" "));
+            let new = NewClient {
+                name: a.name,
+                mode: match a.mode {
+                    Mode::Sandbox => kc_domain::ClientMode::Sandbox,
+                    Mode::Production => kc_domain::ClientMode::Production,
+                },
+                scopes,
+                origins: a.origins,
+                redirect_uris: a.redirect_uris,
+                logo_url: a.logo,
+            };
+            let (client, secret) = service.register_client(new).await?;
+            if a.json {
+                let mut v = client_json(&client);
+                v["client_secret"] = secret.expose().into();
+                println!("{v}");
+            } else {
+                print_client(&client);
+                println!("client_secret: {}", secret.expose());
+                println!("\nStore the secret now: it is shown only once.");
+            }
+        }
+        ClientsCommand::List { json } => {
+            let list = service.list_clients().await?;
+            if json {
+                println!("{}", serde_json::Value::from(list.iter().map(client_json).collect::<Vec<_>>()));
+            } else {
+                for c in list {
+                    println!(
+                        "{}  {:<10} {:<8} {}",
+                        c.id,
+                        c.mode.as_str(),
+                        if c.disabled { "disabled" } else { "active" },
+                        c.name
+                    );
+                }
+            }
+        }
+        ClientsCommand::Show { id, json } => {
+            let c = service.client(&id).await?;
+            if json {
+                println!("{}", client_json(&c));
+            } else {
+                print_client(&c);
+            }
+        }
+        ClientsCommand::RotateSecret { id, json } => {
+            let secret = service.rotate_client_secret(&id).await?;
+            if json {
+                println!("{}", serde_json::json!({"client_id": id, "client_secret": secret.expose()}));
+            } else {
+                println!("client_secret: {}\n\nThe previous secret no longer works. Store this one now.", secret.expose());
+            }
+        }
+        ClientsCommand::Disable { id } => {
+            service.disable_client(&id).await?;
+            println!("client {id} disabled");
+        }
+    }
+    Ok(())
+}

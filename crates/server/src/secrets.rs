@@ -1,0 +1,52 @@
+//! The pepper: configured, or generated once into a 0600 file.
+
+use kc_domain::{OsSecretRng, SecretRng};
+use secrecy::ExposeSecret;
+use std::io::Write;
+use std::path::Path;
+
+/// The pepper could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+#[error("pepper file {path}: {source}")]
+pub struct PepperError {
+    path: String,
+    source: std::io::Error,
+}
+
+/// The configured pepper, else the contents of `file`, created with 32 random bytes if missing.
+pub fn load_pepper(configured: &secrecy::SecretString, file: &Path) -> Result<Vec<u8>, PepperError> {
+    let configured = configured.expose_secret();
+    if !configured.is_empty() {
+        return Ok(configured.as_bytes().to_vec());
+    }
+    let err = |source| PepperError { path: file.display().to_string(), source };
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(text.trim().as_bytes().to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            OsSecretRng.fill(&mut bytes);
+            let text = hex::encode(bytes);
+            write_private(file, &text).map_err(err)?;
+            tracing::info!(path = %file.display(), "generated a new pepper");
+            Ok(text.into_bytes())
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Writes `contents` to a new file readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}

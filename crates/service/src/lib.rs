@@ -1,0 +1,31 @@
+//! The business logic of Kryptos Connect: [`Service`] implements the `kc-api` traits
+//! ([`kc_api::ConnectApi`], [`kc_api::WidgetApi`]) on the [`kc_store::Store`] port, with
+//! time, randomness and storage injected so the whole service can be embedded in a larger
+//! system or tested with a mocked store and a manual clock.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use kc_service::{Service, Ports};
+//! use kc_store::{DatabaseSettings, SeaStore};
+//! let store = SeaStore::connect(&DatabaseSettings::new("sqlite::memory:")).await?;
+//! store.migrate().await?;
+//! let service = Service::new(Ports::system(Arc::new(store), b"pepper-of-32-bytes-or-more.......".to_vec()));
+//! let (client, secret) = service
+//!     .register_client(kc_service::NewClient::sandbox("My app"))
+//!     .await?;
+//! println!("{} {}", client.id, secret.expose());
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod audit;
+pub mod config;
+mod connect;
+mod cursor;
+mod service;
+mod widget;
+
+pub use admin::{AdminError, NewClient};
+pub use audit::AuditKind;
+pub use service::{Ports, Service};

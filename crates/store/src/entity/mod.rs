@@ -1,0 +1,12 @@
+//! sea-orm entities, one module per table. Timestamps are Unix epoch milliseconds (UTC).
+#![allow(missing_docs)]
+
+pub mod access_token;
+pub mod audit_event;
+pub mod client;
+pub mod grant;
+pub mod link_token;
+pub mod membership;
+pub mod public_token;
+pub mod user;
+pub mod workspace;

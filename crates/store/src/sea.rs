@@ -1,0 +1,573 @@
+//! [`Store`] on sea-orm, for SQLite and PostgreSQL.
+//!
+//! Atomic transitions (exchange, completion, guest sign-in, revocation) start with a
+//! conditional `UPDATE … WHERE <still in the old state>` and read its row count: on
+//! PostgreSQL the row lock makes concurrent transactions wait and then see zero rows; on
+//! SQLite the first write takes the database's write lock. Either way exactly one wins.
+
+use crate::entity::{
+    access_token, audit_event, client, grant, link_token, membership, public_token, user, workspace,
+};
+use crate::port::*;
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use kc_domain::{
+    ClientId, ClientMode, ClientRecord, GrantId, GrantRecord, LinkSession, PublicTokenRecord, ScopeSet,
+    TokenDigest, TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before answering 503.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    /// Settings with default pool size (10) and acquire timeout (3 s).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// The sea-orm implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn at(ms: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+fn opt_at(v: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
+    v.map(at).transpose()
+}
+
+fn json_list(s: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list column: {e}")))
+}
+
+fn to_json_list(v: &[String]) -> String {
+    serde_json::Value::from(v.to_vec()).to_string()
+}
+
+fn client_from(m: client::Model) -> StoreResult<ClientRecord> {
+    Ok(ClientRecord {
+        mode: ClientMode::parse(&m.mode).ok_or_else(|| StoreError::Corrupt(format!("client mode {}", m.mode)))?,
+        allowed_origins: json_list(&m.allowed_origins)?,
+        redirect_uris: json_list(&m.redirect_uris)?,
+        id: ClientId::from_stored(m.id),
+        name: m.name,
+        allowed_scopes: ScopeSet::from_stored(&m.allowed_scopes),
+        logo_url: m.logo_url,
+        secret_digest: m.secret_digest,
+        disabled: m.disabled_at.is_some(),
+    })
+}
+
+fn grant_from(m: grant::Model) -> StoreResult<GrantRecord> {
+    Ok(GrantRecord {
+        id: GrantId::from_stored(m.id),
+        client_id: ClientId::from_stored(m.client_id),
+        user_id: UserId::from_stored(m.user_id),
+        workspace_id: WorkspaceId::from_stored(m.workspace_id),
+        scopes: ScopeSet::from_stored(&m.scopes),
+        created_at: at(m.created_at)?,
+        expires_at: at(m.expires_at)?,
+        revoked_at: opt_at(m.revoked_at)?,
+    })
+}
+
+fn link_from(m: link_token::Model) -> StoreResult<LinkSession> {
+    Ok(LinkSession {
+        id: m.id,
+        client_id: ClientId::from_stored(m.client_id),
+        scopes: ScopeSet::from_stored(&m.scopes),
+        expires_at: at(m.expires_at)?,
+        completed_at: opt_at(m.completed_at)?,
+        resumed_grant_id: m.resumed_grant_id.map(GrantId::from_stored),
+        user_id: m.user_id.map(UserId::from_stored),
+        workspace_id: m.workspace_id.map(WorkspaceId::from_stored),
+        consent: m.consent,
+        integration_name: m.integration_name,
+        prefill_json: m.prefill,
+    })
+}
+
+fn public_from(m: public_token::Model) -> StoreResult<PublicTokenRecord> {
+    Ok(PublicTokenRecord {
+        id: m.id,
+        client_id: ClientId::from_stored(m.client_id),
+        user_id: UserId::from_stored(m.user_id),
+        workspace_id: WorkspaceId::from_stored(m.workspace_id),
+        scopes: ScopeSet::from_stored(&m.scopes),
+        expires_at: at(m.expires_at)?,
+        used_at: opt_at(m.used_at)?,
+    })
+}
+
+fn audit_from(m: audit_event::Model) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        at: at(m.at)?,
+        kind: m.kind,
+        outcome: m.outcome,
+        client_id: m.client_id,
+        grant_id: m.grant_id,
+        user_id: m.user_id,
+        ip: m.ip,
+        request_id: m.request_id,
+        detail: m.detail,
+    })
+}
+
+impl SeaStore {
+    /// Connects (creating the SQLite file and its directory if needed). Does not migrate.
+    pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
+        let is_sqlite = settings.url.starts_with("sqlite:");
+        if is_sqlite {
+            create_sqlite_parent_dir(&settings.url)?;
+        }
+        let mut opts = ConnectOptions::new(settings.url.clone());
+        opts.max_connections(if settings.url.contains(":memory:") { 1 } else { settings.max_connections })
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_timeout(settings.acquire_timeout)
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await?;
+        if is_sqlite && !settings.url.contains(":memory:") {
+            db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
+        }
+        Ok(Self { db })
+    }
+
+    /// Wraps an existing connection (for embedding in a larger system).
+    pub fn from_connection(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        crate::migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// The underlying connection.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Postgres
+    }
+}
+
+fn create_sqlite_parent_dir(url: &str) -> StoreResult<()> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    async fn insert_client(&self, c: &ClientRecord, now: OffsetDateTime) -> StoreResult<()> {
+        client::ActiveModel {
+            id: Set(c.id.to_string()),
+            name: Set(c.name.clone()),
+            mode: Set(c.mode.as_str().to_owned()),
+            secret_digest: Set(c.secret_digest.clone()),
+            allowed_scopes: Set(c.allowed_scopes.to_string()),
+            allowed_origins: Set(to_json_list(&c.allowed_origins)),
+            redirect_uris: Set(to_json_list(&c.redirect_uris)),
+            logo_url: Set(c.logo_url.clone()),
+            created_at: Set(ms(now)),
+            disabled_at: Set(c.disabled.then(|| ms(now))),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
+        client::Entity::find_by_id(id.as_str()).one(&self.db).await?.map(client_from).transpose()
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
+        client::Entity::find()
+            .order_by_asc(client::Column::CreatedAt)
+            .order_by_asc(client::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(client_from)
+            .collect()
+    }
+
+    async fn set_client_secret(&self, id: &ClientId, secret_digest: &str) -> StoreResult<bool> {
+        let res = client::Entity::update_many()
+            .col_expr(client::Column::SecretDigest, Expr::value(secret_digest))
+            .filter(client::Column::Id.eq(id.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn disable_client(&self, id: &ClientId, now: OffsetDateTime) -> StoreResult<bool> {
+        let res = client::Entity::update_many()
+            .col_expr(client::Column::DisabledAt, Expr::value(ms(now)))
+            .filter(client::Column::Id.eq(id.as_str()))
+            .filter(client::Column::DisabledAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(true);
+        }
+        Ok(self.find_client(id).await?.is_some())
+    }
+
+    async fn insert_link_session(&self, s: &NewLinkSession) -> StoreResult<()> {
+        let resumed = s.resumed.as_ref();
+        link_token::ActiveModel {
+            digest: Set(s.digest.as_str().to_owned()),
+            client_id: Set(s.client_id.to_string()),
+            scopes: Set(s.scopes.to_string()),
+            created_at: Set(ms(s.created_at)),
+            expires_at: Set(ms(s.expires_at)),
+            completed_at: Set(None),
+            resumed_grant_id: Set(resumed.map(|g| g.id.to_string())),
+            user_id: Set(resumed.map(|g| g.user_id.to_string())),
+            workspace_id: Set(resumed.map(|g| g.workspace_id.to_string())),
+            consent: Set(None),
+            integration_name: Set(s.integration_name.clone()),
+            prefill: Set(s.prefill_json.clone()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_link_session(&self, digest: &TokenDigest) -> StoreResult<Option<LinkSession>> {
+        link_token::Entity::find()
+            .filter(link_token::Column::Digest.eq(digest.as_str()))
+            .one(&self.db)
+            .await?
+            .map(link_from)
+            .transpose()
+    }
+
+    async fn create_guest_for_session(&self, session_id: i64, g: &NewGuest) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let now = ms(g.created_at);
+        user::ActiveModel {
+            id: Set(g.user_id.to_string()),
+            email: Set(None),
+            is_anonymous: Set(true),
+            name: Set(None),
+            language: Set("en".to_owned()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        workspace::ActiveModel {
+            id: Set(g.workspace_id.to_string()),
+            name: Set(g.workspace_name.clone()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        membership::ActiveModel {
+            workspace_id: Set(g.workspace_id.to_string()),
+            user_id: Set(g.user_id.to_string()),
+            role: Set(WorkspaceRole::Owner.as_str().to_owned()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let res = link_token::Entity::update_many()
+            .col_expr(link_token::Column::UserId, Expr::value(g.user_id.as_str()))
+            .col_expr(link_token::Column::WorkspaceId, Expr::value(g.workspace_id.as_str()))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::UserId.is_null())
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn record_consent(&self, session_id: i64, approve: bool) -> StoreResult<bool> {
+        let res = link_token::Entity::update_many()
+            .col_expr(link_token::Column::Consent, Expr::value(approve))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn complete_link_session(
+        &self,
+        session_id: i64,
+        now: OffsetDateTime,
+        public: Option<NewPublicToken>,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let res = link_token::Entity::update_many()
+            .col_expr(link_token::Column::CompletedAt, Expr::value(ms(now)))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(p) = public {
+            let link = link_token::Entity::find_by_id(session_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("completed link session vanished".into()))?;
+            public_token::ActiveModel {
+                digest: Set(p.digest.as_str().to_owned()),
+                client_id: Set(link.client_id),
+                link_token_id: Set(session_id),
+                user_id: Set(p.user_id.to_string()),
+                workspace_id: Set(p.workspace_id.to_string()),
+                scopes: Set(p.scopes.to_string()),
+                created_at: Set(ms(p.created_at)),
+                expires_at: Set(ms(p.expires_at)),
+                used_at: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn find_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
+        Ok(user::Entity::find_by_id(id.as_str()).one(&self.db).await?.map(|m| UserRecord {
+            id: UserId::from_stored(m.id),
+            email: m.email,
+            is_anonymous: m.is_anonymous,
+            name: m.name,
+            language: m.language,
+        }))
+    }
+
+    async fn find_workspace(&self, id: &WorkspaceId) -> StoreResult<Option<WorkspaceRecord>> {
+        Ok(workspace::Entity::find_by_id(id.as_str())
+            .one(&self.db)
+            .await?
+            .map(|m| WorkspaceRecord { id: WorkspaceId::from_stored(m.id), name: m.name }))
+    }
+
+    async fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<MembershipRecord>> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id.as_str()))
+            .order_by_asc(membership::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for m in rows {
+            let ws = self
+                .find_workspace(&WorkspaceId::from_stored(m.workspace_id.clone()))
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("membership of missing workspace {}", m.workspace_id)))?;
+            let role = WorkspaceRole::parse(&m.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", m.role)))?;
+            out.push(MembershipRecord { workspace: ws, role });
+        }
+        Ok(out)
+    }
+
+    async fn exchange_public_token(
+        &self,
+        digest: &TokenDigest,
+        client_id: &ClientId,
+        now: OffsetDateTime,
+        issue: &IssueGrant,
+    ) -> StoreResult<ExchangeOutcome> {
+        let txn = self.db.begin().await?;
+        let claimed = public_token::Entity::update_many()
+            .col_expr(public_token::Column::UsedAt, Expr::value(ms(now)))
+            .filter(public_token::Column::Digest.eq(digest.as_str()))
+            .filter(public_token::Column::ClientId.eq(client_id.as_str()))
+            .filter(public_token::Column::UsedAt.is_null())
+            .filter(public_token::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        let row = public_token::Entity::find()
+            .filter(public_token::Column::Digest.eq(digest.as_str()))
+            .one(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            txn.rollback().await?;
+            let refusal = match row {
+                None => TokenRefusal::Invalid,
+                Some(r) => public_from(r)?.exchangeable_by(client_id, now).err().unwrap_or(TokenRefusal::AlreadyUsed),
+            };
+            return Ok(ExchangeOutcome::Refused(refusal));
+        }
+        let token = public_from(row.ok_or_else(|| StoreError::Corrupt("claimed public token vanished".into()))?)?;
+        let g = grant::ActiveModel {
+            id: Set(issue.grant_id.to_string()),
+            client_id: Set(client_id.to_string()),
+            user_id: Set(token.user_id.to_string()),
+            workspace_id: Set(token.workspace_id.to_string()),
+            scopes: Set(token.scopes.to_string()),
+            created_at: Set(ms(issue.created_at)),
+            expires_at: Set(ms(issue.expires_at)),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        access_token::ActiveModel {
+            digest: Set(issue.access_digest.as_str().to_owned()),
+            grant_id: Set(issue.grant_id.to_string()),
+            client_id: Set(client_id.to_string()),
+            created_at: Set(ms(issue.created_at)),
+            expires_at: Set(ms(issue.expires_at)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(ExchangeOutcome::Issued(grant_from(g)?))
+    }
+
+    async fn find_access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenGrant>> {
+        let Some(token) = access_token::Entity::find()
+            .filter(access_token::Column::Digest.eq(digest.as_str()))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let grant = self
+            .find_grant(&GrantId::from_stored(token.grant_id.clone()))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("access token of missing grant {}", token.grant_id)))?;
+        Ok(Some(AccessTokenGrant { grant, token_expires_at: at(token.expires_at)? }))
+    }
+
+    async fn find_grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
+        grant::Entity::find()
+            .filter(grant::Column::Id.eq(id.as_str()))
+            .one(&self.db)
+            .await?
+            .map(grant_from)
+            .transpose()
+    }
+
+    async fn revoke_grant(&self, id: &GrantId, client_id: &ClientId, now: OffsetDateTime) -> StoreResult<RevokeOutcome> {
+        let res = grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, Expr::value(ms(now)))
+            .filter(grant::Column::Id.eq(id.as_str()))
+            .filter(grant::Column::ClientId.eq(client_id.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        let found = self.find_grant(id).await?.filter(|g| &g.client_id == client_id);
+        Ok(match (res.rows_affected, found) {
+            (1, Some(g)) => RevokeOutcome::Revoked(g),
+            (_, Some(_)) => RevokeOutcome::AlreadyRevoked,
+            (_, None) => RevokeOutcome::NotFound,
+        })
+    }
+
+    async fn list_active_grants(
+        &self,
+        client_id: &ClientId,
+        now: OffsetDateTime,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<(i64, GrantRecord)>> {
+        let mut q = grant::Entity::find()
+            .filter(grant::Column::ClientId.eq(client_id.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(ms(now)));
+        if let Some(after) = after {
+            q = q.filter(grant::Column::Seq.gt(after));
+        }
+        q.order_by_asc(grant::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| Ok((m.seq, grant_from(m)?)))
+            .collect()
+    }
+
+    async fn record_audit(&self, e: &AuditEvent) -> StoreResult<()> {
+        audit_event::ActiveModel {
+            at: Set(ms(e.at)),
+            kind: Set(e.kind.clone()),
+            outcome: Set(e.outcome.clone()),
+            client_id: Set(e.client_id.clone()),
+            grant_id: Set(e.grant_id.clone()),
+            user_id: Set(e.user_id.clone()),
+            ip: Set(e.ip.clone()),
+            request_id: Set(e.request_id.clone()),
+            detail: Set(e.detail.clone()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        client_id: Option<String>,
+        since: Option<OffsetDateTime>,
+        limit: u64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let mut q = audit_event::Entity::find();
+        if let Some(c) = client_id {
+            q = q.filter(audit_event::Column::ClientId.eq(c));
+        }
+        if let Some(s) = since {
+            q = q.filter(audit_event::Column::At.gte(ms(s)));
+        }
+        q.order_by_asc(audit_event::Column::Id).limit(limit).all(&self.db).await?.into_iter().map(audit_from).collect()
+    }
+}
