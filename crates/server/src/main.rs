@@ -194,7 +194,8 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), AnyError> {
 
 async fn serve(settings: Settings) -> Result<(), AnyError> {
     let app = Application::build(&settings).await?;
-    let base = format!("http://{}", settings.server.listen.replace("0.0.0.0", "127.0.0.1"));
+    let host = settings.server.listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h).replace("0.0.0.0", "127.0.0.1");
+    let base = format!("http://{host}:{}", app.port());
     tracing::info!(listen = %settings.server.listen, database = %redact_url(&settings.database_url()), "Kryptos Connect listening");
     println!("Kryptos Connect is listening on {base}");
     if let Some(demo) = app.demo() {

@@ -26,6 +26,9 @@ mod cursor;
 mod service;
 mod widget;
 
+#[cfg(test)]
+mod tests;
+
 pub use admin::{AdminError, NewClient};
 pub use audit::AuditKind;
 pub use service::{Ports, Service};

@@ -1,0 +1,1 @@
+//! Unit tests of the service on a mocked store (being written).
