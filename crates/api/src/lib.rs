@@ -15,11 +15,13 @@ mod connect;
 mod credentials;
 mod error;
 mod health;
+mod integrations;
 mod widget;
 
 pub use connect::*;
 pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
 pub use error::{ApiError, ApiResult};
 pub use health::{HealthApi, HealthInfo};
+pub use integrations::*;
 pub use kc_domain::ErrorCode;
 pub use widget::*;

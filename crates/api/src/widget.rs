@@ -1,6 +1,9 @@
 //! The widget API (SPEC §6): what the Connect widget calls with `X-LINK-TOKEN`.
 
-use crate::{ApiResult, LinkTokenCredential, RequestMeta};
+use crate::{
+    ApiResult, CreateIntegrationRequest, IntegrationView, IntegrationsResponse, LinkTokenCredential, ProvidersResponse,
+    PublicProvider, RequestMeta,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +94,60 @@ pub struct ConsentResponse {
     pub granted_scopes: String,
 }
 
+/// Body of `POST /widget/auth/email/start`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailStartRequest {
+    /// Where to send the code.
+    pub email: String,
+}
+
+/// `data` of `POST /widget/auth/email/start` (HTTP 202).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailStartResponse {
+    /// Always `true`: a code was sent.
+    pub sent: bool,
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
+    /// Seconds before another code may be requested.
+    pub resend_after: i64,
+}
+
+/// Body of `POST /widget/auth/email/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailVerifyRequest {
+    /// The address the code was sent to.
+    pub email: String,
+    /// The 6-digit code.
+    pub code: String,
+}
+
+/// A workspace the signed-in user may choose.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkspaceChoice {
+    /// Its id.
+    pub workspace_id: String,
+    /// Its name.
+    pub name: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+}
+
+/// `data` of `POST /widget/auth/email/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailVerifyResponse {
+    /// The signed-in user (created on first login).
+    pub user_id: String,
+    /// The user's workspaces.
+    pub workspaces: Vec<WorkspaceChoice>,
+}
+
+/// Body of `POST /widget/workspace`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SelectWorkspaceRequest {
+    /// The workspace to share.
+    pub workspace_id: String,
+}
+
 /// `data` of `POST /widget/complete`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CompleteResponse {
@@ -124,6 +181,61 @@ pub trait WidgetApi: Send + Sync {
     /// The link token is dead afterwards. `INVALID_REQUEST` before consent was given.
     async fn complete(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<CompleteResponse>;
 
+    /// Sends a 6-digit sign-in code to `email` (10 minutes, 5 attempts). `INVALID_REQUEST` for a
+    /// malformed address or when email sign-in is off; `RATE_LIMITED` when codes are requested too often.
+    async fn email_start(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: EmailStartRequest,
+    ) -> ApiResult<EmailStartResponse>;
+
+    /// Checks a code and signs the user in (creating the user on first login). A wrong, expired or
+    /// exhausted code is `INVALID_REQUEST`.
+    async fn email_verify(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: EmailVerifyRequest,
+    ) -> ApiResult<EmailVerifyResponse>;
+
+    /// Selects the workspace to share. `WORKSPACE_NOT_FOUND` if it does not exist or the user is not a
+    /// member; `INSUFFICIENT_PERMISSIONS` unless the user is owner or admin.
+    async fn select_workspace(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: SelectWorkspaceRequest,
+    ) -> ApiResult<WidgetWorkspace>;
+
+    /// The providers this client's users may connect (sandbox: ethereum and solana only).
+    async fn providers(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<ProvidersResponse>;
+
+    /// Connects a wallet or exchange to the session's workspace and queues its first sync.
+    /// `INVALID_REQUEST` for an unknown provider, a malformed address or missing credentials, or a
+    /// duplicate; `SANDBOX_PROVIDER_NOT_ALLOWED` / `SANDBOX_ADDRESS_NOT_ALLOWED` for sandbox clients.
+    async fn create_integration(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: CreateIntegrationRequest,
+    ) -> ApiResult<IntegrationView>;
+
+    /// The session workspace's integrations with their sync status.
+    async fn list_integrations(&self, link: &LinkTokenCredential, meta: &RequestMeta)
+        -> ApiResult<IntegrationsResponse>;
+
     /// Whether any enabled client registered `origin` (answers CORS preflights of widget routes).
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool>;
+}
+
+/// The public provider catalogue (no authentication).
+#[async_trait]
+pub trait ProvidersApi: Send + Sync {
+    /// Every supported provider, in the documented public shape.
+    async fn public_providers(&self) -> ApiResult<Vec<PublicProvider>>;
+
+    /// The origins a client registered (for the widget page's `frame-ancestors`); empty for an
+    /// unknown or disabled client.
+    async fn client_origins(&self, client_id: &str) -> ApiResult<Vec<String>>;
 }

@@ -105,6 +105,16 @@ impl SecretPepper {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// The keyed digest (hex) of any short secret text (email codes, API-key fingerprints).
+    pub fn digest_text(&self, text: &str) -> String {
+        self.digest(&ClientSecret::from_input(text))
+    }
+
+    /// Whether `text` matches `stored_digest` (from [`SecretPepper::digest_text`]), in constant time.
+    pub fn verify_text(&self, text: &str, stored_digest: &str) -> bool {
+        self.verify(&ClientSecret::from_input(text), stored_digest)
+    }
+
     /// Whether `secret` matches `stored_digest`, compared in constant time.
     pub fn verify(&self, secret: &ClientSecret, stored_digest: &str) -> bool {
         let computed = self.digest(secret);

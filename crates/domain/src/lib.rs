@@ -18,8 +18,11 @@ mod clock;
 mod error;
 mod grant;
 mod ids;
+mod integration;
 mod rng;
+mod address;
 mod scope;
+mod sealed;
 mod session;
 mod token;
 
@@ -28,7 +31,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ErrorCode;
 pub use grant::{lifetimes, GrantRecord, GrantStatus, SessionReason};
 pub use ids::{ClientId, GrantId, IdError, UserId, WorkspaceId};
+pub use integration::{
+    sandbox_check, ProviderKind, SandboxViolation, SyncStatus, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_PROVIDERS,
+    SANDBOX_SOLANA_ADDRESS,
+};
 pub use rng::{OsSecretRng, SecretRng};
+pub use address::{AddressError, ChainFamily};
 pub use scope::{ScopeError, ScopeSet, DEFAULT_CLIENT_SCOPES};
+pub use sealed::{CredentialCipher, SealError, Sealed};
 pub use session::{LinkSession, PublicTokenRecord, TokenRefusal, WorkspaceRole};
 pub use token::{MalformedToken, PlainToken, TokenDigest, TokenKind};

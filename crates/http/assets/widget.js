@@ -39,6 +39,7 @@
       "common.back": "Back",
       "common.retry": "Try again",
       "common.optional": "(optional)",
+      "common.theApp": "the app",
 
       "auth.title": "Connect your crypto",
       "auth.lead": "{app} uses Kryptos to securely access your crypto portfolio.",
@@ -188,7 +189,7 @@
       "footer.secured": "Sécurisé par Kryptos Connect",
       "stepper.label": "Progression",
       "stepper.auth": "Connexion",
-      "stepper.consent": "Autorisation",
+      "stepper.consent": "Accord",
       "stepper.integration": "Comptes",
       "stepper.status": "Fin",
       "common.loading": "Chargement…",
@@ -196,6 +197,7 @@
       "common.back": "Retour",
       "common.retry": "Réessayer",
       "common.optional": "(facultatif)",
+      "common.theApp": "l’application",
 
       "auth.title": "Connectez vos cryptos",
       "auth.lead": "{app} utilise Kryptos pour accéder en toute sécurité à votre portefeuille crypto.",
@@ -483,7 +485,8 @@
 
   function appName() {
     const c = state.session && state.session.client;
-    return (c && c.name) || "this app";
+    if (c && c.name) return c.name;
+    return (MESSAGES[state.lang] || MESSAGES.en)["common.theApp"];
   }
 
   // ===================================================================
@@ -505,6 +508,12 @@
       if (value.length > 200 || /url\(|[;{}<>]|expression/i.test(value)) return;
       root.setProperty(name, value);
     });
+    // Tints use --kc-primary-rgb: derive it when only a hex --kc-primary was given.
+    const hex = /^#([0-9a-f]{6})$/i.exec(String(vars["--kc-primary"] || "").trim());
+    if (hex && !vars["--kc-primary-rgb"]) {
+      const n = parseInt(hex[1], 16);
+      root.setProperty("--kc-primary-rgb", [(n >> 16) & 255, (n >> 8) & 255, n & 255].join(", "));
+    }
   }
 
   function parseJson(raw) {
@@ -654,6 +663,7 @@
     const box = $("kc-error");
     box.textContent = msg || "";
     if (code) box.setAttribute("data-code", code); else box.removeAttribute("data-code");
+    if (msg && box.scrollIntoView) box.scrollIntoView({ block: "nearest" });
   }
   const clearError = () => showError("");
 
@@ -868,14 +878,26 @@
       return fatal(new ApiError("ORIGIN_NOT_ALLOWED", ""));
     }
     postToHost({ type: "ready" });
+    resume();
+  }
 
-    if (state.session.is_authorized) enterConsent();
-    else enterAuth();
+  /**
+   * Pick the first step still to do. A reloaded widget (e.g. a WebView
+   * reload mid-flow) resumes where the link session stands.
+   */
+  function resume() {
+    const s = state.session;
+    if (s.consent === false) return fatal(new ApiError("ACCESS_DENIED", ""));
+    if (s.consent === true) return enterIntegration();
+    if (s.is_authorized || (s.user && s.workspace)) return enterConsent();
+    enterAuth();
   }
 
   function renderHeader() {
     const c = state.session.client || {};
     $("kc-app-name").textContent = appName();
+    $("kc-app-logo").classList.remove("kc-logo--kryptos");
+    $("kc-brand-sub").hidden = false;
     fillLogo($("kc-app-logo"), c.logo, appName());
     $("kc-sandbox-badge").hidden = c.mode !== "sandbox";
   }
@@ -1095,7 +1117,7 @@
         api("GET", "/widget/integrations").catch(() => null) // the list is a nicety here
       ]);
       state.providers = Array.isArray(prov) ? prov : (prov && prov.providers) || [];
-      if (integ) state.integrations = Array.isArray(integ) ? integ : integ.integrations || [];
+      if (integ) state.integrations = normalizeIntegrations(integ);
     } catch (err) {
       list.removeAttribute("aria-busy");
       return handleError(err);
@@ -1160,7 +1182,7 @@
     const box = $("integration-added");
     const list = $("added-list");
     list.textContent = "";
-    state.added.forEach((i) => list.appendChild(integrationRow(i)));
+    state.added.forEach((i) => list.appendChild(integrationRow(i, "added-")));
     box.hidden = state.added.length === 0;
   }
 
@@ -1308,10 +1330,26 @@
     return body;
   }
 
+  /** Maps the server's integration object (Data API shape) onto the fields the UI reads. */
+  function normalizeIntegration(i) {
+    if (!i || typeof i !== "object") return i;
+    return Object.assign({}, i, {
+      id: i.id || i.walletId,
+      publicName: i.publicName || i.providerPublicName,
+      address: i.address || i.publicAddress,
+      lastError: i.lastError || i.message
+    });
+  }
+
+  function normalizeIntegrations(data) {
+    const list = Array.isArray(data) ? data : (data && data.integrations) || [];
+    return list.map(normalizeIntegration);
+  }
+
   async function submitIntegration() {
     const body = collectIntegration();
     if (!body) return;
-    const created = await api("POST", "/widget/integrations", body);
+    const created = normalizeIntegration(await api("POST", "/widget/integrations", body));
     const integ = Object.assign({ provider: body.provider, publicName: providerName(state.provider), address: body.address, alias: body.alias }, created);
     state.added.push(integ);
     state.integrations = state.integrations.filter((i) => i.id !== integ.id).concat([integ]);
@@ -1326,7 +1364,8 @@
   // ===================================================================
   // STATUS
   // ===================================================================
-  function integrationRow(i) {
+  /** One integration with its sync pill; `testPrefix` keeps data-testids unique per list. */
+  function integrationRow(i, testPrefix) {
     const status = ["queued", "syncing", "synced", "failed"].indexOf(i.syncStatus) >= 0 ? i.syncStatus : "queued";
     const provider = state.providers.find((p) => p.id === i.provider) || {};
     const name = i.alias || i.publicName || providerName(provider) || i.provider;
@@ -1339,7 +1378,7 @@
     const sub = i.lastError && status === "failed"
       ? h("span", { className: "kc-row-sub kc-row-sub--error", text: i.lastError })
       : h("span", { className: "kc-row-sub kc-row-sub--mono", text: shortAddress(i.address) || i.accountName || "" });
-    return h("li", { className: "kc-row", attrs: { "data-testid": "integration-" + (i.id || i.provider), "data-status": status } }, [
+    return h("li", { className: "kc-row", attrs: { "data-testid": testPrefix + (i.id || i.provider), "data-status": status } }, [
       logo,
       h("span", { className: "kc-row-main" }, [h("span", { className: "kc-row-title", text: name }), sub]),
       pill
@@ -1349,7 +1388,7 @@
   function renderStatus() {
     const list = $("status-list");
     list.textContent = "";
-    state.integrations.forEach((i) => list.appendChild(integrationRow(i)));
+    state.integrations.forEach((i) => list.appendChild(integrationRow(i, "integration-")));
     if (!state.integrations.length) list.appendChild(h("li", { className: "kc-empty", text: t("status.empty") }));
   }
 
@@ -1360,7 +1399,7 @@
     const poll = async () => {
       try {
         const data = await api("GET", "/widget/integrations");
-        const list = Array.isArray(data) ? data : (data && data.integrations) || [];
+        const list = normalizeIntegrations(data);
         if (state.step !== "status") return;
         state.integrations = list;
         renderStatus();

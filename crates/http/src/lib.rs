@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn demo(api: std::sync::Arc<dyn kc_http::Api>) -> std::io::Result<()> {
 //! let options = kc_http::HttpOptions::default();
-//! let app = kc_http::router(kc_http::AppState::new(api, options.clone()));
+//! let app = kc_http::router(kc_http::AppState::new(api, options.clone()), axum::Router::new());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! kc_http::serve(listener, app, options, std::future::pending()).await
 //! # }

@@ -21,7 +21,7 @@ use tracing::Level;
 
 /// Wraps `routes` in the full stack, outermost first: request id → span → panic guard →
 /// security headers → timeout → body limit.
-pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
+pub(crate) fn wrap(routes: Router, state: AppState) -> Router {
     let timeout = state.options.request_timeout;
     let body_limit = state.options.body_limit_bytes;
     let stack = ServiceBuilder::new()
@@ -50,7 +50,7 @@ pub(crate) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
         .layer(HandleErrorLayer::new(timeout_response))
         .timeout(timeout)
         .layer(DefaultBodyLimit::max(body_limit));
-    routes.layer(stack).with_state(state)
+    routes.layer(stack)
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {

@@ -1,13 +1,13 @@
 //! Shared state of the HTTP adapter.
 
 use crate::limiter::AuthFailureLimiter;
-use kc_api::{ConnectApi, HealthApi, WidgetApi};
+use kc_api::{ConnectApi, HealthApi, ProvidersApi, WidgetApi};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the HTTP adapter serves: the Connect API, the widget API and health.
-pub trait Api: ConnectApi + WidgetApi + HealthApi {}
-impl<T: ConnectApi + WidgetApi + HealthApi> Api for T {}
+pub trait Api: ConnectApi + WidgetApi + HealthApi + ProvidersApi {}
+impl<T: ConnectApi + WidgetApi + HealthApi + ProvidersApi> Api for T {}
 
 /// Limits and facts the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct HttpOptions {
     pub public_origin: String,
     /// `production` or `development`, reported by `/api/health`.
     pub environment: String,
+    /// Serve the development demo site at `/demo`.
+    pub demo_enabled: bool,
 }
 
 impl Default for HttpOptions {
@@ -38,6 +40,7 @@ impl Default for HttpOptions {
             auth_failures_per_minute: 20,
             public_origin: "http://127.0.0.1:8080".to_owned(),
             environment: "development".to_owned(),
+            demo_enabled: false,
         }
     }
 }

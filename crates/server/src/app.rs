@@ -27,6 +27,9 @@ pub enum BuildError {
         /// Why.
         source: std::io::Error,
     },
+    /// Mail or credential-key configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The demo client could not be set up.
     #[error("demo client: {0}")]
     Demo(String),
@@ -65,6 +68,16 @@ pub async fn build_service(settings: &Settings, overrides: &Overrides) -> Result
     let pepper = crate::secrets::load_pepper(&settings.security.pepper, &settings.pepper_path())?;
     let mut ports = Ports::system(Arc::new(store), pepper);
     ports.auth_methods = settings.widget.auth_methods.clone();
+    ports.mailer = crate::mail::mailer_from(&settings.mail).map_err(BuildError::Config)?;
+    ports.cipher = Arc::new(
+        crate::secrets::load_cipher(
+            &settings.security.credentials_keys,
+            &settings.security.credentials_active_key,
+            &settings.data_dir.join("credentials.key"),
+        )
+        .map_err(BuildError::Config)?,
+    );
+    ports.catalog = Arc::new(kc_service::catalog::Catalog::builtin(&settings.server.public_url));
     if let Some(clock) = &overrides.clock {
         ports.clock = clock.clone();
     }
@@ -95,6 +108,7 @@ impl Application {
             auth_failures_per_minute: settings.security.auth_failures_per_minute,
             public_origin: origin_of(&settings.server.public_url),
             environment: settings.environment.clone(),
+            demo_enabled: settings.demo.enabled,
         };
         let addr = settings.server.listen.clone();
         let listener = TcpListener::bind(&addr).await.map_err(|source| BuildError::Bind { addr: addr.clone(), source })?;
@@ -104,7 +118,11 @@ impl Application {
         } else {
             None
         };
-        let router = kc_http::router(AppState::new(Arc::new(service.clone()), options.clone()));
+        let extra = match &demo {
+            Some(d) => crate::demo::backend_routes(Arc::new(service.clone()), d),
+            None => axum::Router::new(),
+        };
+        let router = kc_http::router(AppState::new(Arc::new(service.clone()), options.clone()), extra);
         Ok(Self { listener, port, router, options, service, demo })
     }
 

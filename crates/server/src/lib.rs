@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod mail;
 pub mod secrets;
 pub mod telemetry;
 

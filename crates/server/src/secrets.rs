@@ -50,3 +50,26 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     f.write_all(contents.as_bytes())?;
     f.sync_all()
 }
+
+/// The credentials keyring: the configured keys, or a key `local` generated once into `file`.
+pub fn load_cipher(
+    keys: &std::collections::BTreeMap<String, secrecy::SecretString>,
+    active: &str,
+    file: &Path,
+) -> Result<kc_domain::CredentialCipher, String> {
+    if !keys.is_empty() {
+        let pairs: Vec<(&str, &str)> = keys.iter().map(|(id, k)| (id.as_str(), k.expose_secret())).collect();
+        return kc_domain::CredentialCipher::new(pairs, active).map_err(|e| e.to_string());
+    }
+    let key = match std::fs::read_to_string(file) {
+        Ok(text) => text.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = kc_domain::CredentialCipher::generate_key(&OsSecretRng);
+            write_private(file, &key).map_err(|e| format!("{}: {e}", file.display()))?;
+            tracing::info!(path = %file.display(), "generated a new credentials key");
+            key
+        }
+        Err(e) => return Err(format!("{}: {e}", file.display())),
+    };
+    kc_domain::CredentialCipher::new([("local", key.as_str())], "local").map_err(|e| e.to_string())
+}

@@ -13,6 +13,12 @@ pub enum AuditKind {
     GrantRevoke,
     /// A guest signed in through the widget.
     WidgetAuthAnonymous,
+    /// Email sign-in: a code sent, verified or refused.
+    WidgetAuthEmail,
+    /// A user selected the workspace to share.
+    WidgetWorkspace,
+    /// A user connected a wallet or exchange.
+    IntegrationCreate,
     /// A user approved or denied the scopes.
     WidgetConsent,
     /// The widget completed and issued a public token (or resumed a session).
@@ -30,6 +36,9 @@ impl AuditKind {
             Self::TokenExchange => "token.exchange",
             Self::GrantRevoke => "grant.revoke",
             Self::WidgetAuthAnonymous => "widget.auth.anonymous",
+            Self::WidgetAuthEmail => "widget.auth.email",
+            Self::WidgetWorkspace => "widget.workspace",
+            Self::IntegrationCreate => "integration.create",
             Self::WidgetConsent => "widget.consent",
             Self::WidgetComplete => "widget.complete",
             Self::ClientAdmin => "client.admin",

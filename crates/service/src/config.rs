@@ -26,6 +26,27 @@ pub struct Settings {
     pub log: LogSettings,
     /// The development demo.
     pub demo: DemoSettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
+}
+
+/// `[mail]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// `log` or `smtp`.
+    pub transport: String,
+    /// SMTP server.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_security: String,
+    /// SMTP user (empty: no authentication).
+    pub smtp_username: String,
+    /// SMTP password.
+    pub smtp_password: SecretString,
+    /// The From header.
+    pub from: String,
 }
 
 /// `[server]`.
@@ -63,6 +84,10 @@ pub struct SecuritySettings {
     pub pepper_file: String,
     /// Failed client authentications per minute (per IP and per client id) before 429.
     pub auth_failures_per_minute: u32,
+    /// Credential-sealing keys: id → base64 of 32 bytes.
+    pub credentials_keys: std::collections::BTreeMap<String, SecretString>,
+    /// The key new credentials are sealed with.
+    pub credentials_active_key: String,
 }
 
 /// `[widget]`.
@@ -139,6 +164,19 @@ impl Settings {
             if m != "anonymous" && m != "email" {
                 return Err(ConfigError::Value(format!("widget.auth_methods: unknown method `{m}`")));
             }
+        }
+        if !matches!(self.mail.transport.as_str(), "log" | "smtp") {
+            return Err(ConfigError::Value("mail.transport must be `log` or `smtp`".into()));
+        }
+        if !matches!(self.mail.smtp_security.as_str(), "starttls" | "tls" | "none") {
+            return Err(ConfigError::Value("mail.smtp_security must be `starttls`, `tls` or `none`".into()));
+        }
+        if !self.security.credentials_keys.is_empty()
+            && !self.security.credentials_keys.contains_key(&self.security.credentials_active_key)
+        {
+            return Err(ConfigError::Value(
+                "security.credentials_active_key must name one of security.credentials_keys".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::Value("log.format must be `pretty` or `json`".into()));

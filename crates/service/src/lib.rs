@@ -20,9 +20,13 @@
 
 mod admin;
 mod audit;
+pub mod catalog;
 pub mod config;
 mod connect;
 mod cursor;
+mod email_sign_in;
+mod integrations;
+pub mod mailer;
 mod service;
 mod widget;
 

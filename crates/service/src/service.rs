@@ -2,8 +2,11 @@
 
 use crate::audit::{AuditKind, Outcome};
 use kc_api::{ApiError, ClientCredentials, ErrorCode, RequestMeta};
+use crate::catalog::Catalog;
+use crate::mailer::{LogMailer, Mailer};
 use kc_domain::{
-    ClientId, ClientRecord, ClientSecret, Clock, OsSecretRng, SecretPepper, SecretRng, SystemClock, TokenRefusal,
+    ClientId, ClientRecord, ClientSecret, Clock, CredentialCipher, OsSecretRng, SecretPepper, SecretRng, SystemClock,
+    TokenRefusal,
 };
 use kc_store::{AuditEvent, Store, StoreError};
 use std::sync::Arc;
@@ -23,17 +26,31 @@ pub struct Ports {
     pub pepper: Arc<SecretPepper>,
     /// Sign-in methods the widget offers.
     pub auth_methods: Vec<String>,
+    /// Sends email sign-in codes.
+    pub mailer: Arc<dyn Mailer>,
+    /// Seals exchange credentials at rest.
+    pub cipher: Arc<CredentialCipher>,
+    /// The providers users may connect.
+    pub catalog: Arc<Catalog>,
 }
 
 impl Ports {
-    /// The system clock and OS randomness on `store`, guest sign-in only.
+    /// The system clock and OS randomness on `store`; guest and email sign-in with the
+    /// logging mailer; an ephemeral credentials key (configure a real one to keep sealed
+    /// credentials readable across restarts); relative logo URLs.
     pub fn system(store: Arc<dyn Store>, pepper: Vec<u8>) -> Self {
+        let key = CredentialCipher::generate_key(&OsSecretRng);
+        let cipher = CredentialCipher::new([("ephemeral", key.as_str())], "ephemeral")
+            .unwrap_or_else(|e| unreachable!("a generated key is valid: {e}"));
         Self {
             store,
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsSecretRng),
             pepper: Arc::new(SecretPepper::new(pepper)),
-            auth_methods: vec!["anonymous".to_owned()],
+            auth_methods: vec!["email".to_owned(), "anonymous".to_owned()],
+            mailer: Arc::new(LogMailer),
+            cipher: Arc::new(cipher),
+            catalog: Arc::new(Catalog::builtin("")),
         }
     }
 }

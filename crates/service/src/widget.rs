@@ -10,9 +10,9 @@ use kc_domain::{
 use kc_store::{NewGuest, NewPublicToken};
 
 /// A live session with its client.
-struct Resolved {
-    session: LinkSession,
-    client: ClientRecord,
+pub(crate) struct Resolved {
+    pub(crate) session: LinkSession,
+    pub(crate) client: ClientRecord,
 }
 
 impl Service {
@@ -172,6 +172,62 @@ impl WidgetApi for Service {
         Ok(CompleteResponse { public_token: public.map(|t| t.expose().to_owned()) })
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn email_start(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: EmailStartRequest,
+    ) -> ApiResult<EmailStartResponse> {
+        let r = self.resolve_link(link, meta).await?;
+        self.start_email(r, meta, req).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn email_verify(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: EmailVerifyRequest,
+    ) -> ApiResult<EmailVerifyResponse> {
+        let r = self.resolve_link(link, meta).await?;
+        self.verify_email(r, meta, req).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn select_workspace(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: SelectWorkspaceRequest,
+    ) -> ApiResult<WidgetWorkspace> {
+        let r = self.resolve_link(link, meta).await?;
+        self.choose_workspace(r, meta, req).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn providers(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<ProvidersResponse> {
+        let r = self.resolve_link(link, meta).await?;
+        Ok(self.providers_for(r.client.mode))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_integration(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        req: CreateIntegrationRequest,
+    ) -> ApiResult<IntegrationView> {
+        let r = self.resolve_link(link, meta).await?;
+        self.add_integration(r, meta, req).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_integrations(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<IntegrationsResponse> {
+        let r = self.resolve_link(link, meta).await?;
+        self.workspace_integrations(r).await
+    }
+
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool> {
         let clients = self.ports.store.list_clients().await.map_err(store_error)?;
         Ok(clients.iter().any(|c| !c.disabled && c.allowed_origins.iter().any(|o| o == origin)))
@@ -182,5 +238,20 @@ impl WidgetApi for Service {
 impl HealthApi for Service {
     async fn ready(&self) -> ApiResult<()> {
         self.ports.store.ping().await.map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl ProvidersApi for Service {
+    async fn public_providers(&self) -> ApiResult<Vec<PublicProvider>> {
+        Ok(self.ports.catalog.public())
+    }
+
+    async fn client_origins(&self, client_id: &str) -> ApiResult<Vec<String>> {
+        let Ok(id) = client_id.parse::<kc_domain::ClientId>() else {
+            return Ok(Vec::new());
+        };
+        let client = self.ports.store.find_client(&id).await.map_err(store_error)?;
+        Ok(client.filter(|c| !c.disabled).map(|c| c.allowed_origins).unwrap_or_default())
     }
 }

@@ -21,7 +21,7 @@ pub use error::{StoreError, StoreResult};
 #[cfg(any(test, feature = "mock"))]
 pub use port::MockStore;
 pub use port::{
-    AccessTokenGrant, AuditEvent, ExchangeOutcome, IssueGrant, MembershipRecord, NewGuest, NewLinkSession,
+    AccessTokenGrant, AuditEvent, EmailCodeRecord, ExchangeOutcome, IntegrationRecord, NewEmailUser, IssueGrant, MembershipRecord, NewGuest, NewLinkSession,
     NewPublicToken, RevokeOutcome, Store, UserRecord, WorkspaceRecord,
 };
 pub use sea::{DatabaseSettings, SeaStore};

@@ -3,8 +3,8 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use kc_domain::{
-    ClientId, ClientRecord, GrantId, GrantRecord, LinkSession, ScopeSet, TokenDigest, TokenRefusal, UserId,
-    WorkspaceId, WorkspaceRole,
+    ClientId, ClientRecord, GrantId, GrantRecord, LinkSession, ScopeSet, Sealed, SyncStatus, TokenDigest,
+    TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
 };
 use time::OffsetDateTime;
 
@@ -134,6 +134,75 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
+/// A sign-in code sent by email (stored as a keyed digest only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailCodeRecord {
+    /// Storage key.
+    pub id: i64,
+    /// The link session it belongs to.
+    pub session_id: i64,
+    /// The (lower-cased) address it was sent to.
+    pub email: String,
+    /// Keyed digest of the code.
+    pub code_digest: String,
+    /// When it was sent.
+    pub created_at: OffsetDateTime,
+    /// When it lapses.
+    pub expires_at: OffsetDateTime,
+    /// Wrong guesses so far.
+    pub attempts: i32,
+    /// When it was used.
+    pub consumed_at: Option<OffsetDateTime>,
+}
+
+/// A user signing in by email: who to create if the address is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmailUser {
+    /// The verified address (lower-cased).
+    pub email: String,
+    /// Id for the user if the address is new.
+    pub user_id: UserId,
+    /// Id of the personal workspace if the address is new.
+    pub workspace_id: WorkspaceId,
+    /// Name of that workspace.
+    pub workspace_name: String,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// A wallet or exchange account connected to a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationRecord {
+    /// The wallet id (`wal_…`).
+    pub id: String,
+    /// The owning workspace.
+    pub workspace_id: WorkspaceId,
+    /// Provider id from the catalog (e.g. `ethereum`, `binance`).
+    pub provider: String,
+    /// `blockchain` or `exchange`.
+    pub category: String,
+    /// Normalized address, for wallets.
+    pub address: Option<String>,
+    /// The user's name for it.
+    pub alias: Option<String>,
+    /// The exchange account name.
+    pub account_name: Option<String>,
+    /// Sealed exchange credentials (never returned by any API).
+    pub credentials: Option<Sealed>,
+    /// Keyed digest of the API key, to refuse duplicates without decrypting.
+    pub credential_fingerprint: Option<String>,
+    /// Sync state.
+    pub sync_status: SyncStatus,
+    /// The last sync error, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// Last successful sync.
+    pub last_synced_at: Option<OffsetDateTime>,
+    /// Transactions imported.
+    pub total_transactions: i64,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+}
+
 /// One entry of the audit trail. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -202,6 +271,28 @@ pub trait Store: Send + Sync {
     async fn find_workspace(&self, id: &WorkspaceId) -> StoreResult<Option<WorkspaceRecord>>;
     /// A user's workspaces with roles.
     async fn memberships(&self, user: &UserId) -> StoreResult<Vec<MembershipRecord>>;
+
+    /// Stores a sign-in code.
+    async fn insert_email_code(&self, code: &EmailCodeRecord) -> StoreResult<()>;
+    /// The newest code sent for `email` within a session.
+    async fn latest_email_code(&self, session_id: i64, email: &str) -> StoreResult<Option<EmailCodeRecord>>;
+    /// How many codes were sent to `email` since `since` (for throttling).
+    async fn count_email_codes_since(&self, email: &str, since: OffsetDateTime) -> StoreResult<u64>;
+    /// Spends one attempt of a code; `false` if none are left or it was used.
+    async fn spend_email_attempt(&self, code_id: i64, max_attempts: i32) -> StoreResult<bool>;
+    /// Marks a code used; `false` if it already was.
+    async fn consume_email_code(&self, code_id: i64, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Finds or creates the user of `user.email` (with a personal workspace when new) and
+    /// attaches it to the session, atomically. `None` if the session already has a user or completed.
+    async fn sign_in_email_user(&self, session_id: i64, user: &NewEmailUser) -> StoreResult<Option<UserId>>;
+    /// Selects the workspace the session shares; `false` if the session completed.
+    async fn select_workspace(&self, session_id: i64, workspace: &WorkspaceId) -> StoreResult<bool>;
+
+    /// Stores an integration and enqueues its first sync, in one transaction.
+    /// `Conflict` when the workspace already has it.
+    async fn insert_integration(&self, integration: &IntegrationRecord) -> StoreResult<()>;
+    /// A workspace's integrations, oldest first.
+    async fn list_integrations(&self, workspace: &WorkspaceId) -> StoreResult<Vec<IntegrationRecord>>;
 
     /// Consumes a public token of `client` and creates the grant and access token, in one
     /// transaction. Exactly one of any number of concurrent calls for a token gets `Issued`.

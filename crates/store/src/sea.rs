@@ -6,14 +6,15 @@
 //! SQLite the first write takes the database's write lock. Either way exactly one wins.
 
 use crate::entity::{
-    access_token, audit_event, client, grant, link_token, membership, public_token, user, workspace,
+    access_token, audit_event, client, email_code, grant, integration, link_token, membership, public_token,
+    sync_job, user, workspace,
 };
 use crate::port::*;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{
-    ClientId, ClientMode, ClientRecord, GrantId, GrantRecord, LinkSession, PublicTokenRecord, ScopeSet,
-    TokenDigest, TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
+    ClientId, ClientMode, ClientRecord, GrantId, GrantRecord, LinkSession, PublicTokenRecord, ScopeSet, Sealed,
+    SyncStatus, TokenDigest, TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -135,6 +136,43 @@ fn audit_from(m: audit_event::Model) -> StoreResult<AuditEvent> {
         ip: m.ip,
         request_id: m.request_id,
         detail: m.detail,
+    })
+}
+
+fn email_code_from(m: email_code::Model) -> StoreResult<EmailCodeRecord> {
+    Ok(EmailCodeRecord {
+        id: m.id,
+        session_id: m.link_token_id,
+        email: m.email,
+        code_digest: m.code_digest,
+        created_at: at(m.created_at)?,
+        expires_at: at(m.expires_at)?,
+        attempts: m.attempts,
+        consumed_at: opt_at(m.consumed_at)?,
+    })
+}
+
+fn integration_from(m: integration::Model) -> StoreResult<IntegrationRecord> {
+    let credentials = match (m.credentials, m.credentials_key_id) {
+        (Some(blob), Some(key_id)) => Some(Sealed { key_id, blob }),
+        _ => None,
+    };
+    Ok(IntegrationRecord {
+        sync_status: SyncStatus::parse(&m.sync_status)
+            .ok_or_else(|| StoreError::Corrupt(format!("sync status {}", m.sync_status)))?,
+        id: m.id,
+        workspace_id: WorkspaceId::from_stored(m.workspace_id),
+        provider: m.provider,
+        category: m.category,
+        address: m.address,
+        alias: m.alias,
+        account_name: m.account_name,
+        credentials,
+        credential_fingerprint: m.credential_fingerprint,
+        last_error: m.last_error,
+        last_synced_at: opt_at(m.last_synced_at)?,
+        total_transactions: m.total_transactions,
+        created_at: at(m.created_at)?,
     })
 }
 
@@ -416,6 +454,186 @@ impl Store for SeaStore {
             out.push(MembershipRecord { workspace: ws, role });
         }
         Ok(out)
+    }
+
+    async fn insert_email_code(&self, c: &EmailCodeRecord) -> StoreResult<()> {
+        email_code::ActiveModel {
+            link_token_id: Set(c.session_id),
+            email: Set(c.email.clone()),
+            code_digest: Set(c.code_digest.clone()),
+            created_at: Set(ms(c.created_at)),
+            expires_at: Set(ms(c.expires_at)),
+            attempts: Set(c.attempts),
+            consumed_at: Set(c.consumed_at.map(ms)),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn latest_email_code(&self, session_id: i64, email: &str) -> StoreResult<Option<EmailCodeRecord>> {
+        email_code::Entity::find()
+            .filter(email_code::Column::LinkTokenId.eq(session_id))
+            .filter(email_code::Column::Email.eq(email))
+            .order_by_desc(email_code::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(email_code_from)
+            .transpose()
+    }
+
+    async fn count_email_codes_since(&self, email: &str, since: OffsetDateTime) -> StoreResult<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(email_code::Entity::find()
+            .filter(email_code::Column::Email.eq(email))
+            .filter(email_code::Column::CreatedAt.gte(ms(since)))
+            .count(&self.db)
+            .await?)
+    }
+
+    async fn spend_email_attempt(&self, code_id: i64, max_attempts: i32) -> StoreResult<bool> {
+        let res = email_code::Entity::update_many()
+            .col_expr(email_code::Column::Attempts, Expr::col(email_code::Column::Attempts).add(1))
+            .filter(email_code::Column::Id.eq(code_id))
+            .filter(email_code::Column::Attempts.lt(max_attempts))
+            .filter(email_code::Column::ConsumedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn consume_email_code(&self, code_id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        let res = email_code::Entity::update_many()
+            .col_expr(email_code::Column::ConsumedAt, Expr::value(ms(now)))
+            .filter(email_code::Column::Id.eq(code_id))
+            .filter(email_code::Column::ConsumedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn sign_in_email_user(&self, session_id: i64, u: &NewEmailUser) -> StoreResult<Option<UserId>> {
+        let txn = self.db.begin().await?;
+        // Claim the session first: the first write takes SQLite's write lock, and on
+        // PostgreSQL the row lock serialises competing sign-ins.
+        let claimed = link_token::Entity::update_many()
+            .col_expr(link_token::Column::UserId, Expr::value(u.user_id.as_str()))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::UserId.is_null())
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        let existing = user::Entity::find().filter(user::Column::Email.eq(u.email.as_str())).one(&txn).await?;
+        let user_id = match existing {
+            Some(found) => {
+                link_token::Entity::update_many()
+                    .col_expr(link_token::Column::UserId, Expr::value(found.id.as_str()))
+                    .filter(link_token::Column::Id.eq(session_id))
+                    .exec(&txn)
+                    .await?;
+                UserId::from_stored(found.id)
+            }
+            None => {
+                let now = ms(u.created_at);
+                user::ActiveModel {
+                    id: Set(u.user_id.to_string()),
+                    email: Set(Some(u.email.clone())),
+                    is_anonymous: Set(false),
+                    name: Set(None),
+                    language: Set("en".to_owned()),
+                    created_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+                workspace::ActiveModel {
+                    id: Set(u.workspace_id.to_string()),
+                    name: Set(u.workspace_name.clone()),
+                    created_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+                membership::ActiveModel {
+                    workspace_id: Set(u.workspace_id.to_string()),
+                    user_id: Set(u.user_id.to_string()),
+                    role: Set(WorkspaceRole::Owner.as_str().to_owned()),
+                    created_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+                u.user_id.clone()
+            }
+        };
+        txn.commit().await?;
+        Ok(Some(user_id))
+    }
+
+    async fn select_workspace(&self, session_id: i64, ws: &WorkspaceId) -> StoreResult<bool> {
+        let res = link_token::Entity::update_many()
+            .col_expr(link_token::Column::WorkspaceId, Expr::value(ws.as_str()))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn insert_integration(&self, i: &IntegrationRecord) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        let now = ms(i.created_at);
+        integration::ActiveModel {
+            id: Set(i.id.clone()),
+            workspace_id: Set(i.workspace_id.to_string()),
+            provider: Set(i.provider.clone()),
+            category: Set(i.category.clone()),
+            address: Set(i.address.clone()),
+            alias: Set(i.alias.clone()),
+            account_name: Set(i.account_name.clone()),
+            credentials: Set(i.credentials.as_ref().map(|c| c.blob.clone())),
+            credentials_key_id: Set(i.credentials.as_ref().map(|c| c.key_id.clone())),
+            credential_fingerprint: Set(i.credential_fingerprint.clone()),
+            sync_status: Set(i.sync_status.as_str().to_owned()),
+            last_error: Set(i.last_error.clone()),
+            last_synced_at: Set(i.last_synced_at.map(ms)),
+            total_transactions: Set(i.total_transactions),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        sync_job::ActiveModel {
+            integration_id: Set(i.id.clone()),
+            mode: Set("from_start".to_owned()),
+            status: Set("queued".to_owned()),
+            attempts: Set(0),
+            run_after: Set(now),
+            locked_by: Set(None),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn list_integrations(&self, ws: &WorkspaceId) -> StoreResult<Vec<IntegrationRecord>> {
+        integration::Entity::find()
+            .filter(integration::Column::WorkspaceId.eq(ws.as_str()))
+            .order_by_asc(integration::Column::CreatedAt)
+            .order_by_asc(integration::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(integration_from)
+            .collect()
     }
 
     async fn exchange_public_token(

@@ -1,5 +1,6 @@
 //! The route table.
 
+mod assets;
 mod connect;
 mod health;
 mod widget;
@@ -12,14 +13,28 @@ use axum::routing::{get, post};
 use axum::Router;
 use kc_api::ErrorCode;
 
-/// The whole HTTP surface with its middleware stack.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP surface with its middleware stack. `extra` routes (e.g. the demo's
+/// backend) are merged in under the same middleware.
+pub fn router(state: AppState, extra: Router) -> Router {
     let widget = Router::new()
         .route("/widget/session", get(widget::session))
         .route("/widget/auth/anonymous", post(widget::auth_anonymous))
         .route("/widget/consent", post(widget::consent))
         .route("/widget/complete", post(widget::complete))
+        .route("/widget/auth/email/start", post(widget::email_start))
+        .route("/widget/auth/email/verify", post(widget::email_verify))
+        .route("/widget/workspace", post(widget::select_workspace))
+        .route("/widget/providers", get(widget::providers))
+        .route("/widget/integrations", get(widget::list_integrations).post(widget::create_integration))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::widget_cors));
+    let demo = if state.options.demo_enabled {
+        Router::new()
+            .route("/demo", get(assets::demo_page))
+            .route("/demo/demo.js", get(assets::demo_js))
+            .route("/demo/demo.css", get(assets::demo_css))
+    } else {
+        Router::new()
+    };
     let api = Router::new()
         .route("/link-token", post(connect::create_link_token))
         .route("/link-token/check-session", post(connect::check_session))
@@ -28,10 +43,18 @@ pub fn router(state: AppState) -> Router {
         .route("/token/grants", get(connect::list_grants))
         .route("/api/health", get(health::health))
         .route("/readyz", get(health::ready))
+        .route("/integrations/public/list", get(widget::public_providers))
+        .route("/connect", get(assets::widget_page))
+        .route("/connect/widget.js", get(assets::widget_js))
+        .route("/connect/widget.css", get(assets::widget_css))
+        .route("/sdk/connect.js", get(assets::sdk_js))
+        .route("/sdk/connect.d.ts", get(assets::sdk_dts))
+        .route("/logos/{file}", get(assets::logo))
         .merge(widget)
+        .merge(demo)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    middleware::wrap(api, state)
+    middleware::wrap(api.with_state(state.clone()).merge(extra), state)
 }
 
 async fn not_found(method: Method, uri: Uri) -> ErrorResponse {

@@ -254,3 +254,249 @@ impl Drop for TestApp {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Remote nodes and real server processes (used by `concurrency` and `resilience`).
+
+/// The pepper every test server uses (the same as [`test_settings`]).
+pub const TEST_PEPPER: &str = "test-pepper-test-pepper-test-pepper";
+
+/// How long any single request of a [`Node`] may take before the test fails.
+pub const NODE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A server spoken to over HTTP only: an in-process [`TestApp`] or a [`ServerProcess`].
+/// Cheap to clone; every request is bounded by [`NODE_REQUEST_TIMEOUT`].
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Node {
+    /// A node at `base` (`http://127.0.0.1:PORT`) with its own connection pool.
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder().timeout(NODE_REQUEST_TIMEOUT).build().expect("http client");
+        Self { base: base.to_owned(), http }
+    }
+
+    /// Like [`Node::send`], but a transport failure is returned instead of failing the test.
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        creds: Option<&Creds>,
+        link: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(c) = creds {
+            req = req.header("X-Client-Id", &c.id).header("X-Client-Secret", &c.secret);
+        }
+        if let Some(l) = link {
+            req = req.header("X-LINK-TOKEN", l);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await?;
+        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers })
+    }
+
+    /// Sends a request; `creds` become the client headers, `link` the `X-LINK-TOKEN`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        creds: Option<&Creds>,
+        link: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let what = format!("{method} {}{path}", self.base);
+        self.try_send(method, path, creds, link, body)
+            .await
+            .unwrap_or_else(|e| panic!("{what} did not reach the server: {e}"))
+    }
+
+    /// `POST` with client credentials.
+    pub async fn post(&self, path: &str, creds: &Creds, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(creds), None, Some(body)).await
+    }
+
+    /// Runs the widget as a new guest through consent; returns the link token, ready to complete.
+    pub async fn consented_link(&self, creds: &Creds) -> String {
+        let a = self.post("/link-token", creds, json!({})).await;
+        let link = a.data()["link_token"].as_str().expect("link_token").to_owned();
+        self.send(Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
+        self.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
+        link
+    }
+
+    /// A fresh public token from a full guest widget run.
+    pub async fn public_token(&self, creds: &Creds) -> String {
+        let link = self.consented_link(creds).await;
+        let a = self.send(Method::POST, "/widget/complete", None, Some(&link), None).await;
+        a.data()["public_token"].as_str().expect("public_token").to_owned()
+    }
+
+    /// Exchanges a public token; returns the answer.
+    pub async fn exchange(&self, creds: &Creds, public_token: &str) -> Answer {
+        self.post("/token/exchange", creds, json!({ "public_token": public_token })).await
+    }
+
+    /// A fresh access token and grant id.
+    pub async fn access_token(&self, creds: &Creds) -> (String, String) {
+        let pt = self.public_token(creds).await;
+        let a = self.exchange(creds, &pt).await;
+        let d = a.data();
+        (d["access_token"].as_str().expect("token").to_owned(), d["grant_id"].as_str().expect("grant").to_owned())
+    }
+
+    /// `POST /link-token/check-session` for `access_token`.
+    pub async fn check_session(&self, creds: &Creds, access_token: &str) -> Answer {
+        self.post("/link-token/check-session", creds, json!({ "access_token": access_token })).await
+    }
+
+    /// The ids of the client's active grants (first page, up to 100), sorted.
+    pub async fn grant_ids(&self, creds: &Creds) -> Vec<String> {
+        let a = self.send(Method::GET, "/token/grants?limit=100", Some(creds), None, None).await;
+        let d = a.data();
+        let mut ids: Vec<String> = d["grants"]
+            .as_array()
+            .unwrap_or_else(|| panic!("grants array: {d}"))
+            .iter()
+            .map(|g| g["grant_id"].as_str().unwrap_or_else(|| panic!("grant_id: {g}")).to_owned())
+            .collect();
+        assert_eq!(d["count"], json!(ids.len()), "count matches the listed grants: {d}");
+        ids.sort();
+        ids
+    }
+}
+
+impl TestApp {
+    /// This app as a [`Node`] (its own connection pool, bounded requests).
+    pub fn node(&self) -> Node {
+        Node::new(&self.base)
+    }
+}
+
+/// A command running the real `kryptos-connect` binary on `database_url` with the test
+/// pepper, the demo off and `data_dir` as its data directory.
+pub fn binary_command(database_url: &str, data_dir: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kryptos-connect"));
+    cmd.arg("--database-url")
+        .arg(database_url)
+        .env("KRYPTOS__SECURITY__PEPPER", TEST_PEPPER)
+        .env("KRYPTOS__DATA_DIR", data_dir)
+        .env("KRYPTOS__DEMO__ENABLED", "false")
+        .env("KRYPTOS__LOG__FILTER", if std::env::var_os("TEST_LOG").is_some() { "debug" } else { "warn" })
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Registers a sandbox client with `kryptos-connect clients create --json` (which also
+/// applies migrations) and returns its credentials.
+pub async fn cli_create_client(database_url: &str, name: &str) -> Creds {
+    let dir = std::env::temp_dir().join(format!("kc-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    let mut cmd = binary_command(database_url, &dir);
+    cmd.args(["clients", "create", "--name", name, "--json"]);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("`clients create` finishes within 60 s")
+        .expect("`clients create` starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "`clients create` failed ({}): {stdout}\n{stderr}", out.status);
+    let v: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("`clients create --json` prints JSON ({e}): {stdout}"));
+    Creds {
+        id: v["client_id"].as_str().unwrap_or_else(|| panic!("client_id: {v}")).to_owned(),
+        secret: v["client_secret"].as_str().unwrap_or_else(|| panic!("client_secret: {v}")).to_owned(),
+    }
+}
+
+/// A real `kryptos-connect serve` process on a random port, killed on drop. Its log
+/// (stderr) is kept and printed if the test panics.
+pub struct ServerProcess {
+    pub node: Node,
+    pub data_dir: PathBuf,
+    child: tokio::process::Child,
+    log: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `kryptos-connect --database-url URL serve --listen 127.0.0.1:0` with its own
+    /// data directory and waits (at most 60 s) for it to announce its address.
+    pub async fn start(database_url: &str) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        const LOG_LINES: usize = 200;
+        let data_dir = std::env::temp_dir().join(format!("kc-node-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data_dir).expect("create temp dir");
+        let mut cmd = binary_command(database_url, &data_dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("start the kryptos-connect binary");
+        let log = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut l = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if l.len() == LOG_LINES {
+                    l.pop_front();
+                }
+                l.push_back(line);
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let announce = "Kryptos Connect is listening on ";
+        let found = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                if let Some(base) = line.split_once(announce).map(|(_, b)| b.trim().to_owned()) {
+                    return Some(base);
+                }
+            }
+            None
+        })
+        .await;
+        let mut me = Self { node: Node::new("http://unknown"), data_dir, child, log };
+        let base = match found {
+            Ok(Some(base)) => base,
+            Ok(None) => panic!(
+                "the server exited before listening ({:?}); log:\n{}",
+                me.child.try_wait(),
+                me.log_tail()
+            ),
+            Err(_) => panic!("the server did not announce its address within 60 s; log:\n{}", me.log_tail()),
+        };
+        assert!(base.starts_with("http://127.0.0.1:"), "announced address {base}");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+        me.node = Node::new(&base);
+        me
+    }
+
+    /// The last lines the process logged.
+    pub fn log_tail(&self) -> String {
+        let l = self.log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        l.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- log of the server at {} ---\n{}\n---", self.node.base, self.log_tail());
+        }
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}

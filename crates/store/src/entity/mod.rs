@@ -4,9 +4,12 @@
 pub mod access_token;
 pub mod audit_event;
 pub mod client;
+pub mod email_code;
 pub mod grant;
+pub mod integration;
 pub mod link_token;
 pub mod membership;
 pub mod public_token;
+pub mod sync_job;
 pub mod user;
 pub mod workspace;

@@ -14,19 +14,19 @@ impl MigrationName for Migration {
     }
 }
 
-fn text<C: IntoIden>(c: C) -> ColumnDef {
+pub(super) fn text<C: IntoIden>(c: C) -> ColumnDef {
     ColumnDef::new(c).string().not_null().to_owned()
 }
-fn opt_text<C: IntoIden>(c: C) -> ColumnDef {
+pub(super) fn opt_text<C: IntoIden>(c: C) -> ColumnDef {
     ColumnDef::new(c).string().null().to_owned()
 }
-fn millis<C: IntoIden>(c: C) -> ColumnDef {
+pub(super) fn millis<C: IntoIden>(c: C) -> ColumnDef {
     ColumnDef::new(c).big_integer().not_null().to_owned()
 }
-fn opt_millis<C: IntoIden>(c: C) -> ColumnDef {
+pub(super) fn opt_millis<C: IntoIden>(c: C) -> ColumnDef {
     ColumnDef::new(c).big_integer().null().to_owned()
 }
-fn serial<C: IntoIden>(c: C) -> ColumnDef {
+pub(super) fn serial<C: IntoIden>(c: C) -> ColumnDef {
     ColumnDef::new(c).big_integer().not_null().auto_increment().primary_key().to_owned()
 }
 

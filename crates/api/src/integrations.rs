@@ -1,0 +1,168 @@
+//! Providers and integrations: the public provider list and the integration object shared
+//! by the widget and the Data API.
+
+use serde::{Deserialize, Serialize};
+
+/// A function a provider supports, e.g. `getBalance`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderFunction {
+    /// Internal name.
+    pub name: String,
+    /// Display name.
+    pub public_name: String,
+}
+
+/// One provider of `GET /integrations/public/list` (documented shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PublicProvider {
+    /// Provider id, e.g. `ethereum`, `binance`.
+    pub id: String,
+    /// Internal name.
+    pub name: String,
+    /// Display name.
+    #[serde(rename = "publicName")]
+    pub public_name: String,
+    /// Logo URL.
+    #[serde(default)]
+    pub logo: String,
+    /// `wallet` or `exchange`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Address or API-key connection supported.
+    #[serde(rename = "isAPI")]
+    pub is_api: bool,
+    /// CSV import supported.
+    #[serde(rename = "isCSV")]
+    pub is_csv: bool,
+    /// OAuth supported.
+    #[serde(rename = "isOAuth")]
+    pub is_oauth: bool,
+    /// EVM-compatible chain.
+    #[serde(rename = "isEVM")]
+    pub is_evm: bool,
+    /// Currently operational.
+    #[serde(rename = "isWorking")]
+    pub is_working: bool,
+    /// DeBank community id (EVM chains).
+    #[serde(rename = "communityId", default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<i64>,
+    /// How to connect it.
+    #[serde(rename = "importGuide")]
+    pub import_guide: String,
+    /// Supported functions.
+    pub functions: Vec<ProviderFunction>,
+    /// Extra metadata, e.g. `{"apiKeyRequired": true}`.
+    #[serde(rename = "integrationInfo")]
+    pub integration_info: serde_json::Value,
+    /// Limitations, or `null`.
+    #[serde(rename = "walletLimitations")]
+    pub wallet_limitations: serde_json::Value,
+}
+
+/// A form field the widget shows for a provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderField {
+    /// `address`, `apiKey`, `secretKey`, `password`, `accountName` or `alias`.
+    pub name: String,
+    /// Label shown to the user.
+    pub label: String,
+    /// Whether to mask the input.
+    pub secret: bool,
+    /// Whether it must be filled.
+    pub required: bool,
+}
+
+/// A provider as the widget needs it: the public object plus its form.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WidgetProvider {
+    /// The public provider object.
+    #[serde(flatten)]
+    pub provider: PublicProvider,
+    /// Chain family of wallets: `evm`, `solana`, `bitcoin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Brand colour, for the generated logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// The connection form.
+    pub fields: Vec<ProviderField>,
+}
+
+/// `data` of `GET /widget/providers`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProvidersResponse {
+    /// Providers this client's users may connect (sandbox: ethereum and solana).
+    pub providers: Vec<WidgetProvider>,
+}
+
+/// Body of `POST /widget/integrations`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIntegrationRequest {
+    /// Provider id.
+    pub provider: String,
+    /// Wallet address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Exchange API key.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Exchange API secret.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Exchange API passphrase.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Exchange account name.
+    #[serde(default)]
+    pub account_name: Option<String>,
+    /// The user's name for it.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// An integration: the Data API's documented object, plus `syncStatus`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationView {
+    /// Provider id.
+    pub provider: String,
+    /// Provider display name.
+    pub provider_public_name: String,
+    /// Wallet address (wallets only).
+    pub public_address: Option<String>,
+    /// The integration's id.
+    pub wallet_id: String,
+    /// Provider logo URL.
+    pub logo_url: String,
+    /// Whether the address is a contract.
+    pub is_contract: bool,
+    /// The user's name for it.
+    pub alias: Option<String>,
+    /// `active` (never synced), `ONGOING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    /// Why the last sync failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Added, epoch milliseconds.
+    pub added_on: i64,
+    /// Last successful sync, epoch milliseconds.
+    pub last_synced_at: Option<i64>,
+    /// `exchange` or `blockchain`.
+    pub category: String,
+    /// `api` or `csv`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Transactions imported.
+    pub total_transactions: i64,
+    /// `queued`, `syncing`, `synced` or `failed`.
+    pub sync_status: String,
+}
+
+/// `data` of `GET /widget/integrations`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IntegrationsResponse {
+    /// The session workspace's integrations, oldest first.
+    pub integrations: Vec<IntegrationView>,
+}

@@ -1,0 +1,213 @@
+//! Workspace selection, providers and integrations in the widget.
+
+use crate::audit::{AuditKind, Outcome};
+use crate::catalog::kind_of;
+use crate::service::{refusal_error, store_error, Service};
+use crate::widget::Resolved;
+use kc_api::*;
+use kc_domain::{
+    sandbox_check, ClientMode, ProviderKind, SandboxViolation, SyncStatus, TokenRefusal, WorkspaceId,
+};
+use kc_store::{IntegrationRecord, StoreError};
+
+/// Longest alias or account name.
+const MAX_LABEL: usize = 64;
+/// Longest credential field.
+const MAX_CREDENTIAL: usize = 512;
+
+fn optional_label(v: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
+    match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > MAX_LABEL => {
+            Err(ApiError::invalid_request(format!("{what} must be at most {MAX_LABEL} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn required_secret<'a>(v: &'a Option<String>, what: &str) -> Result<&'a str, ApiError> {
+    match v.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() && s.len() <= MAX_CREDENTIAL => Ok(s),
+        Some(s) if s.len() > MAX_CREDENTIAL => Err(ApiError::invalid_request(format!("{what} is too long"))),
+        _ => Err(ApiError::invalid_request(format!("{what} is required"))),
+    }
+}
+
+impl Service {
+    /// The integration object for `r`, in the Data API shape.
+    pub(crate) fn integration_view(&self, r: &IntegrationRecord) -> IntegrationView {
+        let provider = self.ports.catalog.get(&r.provider);
+        IntegrationView {
+            provider: r.provider.clone(),
+            provider_public_name: provider.map_or_else(|| r.provider.clone(), |p| p.provider.public_name.clone()),
+            public_address: r.address.clone(),
+            wallet_id: r.id.clone(),
+            logo_url: provider.map(|p| p.provider.logo.clone()).unwrap_or_default(),
+            is_contract: false,
+            alias: r.alias.clone().or_else(|| r.account_name.clone()),
+            status: r.sync_status.data_api_status().to_owned(),
+            message: r.last_error.clone(),
+            added_on: (r.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
+            last_synced_at: r.last_synced_at.map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
+            category: r.category.clone(),
+            kind: "api".to_owned(),
+            total_transactions: r.total_transactions,
+            sync_status: r.sync_status.as_str().to_owned(),
+        }
+    }
+
+    pub(crate) async fn choose_workspace(
+        &self,
+        r: Resolved,
+        meta: &RequestMeta,
+        req: SelectWorkspaceRequest,
+    ) -> ApiResult<WidgetWorkspace> {
+        let Resolved { session, client } = r;
+        let Some(user_id) = session.user_id.clone() else {
+            return Err(ApiError::invalid_request("Sign in before choosing a workspace"));
+        };
+        if session.is_resumed() {
+            return Err(ApiError::invalid_request("A resumed session keeps the workspace of its grant"));
+        }
+        let not_found = || ApiError::new(ErrorCode::WorkspaceNotFound, "Workspace not found");
+        let wanted = req.workspace_id.parse::<WorkspaceId>().map_err(|_| not_found())?;
+        let membership = self
+            .ports
+            .store
+            .memberships(&user_id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .find(|m| m.workspace.id == wanted)
+            .ok_or_else(not_found)?;
+        if !membership.role.may_share() {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientPermissions,
+                "Only a workspace owner or admin can share this workspace",
+            ));
+        }
+        if !self.ports.store.select_workspace(session.id, &wanted).await.map_err(store_error)? {
+            return Err(refusal_error(TokenRefusal::AlreadyUsed, "link token"));
+        }
+        self.audit(AuditKind::WidgetWorkspace, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.user_id = Some(user_id.to_string());
+            e.detail = Some(wanted.to_string());
+        })
+        .await;
+        Ok(WidgetWorkspace { workspace_id: wanted.to_string(), name: membership.workspace.name })
+    }
+
+    pub(crate) fn providers_for(&self, mode: ClientMode) -> ProvidersResponse {
+        let providers = self
+            .ports
+            .catalog
+            .all()
+            .iter()
+            .filter(|p| mode == ClientMode::Production || kc_domain::SANDBOX_PROVIDERS.contains(&p.provider.id.as_str()))
+            .cloned()
+            .collect();
+        ProvidersResponse { providers }
+    }
+
+    pub(crate) async fn add_integration(
+        &self,
+        r: Resolved,
+        meta: &RequestMeta,
+        req: CreateIntegrationRequest,
+    ) -> ApiResult<IntegrationView> {
+        let Resolved { session, client } = r;
+        let (Some(user_id), Some(workspace_id)) = (session.user_id.clone(), session.workspace_id.clone()) else {
+            return Err(ApiError::invalid_request("Sign in and choose a workspace before connecting accounts"));
+        };
+        let provider = self
+            .ports
+            .catalog
+            .get(req.provider.trim())
+            .ok_or_else(|| ApiError::invalid_request(format!("Unknown provider `{}`", req.provider)))?;
+        let provider_id = provider.provider.id.clone();
+        if client.mode == ClientMode::Sandbox {
+            sandbox_check(&provider_id, req.address.as_deref()).map_err(|v| match v {
+                SandboxViolation::Provider => ApiError::new(
+                    ErrorCode::SandboxProviderNotAllowed,
+                    "Only Ethereum and Solana are available in sandbox mode",
+                ),
+                SandboxViolation::Address => ApiError::new(
+                    ErrorCode::SandboxAddressNotAllowed,
+                    "In sandbox mode only the documented test address can be connected",
+                ),
+            })?;
+        }
+        let id = format!("wal_{}", {
+            let mut b = [0u8; 12];
+            self.ports.rng.fill(&mut b);
+            hex::encode(b)
+        });
+        let alias = optional_label(req.alias.clone(), "alias")?;
+        let (category, address, credentials, fingerprint, account_name) =
+            match kind_of(provider).ok_or_else(ApiError::internal)? {
+                ProviderKind::Wallet(family) => {
+                    let raw = req.address.as_deref().unwrap_or_default();
+                    let normalized = family.validate(raw).map_err(|e| {
+                        ApiError::invalid_request(format!("Invalid {} address: {}", provider.provider.public_name, e.reason))
+                    })?;
+                    ("blockchain", Some(normalized), None, None, None)
+                }
+                ProviderKind::Exchange => {
+                    let api_key = required_secret(&req.api_key, "apiKey")?;
+                    let secret_key = required_secret(&req.secret_key, "secretKey")?;
+                    let needs_password = provider.fields.iter().any(|f| f.name == "password" && f.required);
+                    let password = if needs_password { Some(required_secret(&req.password, "password")?) } else { None };
+                    let plaintext = serde_json::json!({ "apiKey": api_key, "secretKey": secret_key, "password": password });
+                    let sealed = self
+                        .ports
+                        .cipher
+                        .seal(plaintext.to_string().as_bytes(), &id, self.ports.rng.as_ref())
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "could not seal credentials");
+                            ApiError::internal()
+                        })?;
+                    let fingerprint = self.ports.pepper.digest_text(&format!("api-key:{provider_id}:{api_key}"));
+                    let account = optional_label(req.account_name.clone(), "accountName")?;
+                    ("exchange", None, Some(sealed), Some(fingerprint), account)
+                }
+            };
+        let record = IntegrationRecord {
+            id,
+            workspace_id,
+            provider: provider_id,
+            category: category.to_owned(),
+            address,
+            alias,
+            account_name,
+            credentials,
+            credential_fingerprint: fingerprint,
+            sync_status: SyncStatus::Queued,
+            last_error: None,
+            last_synced_at: None,
+            total_transactions: 0,
+            created_at: self.now(),
+        };
+        match self.ports.store.insert_integration(&record).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(ApiError::invalid_request("This account is already connected to the workspace"))
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+        self.audit(AuditKind::IntegrationCreate, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.user_id = Some(user_id.to_string());
+            e.detail = Some(format!("{} {}", record.provider, record.id));
+        })
+        .await;
+        Ok(self.integration_view(&record))
+    }
+
+    pub(crate) async fn workspace_integrations(&self, r: Resolved) -> ApiResult<IntegrationsResponse> {
+        let Some(workspace_id) = r.session.workspace_id else {
+            return Ok(IntegrationsResponse { integrations: Vec::new() });
+        };
+        let list = self.ports.store.list_integrations(&workspace_id).await.map_err(store_error)?;
+        Ok(IntegrationsResponse { integrations: list.iter().map(|i| self.integration_view(i)).collect() })
+    }
+}
