@@ -114,9 +114,13 @@ impl Flags {
 }
 
 /// The repository root (the parent of this crate's directory).
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; that one wins over the compile-time
+/// value, which can name another checkout when a target dir is shared between checkouts.
 pub(crate) fn project_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest.parent().map_or_else(|| manifest.clone(), Path::to_path_buf)
 }
 
 /// `cargo`: the one that runs us (`$CARGO`) when there is one.

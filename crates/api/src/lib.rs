@@ -13,12 +13,14 @@
 
 mod connect;
 mod credentials;
+mod data;
 mod error;
 mod health;
 mod integrations;
 mod widget;
 
 pub use connect::*;
+pub use data::*;
 pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
 pub use error::{ApiError, ApiResult};
 pub use health::{HealthApi, HealthInfo};

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// The client as the widget shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WidgetClient {
     /// Display name.
     pub name: String,
@@ -20,7 +20,7 @@ pub struct WidgetClient {
 }
 
 /// The signed-in user, when there is one.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WidgetUser {
     /// The user id.
     pub user_id: String,
@@ -29,7 +29,7 @@ pub struct WidgetUser {
 }
 
 /// The selected workspace, when there is one.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WidgetWorkspace {
     /// The workspace id.
     pub workspace_id: String,
@@ -38,7 +38,7 @@ pub struct WidgetWorkspace {
 }
 
 /// `data` of `GET /widget/session`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WidgetSession {
     /// The client that created the link token.
     pub client: WidgetClient,
@@ -70,7 +70,7 @@ pub struct WidgetSession {
 }
 
 /// `data` of `POST /widget/auth/anonymous`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AnonymousAuthResponse {
     /// The new guest user.
     pub user_id: String,
@@ -79,14 +79,14 @@ pub struct AnonymousAuthResponse {
 }
 
 /// Body of `POST /widget/consent`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ConsentRequest {
     /// `true` approves the requested scopes; `false` ends the session.
     pub approve: bool,
 }
 
 /// `data` of `POST /widget/consent`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ConsentResponse {
     /// What was recorded.
     pub approved: bool,
@@ -95,14 +95,14 @@ pub struct ConsentResponse {
 }
 
 /// Body of `POST /widget/auth/email/start`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EmailStartRequest {
     /// Where to send the code.
     pub email: String,
 }
 
 /// `data` of `POST /widget/auth/email/start` (HTTP 202).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EmailStartResponse {
     /// Always `true`: a code was sent.
     pub sent: bool,
@@ -113,7 +113,7 @@ pub struct EmailStartResponse {
 }
 
 /// Body of `POST /widget/auth/email/verify`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EmailVerifyRequest {
     /// The address the code was sent to.
     pub email: String,
@@ -122,7 +122,7 @@ pub struct EmailVerifyRequest {
 }
 
 /// A workspace the signed-in user may choose.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WorkspaceChoice {
     /// Its id.
     pub workspace_id: String,
@@ -133,7 +133,7 @@ pub struct WorkspaceChoice {
 }
 
 /// `data` of `POST /widget/auth/email/verify`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EmailVerifyResponse {
     /// The signed-in user (created on first login).
     pub user_id: String,
@@ -142,14 +142,14 @@ pub struct EmailVerifyResponse {
 }
 
 /// Body of `POST /widget/workspace`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SelectWorkspaceRequest {
     /// The workspace to share.
     pub workspace_id: String,
 }
 
 /// `data` of `POST /widget/complete`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CompleteResponse {
     /// A one-time `public_…` token for a new user; `null` for a resumed session.
     pub public_token: Option<String>,

@@ -115,7 +115,8 @@ impl ChainProvider for EvmRpcProvider {
         for (token, _) in &self.tokens {
             calls.push(("eth_call", json!([{"to": token.contract, "data": call_data}, "latest"])));
         }
-        let results = self.rpc.batch(calls).await.inspect_err(|e| tracing::warn!(error = %e, "EVM balance query failed"))?;
+        let results =
+            self.rpc.batch(calls).await.inspect_err(|e| tracing::warn!(error = %e, "EVM balance query failed"))?;
         let mut results = results.iter();
 
         let native = results.next().ok_or_else(|| ChainError::Malformed("no eth_getBalance result".to_owned()))?;
@@ -124,8 +125,9 @@ impl ChainProvider for EvmRpcProvider {
         let mut balances = vec![Balance { asset: self.chain.native_asset(), quantity }];
 
         for ((token, asset), result) in self.tokens.iter().zip(results) {
-            let units = abi_uint256(as_str(result, "eth_call")?)
-                .map_err(|e| ChainError::Malformed(format!("balanceOf on {} ({}): {e}", token.symbol, token.contract)))?;
+            let units = abi_uint256(as_str(result, "eth_call")?).map_err(|e| {
+                ChainError::Malformed(format!("balanceOf on {} ({}): {e}", token.symbol, token.contract))
+            })?;
             if units == 0 {
                 continue;
             }
@@ -148,7 +150,8 @@ fn abi_uint256(data: &str) -> Result<u128, String> {
     if hex.is_empty() {
         return Ok(0);
     }
-    let word = hex.get(..64).ok_or_else(|| format!("return data has {} hex digits, expected at least 64", hex.len()))?;
+    let word =
+        hex.get(..64).ok_or_else(|| format!("return data has {} hex digits, expected at least 64", hex.len()))?;
     parse_hex_units(&format!("0x{word}"))
 }
 

@@ -291,7 +291,11 @@ mod tests {
             ((1u128 << 96) - 1, 28, "7.9228162514264337593543950335"),
         ];
         for (units, decimals, text) in cases {
-            assert_eq!(units_to_decimal(*units, *decimals).map(|d| d.to_string()).as_deref(), Ok(*text), "{units}e-{decimals}");
+            assert_eq!(
+                units_to_decimal(*units, *decimals).map(|d| d.to_string()).as_deref(),
+                Ok(*text),
+                "{units}e-{decimals}"
+            );
         }
         assert!(units_to_decimal(1 << 96, 0).is_err(), "97 bits");
         assert!(units_to_decimal(1, 29).is_err(), "29 decimals");

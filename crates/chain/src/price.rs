@@ -165,8 +165,8 @@ impl CoinGeckoPrices {
         cache_ttl: Duration,
     ) -> Result<Self, PriceError> {
         let base = parse_url(base_url).map_err(PriceError::Config)?;
-        let endpoint = parse_url(&format!("{}/simple/price", base.as_str().trim_end_matches('/')))
-            .map_err(PriceError::Config)?;
+        let endpoint =
+            parse_url(&format!("{}/simple/price", base.as_str().trim_end_matches('/'))).map_err(PriceError::Config)?;
         let header = if base.host_str().is_some_and(|h| h.starts_with("pro-api.")) {
             "x-cg-pro-api-key"
         } else {
@@ -368,7 +368,11 @@ mod tests {
         assert_eq!(prices["ethereum"].change_24h_pct.map(|d| d.to_string()).as_deref(), Some("-1.23456789"));
         assert_eq!(prices["tether"], Price { usd: Decimal::ONE, change_24h_pct: None });
         for bad in [&b"<html>"[..], b"{\"ethereum\":{\"usd\":\"3000\"}}", b"[]", b"{\"ethereum\":{\"usd\":30"] {
-            assert!(matches!(parse_simple_price(bad), Err(PriceError::Malformed(_))), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(parse_simple_price(bad), Err(PriceError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -106,12 +106,12 @@ impl ChainProvider for SolanaRpcProvider {
         )
         .inspect_err(|e| tracing::warn!(error = %e, "Solana balance query failed"))?;
 
-        let lamports = balance
-            .get("value")
-            .unwrap_or(&balance)
-            .as_u64()
-            .ok_or_else(|| ChainError::Malformed(format!("getBalance value is {}, not lamports", kind(&balance))))?;
-        let sol = units_to_decimal(u128::from(lamports), Chain::Solana.native_decimals()).map_err(ChainError::Malformed)?;
+        let lamports =
+            balance.get("value").unwrap_or(&balance).as_u64().ok_or_else(|| {
+                ChainError::Malformed(format!("getBalance value is {}, not lamports", kind(&balance)))
+            })?;
+        let sol =
+            units_to_decimal(u128::from(lamports), Chain::Solana.native_decimals()).map_err(ChainError::Malformed)?;
         let mut balances = vec![Balance { asset: Chain::Solana.native_asset(), quantity: sol }];
 
         let mut per_mint: BTreeMap<String, (u8, Decimal)> = BTreeMap::new();
@@ -160,19 +160,20 @@ fn token_account(account: &Value) -> Result<(String, u8, Decimal), String> {
         .and_then(Value::as_u64)
         .and_then(|d| u8::try_from(d).ok())
         .ok_or_else(|| format!("tokenAmount of {mint} without valid decimals"))?;
-    let quantity = match (amount.get("amount").and_then(Value::as_str), amount.get("uiAmountString").and_then(Value::as_str)) {
-        (Some(units), _) => {
-            if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("tokenAmount.amount {units:?} of {mint} is not an integer"));
+    let quantity =
+        match (amount.get("amount").and_then(Value::as_str), amount.get("uiAmountString").and_then(Value::as_str)) {
+            (Some(units), _) => {
+                if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("tokenAmount.amount {units:?} of {mint} is not an integer"));
+                }
+                let units = u128::from_str(units).map_err(|e| format!("tokenAmount.amount of {mint}: {e}"))?;
+                units_to_decimal(units, decimals)?
             }
-            let units = u128::from_str(units).map_err(|e| format!("tokenAmount.amount of {mint}: {e}"))?;
-            units_to_decimal(units, decimals)?
-        }
-        (None, Some(ui)) => {
-            Decimal::from_str_exact(ui).map_err(|e| format!("tokenAmount.uiAmountString {ui:?} of {mint}: {e}"))?
-        }
-        (None, None) => return Err(format!("tokenAmount of {mint} has neither amount nor uiAmountString")),
-    };
+            (None, Some(ui)) => {
+                Decimal::from_str_exact(ui).map_err(|e| format!("tokenAmount.uiAmountString {ui:?} of {mint}: {e}"))?
+            }
+            (None, None) => return Err(format!("tokenAmount of {mint} has neither amount nor uiAmountString")),
+        };
     Ok((mint.to_owned(), decimals, quantity))
 }
 
@@ -201,7 +202,11 @@ mod tests {
     fn well_known_mints_are_valid() {
         let provider = SolanaRpcProvider::new("http://127.0.0.1:8899", SplToken::well_known(), Duration::from_secs(1));
         assert!(provider.is_ok(), "{provider:?}");
-        let bad = SolanaRpcProvider::new("http://127.0.0.1:8899", vec![SplToken::new("0xabc", "X", "X", 6)], Duration::from_secs(1));
+        let bad = SolanaRpcProvider::new(
+            "http://127.0.0.1:8899",
+            vec![SplToken::new("0xabc", "X", "X", 6)],
+            Duration::from_secs(1),
+        );
         assert!(matches!(bad, Err(ChainError::Config(_))), "{bad:?}");
     }
 }

@@ -205,7 +205,11 @@ mod tests {
             ),
         ];
         for (family, input, normalized) in cases {
-            assert_eq!(family.validate(input).as_deref(), Ok(*normalized), "{family} address {input:?} should be valid");
+            assert_eq!(
+                family.validate(input).as_deref(),
+                Ok(*normalized),
+                "{family} address {input:?} should be valid"
+            );
         }
     }
 
@@ -248,7 +252,11 @@ mod tests {
                 Ok(n) => panic!("{family} address {input:?} should be invalid, got {n:?}"),
                 Err(e) => {
                     assert_eq!(e.family, *family, "family of the error for {input:?}");
-                    assert!(e.reason.contains(reason), "{family} address {input:?}: reason {:?} lacks {reason:?}", e.reason);
+                    assert!(
+                        e.reason.contains(reason),
+                        "{family} address {input:?}: reason {:?} lacks {reason:?}",
+                        e.reason
+                    );
                 }
             }
         }

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     SandboxProviderNotAllowed,
     /// Sandbox client, address is not a test address.
     SandboxAddressNotAllowed,
+    /// The operation is for guest (anonymous) users only.
+    NotAnonUser,
     /// Too many requests or failed authentications.
     RateLimited,
     /// The database is unreachable; try again shortly.
@@ -37,7 +39,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in SPEC order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidToken,
@@ -49,6 +51,7 @@ impl ErrorCode {
         Self::WorkspaceNotFound,
         Self::SandboxProviderNotAllowed,
         Self::SandboxAddressNotAllowed,
+        Self::NotAnonUser,
         Self::RateLimited,
         Self::ServiceUnavailable,
         Self::InternalError,
@@ -68,6 +71,7 @@ impl ErrorCode {
             Self::WorkspaceNotFound => "WORKSPACE_NOT_FOUND",
             Self::SandboxProviderNotAllowed => "SANDBOX_PROVIDER_NOT_ALLOWED",
             Self::SandboxAddressNotAllowed => "SANDBOX_ADDRESS_NOT_ALLOWED",
+            Self::NotAnonUser => "NOT_ANON_USER",
             Self::RateLimited => "RATE_LIMITED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalError => "INTERNAL_ERROR",
@@ -88,7 +92,8 @@ impl ErrorCode {
             | Self::TokenExpired
             | Self::TokenAlreadyUsed
             | Self::InvalidScope
-            | Self::InvalidGrant => 400,
+            | Self::InvalidGrant
+            | Self::NotAnonUser => 400,
             Self::InvalidClient | Self::InvalidToken => 401,
             Self::InsufficientPermissions
             | Self::SandboxProviderNotAllowed

@@ -1,13 +1,13 @@
 //! Shared state of the HTTP adapter.
 
 use crate::limiter::AuthFailureLimiter;
-use kc_api::{ConnectApi, HealthApi, ProvidersApi, WidgetApi};
+use kc_api::{ConnectApi, DataApi, DeveloperApi, HealthApi, ProvidersApi, WidgetApi};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the HTTP adapter serves: the Connect API, the widget API and health.
-pub trait Api: ConnectApi + WidgetApi + HealthApi + ProvidersApi {}
-impl<T: ConnectApi + WidgetApi + HealthApi + ProvidersApi> Api for T {}
+pub trait Api: ConnectApi + WidgetApi + HealthApi + ProvidersApi + DataApi + DeveloperApi {}
+impl<T: ConnectApi + WidgetApi + HealthApi + ProvidersApi + DataApi + DeveloperApi> Api for T {}
 
 /// Limits and facts the HTTP layer needs.
 #[derive(Debug, Clone)]

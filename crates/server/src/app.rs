@@ -3,6 +3,7 @@
 use kc_domain::Clock;
 use kc_http::{AppState, HttpOptions};
 use kc_service::config::Settings;
+use kc_service::sync::{SyncSettings, SyncWorker};
 use kc_service::{Ports, Service};
 use kc_store::{DatabaseSettings, SeaStore, StoreError};
 use std::future::Future;
@@ -50,6 +51,7 @@ pub struct Application {
     options: HttpOptions,
     service: Service,
     demo: Option<crate::demo::DemoClient>,
+    workers: Vec<SyncWorker>,
 }
 
 /// Connects to the configured database and applies migrations.
@@ -78,6 +80,7 @@ pub async fn build_service(settings: &Settings, overrides: &Overrides) -> Result
         .map_err(BuildError::Config)?,
     );
     ports.catalog = Arc::new(kc_service::catalog::Catalog::builtin(&settings.server.public_url));
+    ports.prices = crate::chains::prices(settings).map_err(BuildError::Config)?;
     if let Some(clock) = &overrides.clock {
         ports.clock = clock.clone();
     }
@@ -123,7 +126,26 @@ impl Application {
             None => axum::Router::new(),
         };
         let router = kc_http::router(AppState::new(Arc::new(service.clone()), options.clone()), extra);
-        Ok(Self { listener, port, router, options, service, demo })
+        let chains = crate::chains::registry(settings).map_err(BuildError::Config)?;
+        let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(kc_domain::SystemClock));
+        let sync = SyncSettings {
+            poll_interval: Duration::from_millis(settings.sync.poll_interval_ms.max(10)),
+            max_attempts: settings.sync.max_attempts.max(1),
+            ..SyncSettings::default()
+        };
+        let process = format!("{}-{}", std::process::id(), port);
+        let workers = (0..settings.sync.workers)
+            .map(|n| {
+                SyncWorker::new(
+                    service.store().clone(),
+                    chains.clone(),
+                    clock.clone(),
+                    sync.clone(),
+                    format!("{process}-w{n}"),
+                )
+            })
+            .collect();
+        Ok(Self { listener, port, router, options, service, demo, workers })
     }
 
     /// The port actually bound (useful with `:0`).
@@ -143,7 +165,14 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains gracefully.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        kc_http::serve(self.listener, self.router, self.options, shutdown).await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks: Vec<_> = self.workers.into_iter().map(|w| tokio::spawn(w.run(stopped.clone()))).collect();
+        let served = kc_http::serve(self.listener, self.router, self.options, shutdown).await;
+        let _ = stop.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        served
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -1,5 +1,6 @@
 //! The development demo client: created on first start, remembered in a 0600 file.
 
+use kc_api::{ConnectApi, DataApi};
 use kc_service::config::Settings;
 use kc_service::{NewClient, Service};
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,7 @@ pub async fn ensure_demo_client(service: &Service, settings: &Settings) -> Resul
 /// (single, in-memory) demo user's access token and grant id, never sends them to the page,
 /// and calls the Connect API with the demo client's credentials — through the same
 /// `ConnectApi` trait a remote SDK implements.
-pub fn backend_routes(api: std::sync::Arc<dyn kc_api::ConnectApi>, demo: &DemoClient) -> axum::Router {
+pub fn backend_routes(api: std::sync::Arc<Service>, demo: &DemoClient) -> axum::Router {
     use axum::routing::{get, post};
     let state = DemoBackend {
         api,
@@ -67,6 +68,7 @@ pub fn backend_routes(api: std::sync::Arc<dyn kc_api::ConnectApi>, demo: &DemoCl
         .route("/demo/api/exchange-token", post(exchange_token))
         .route("/demo/api/session", get(session))
         .route("/demo/api/revoke", post(revoke))
+        .route("/demo/api/holdings", get(holdings))
         .with_state(state)
 }
 
@@ -79,7 +81,7 @@ struct Stored {
 
 #[derive(Clone)]
 struct DemoBackend {
-    api: std::sync::Arc<dyn kc_api::ConnectApi>,
+    api: std::sync::Arc<Service>,
     creds: kc_api::ClientCredentials,
     stored: std::sync::Arc<tokio::sync::Mutex<Option<Stored>>>,
 }
@@ -90,6 +92,27 @@ fn demo_error(e: kc_api::ApiError) -> (axum::http::StatusCode, axum::Json<serde_
     let status =
         axum::http::StatusCode::from_u16(e.code.default_status()).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
     (status, axum::Json(serde_json::json!({ "error": e.message, "code": e.code.as_str() })))
+}
+
+/// The demo user's holdings, through the Data API with the stored access token.
+async fn holdings(axum::extract::State(s): axum::extract::State<DemoBackend>) -> DemoResult {
+    let Some(stored) = s.stored.lock().await.clone() else {
+        return Err((
+            axum::http::StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "connected": false, "error": "Not connected yet" })),
+        ));
+    };
+    let meta = kc_api::RequestMeta::default();
+    let token = kc_api::BearerToken::new(stored.access_token);
+    match s.api.holdings(&s.creds, &token, &meta, kc_api::HoldingsQuery::default()).await {
+        Ok(h) => Ok(axum::Json(serde_json::to_value(h).unwrap_or_default())),
+        // The seed's rule: a 401 means the grant is gone; forget the token, link again.
+        Err(e) if e.code == kc_api::ErrorCode::InvalidToken => {
+            *s.stored.lock().await = None;
+            Err(demo_error(e))
+        }
+        Err(e) => Err(demo_error(e)),
+    }
 }
 
 async fn create_link_token(axum::extract::State(s): axum::extract::State<DemoBackend>) -> DemoResult {

@@ -2,6 +2,7 @@
 //! and the HTTP adapter together; the `kryptos-connect` binary adds the command line.
 
 pub mod app;
+pub mod chains;
 pub mod demo;
 pub mod mail;
 pub mod secrets;

@@ -51,14 +51,21 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
-/// Checks an origin is exactly `scheme://host[:port]` with http(s).
+/// Checks an origin is exactly `scheme://host[:port]` with http(s), as a browser sends it in
+/// `Origin` (lower-case host, no credentials, no default port, no path).
 fn validate_origin(o: &str) -> Result<(), AdminError> {
     let bad = || AdminError::Invalid(format!("origin `{o}` must look like https://app.example.com[:port]"));
-    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")).ok_or_else(bad)?;
-    if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains(' ') {
-        return Err(bad());
+    let url = url::Url::parse(o).map_err(|_| bad())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.origin().ascii_serialization() == o;
+    if plain {
+        Ok(())
+    } else {
+        Err(bad())
     }
-    Ok(())
 }
 
 fn validate_url(u: &str, what: &str) -> Result<(), AdminError> {

@@ -28,6 +28,47 @@ pub struct Settings {
     pub demo: DemoSettings,
     /// Outgoing mail.
     pub mail: MailSettings,
+    /// Balance-sync workers.
+    pub sync: SyncSection,
+    /// Chain RPC endpoints.
+    pub chains: ChainsSection,
+    /// Price source.
+    pub prices: PricesSection,
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSection {
+    /// Workers per process (0 disables syncing in this process).
+    pub workers: u32,
+    /// Idle poll interval in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Attempts before failing for good.
+    pub max_attempts: i32,
+}
+
+/// `[chains]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChainsSection {
+    /// Chain id → JSON-RPC URL.
+    pub rpc_urls: std::collections::BTreeMap<String, String>,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: u64,
+}
+
+/// `[prices]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PricesSection {
+    /// `static` or `coingecko`.
+    pub source: String,
+    /// CoinGecko-compatible base URL.
+    pub base_url: String,
+    /// API key (empty: none).
+    pub api_key: SecretString,
+    /// Cache lifetime in seconds.
+    pub cache_ttl_secs: u64,
+    /// Request timeout in seconds.
+    pub timeout_secs: u64,
 }
 
 /// `[mail]`.
@@ -177,6 +218,14 @@ impl Settings {
             return Err(ConfigError::Value(
                 "security.credentials_active_key must name one of security.credentials_keys".into(),
             ));
+        }
+        if !matches!(self.prices.source.as_str(), "static" | "coingecko") {
+            return Err(ConfigError::Value("prices.source must be `static` or `coingecko`".into()));
+        }
+        for chain in self.chains.rpc_urls.keys() {
+            if chain.parse::<kc_chain::Chain>().is_err() {
+                return Err(ConfigError::Value(format!("chains.rpc_urls: unknown chain `{chain}`")));
+            }
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::Value("log.format must be `pretty` or `json`".into()));

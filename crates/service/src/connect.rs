@@ -25,13 +25,13 @@ fn scope_error(e: ScopeError) -> ApiError {
 }
 
 /// Where an access token stands for a client at `now`.
-enum TokenLookup {
+pub(crate) enum TokenLookup {
     Live(GrantRecord),
     Dead(SessionReason),
 }
 
 impl Service {
-    async fn lookup_access_token(&self, raw: &str, client: &kc_domain::ClientId) -> Result<TokenLookup, ApiError> {
+    pub(crate) async fn lookup_access_token(&self, raw: &str, client: &kc_domain::ClientId) -> Result<TokenLookup, ApiError> {
         let Ok(token) = PlainToken::parse(TokenKind::Access, raw) else {
             return Ok(TokenLookup::Dead(SessionReason::InvalidToken));
         };
@@ -86,6 +86,11 @@ impl ConnectApi for Service {
             Some(raw) => match self.lookup_access_token(raw, &client.id).await? {
                 TokenLookup::Live(grant) => Some(grant),
                 TokenLookup::Dead(reason) => {
+                    self.audit(AuditKind::LinkTokenCreate, Outcome::Failure, meta, |e| {
+                        e.client_id = Some(client.id.to_string());
+                        e.detail = Some(format!("INVALID_TOKEN ({})", reason.as_str()));
+                    })
+                    .await;
                     return Err(ApiError::new(
                         ErrorCode::InvalidToken,
                         format!("access_token cannot resume a session ({})", reason.as_str()),
@@ -174,8 +179,14 @@ impl ConnectApi for Service {
         req: ExchangeRequest,
     ) -> ApiResult<ExchangeResponse> {
         let client = self.authenticate(client, meta).await?;
-        let public = PlainToken::parse(TokenKind::Public, &req.public_token)
-            .map_err(|_| refusal_error(TokenRefusal::Invalid, "public token"))?;
+        let Ok(public) = PlainToken::parse(TokenKind::Public, &req.public_token) else {
+            self.audit(AuditKind::TokenExchange, Outcome::Failure, meta, |e| {
+                e.client_id = Some(client.id.to_string());
+                e.detail = Some("INVALID_TOKEN (malformed)".to_owned());
+            })
+            .await;
+            return Err(refusal_error(TokenRefusal::Invalid, "public token"));
+        };
         let now = self.now();
         let access = PlainToken::generate(TokenKind::Access, self.ports.rng.as_ref());
         let issue = IssueGrant {

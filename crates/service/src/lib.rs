@@ -24,9 +24,11 @@ pub mod catalog;
 pub mod config;
 mod connect;
 mod cursor;
+mod data;
 mod email_sign_in;
 mod integrations;
 pub mod mailer;
+pub mod sync;
 mod service;
 mod widget;
 

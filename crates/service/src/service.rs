@@ -32,6 +32,8 @@ pub struct Ports {
     pub cipher: Arc<CredentialCipher>,
     /// The providers users may connect.
     pub catalog: Arc<Catalog>,
+    /// Prices for holdings.
+    pub prices: Arc<dyn kc_chain::PriceSource>,
 }
 
 impl Ports {
@@ -51,6 +53,7 @@ impl Ports {
             mailer: Arc::new(LogMailer),
             cipher: Arc::new(cipher),
             catalog: Arc::new(Catalog::builtin("")),
+            prices: Arc::new(kc_chain::StaticPrices::sandbox()),
         }
     }
 }

@@ -22,6 +22,7 @@ pub use error::{StoreError, StoreResult};
 pub use port::MockStore;
 pub use port::{
     AccessTokenGrant, AuditEvent, EmailCodeRecord, ExchangeOutcome, IntegrationRecord, NewEmailUser, IssueGrant, MembershipRecord, NewGuest, NewLinkSession,
-    NewPublicToken, RevokeOutcome, Store, UserRecord, WorkspaceRecord,
+    GrantLimits, NewPublicToken, RevokeOutcome, SnapshotRow, Store, SyncJob, UserRecord, WorkspaceBalance,
+    WorkspaceRecord,
 };
 pub use sea::{DatabaseSettings, SeaStore};

@@ -203,6 +203,64 @@ pub struct IntegrationRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A claimed sync job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncJob {
+    /// Storage key.
+    pub id: i64,
+    /// The integration to sync.
+    pub integration_id: String,
+    /// `latest` or `from_start`.
+    pub mode: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// One asset balance of an integration, as last synced. Quantities are exact decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRow {
+    /// Asset id (`ethereum`, `ethereum:0x…`).
+    pub token_id: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Display name.
+    pub public_name: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// Token contract or mint.
+    pub contract_address: Option<String>,
+    /// Logo URL (may be empty).
+    pub logo_url: String,
+    /// Asset category.
+    pub category: String,
+    /// Asset type.
+    pub asset_type: String,
+    /// On-chain decimals.
+    pub decimals: u8,
+    /// Whole-unit quantity, exact decimal text.
+    pub quantity: String,
+}
+
+/// A balance row with the integration that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceBalance {
+    /// The holding integration.
+    pub integration_id: String,
+    /// Its provider id.
+    pub provider: String,
+    /// The balance.
+    pub row: SnapshotRow,
+}
+
+/// A grant's transaction limiter settings (guest users).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantLimits {
+    /// The limit, if set.
+    pub transaction_limit: Option<i64>,
+    /// Whether the limiter is on.
+    pub enable_limiter: bool,
+}
+
 /// One entry of the audit trail. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -293,6 +351,58 @@ pub trait Store: Send + Sync {
     async fn insert_integration(&self, integration: &IntegrationRecord) -> StoreResult<()>;
     /// A workspace's integrations, oldest first.
     async fn list_integrations(&self, workspace: &WorkspaceId) -> StoreResult<Vec<IntegrationRecord>>;
+
+    /// Finds an integration by wallet id.
+    async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>>;
+    /// Queues a sync of an integration unless one is already queued or running; `true` if queued now.
+    /// `from_start` also clears the stored balances.
+    async fn enqueue_sync(&self, integration_id: &str, mode: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Claims the next due job for `worker` until `now + lease` (also re-claims jobs whose lease
+    /// lapsed). Several workers in several processes never claim one job at once
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has a single writer). Marks the integration syncing.
+    async fn claim_sync_job(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> StoreResult<Option<SyncJob>>;
+    /// Stores the fetched balances and marks job and integration done, atomically; `false` if the job
+    /// is no longer held by `worker`.
+    async fn finish_sync_job(
+        &self,
+        job: &SyncJob,
+        worker: &str,
+        rows: &[SnapshotRow],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a failed attempt: requeued at `retry_at`, or failed for good when `None`.
+    async fn fail_sync_job(
+        &self,
+        job: &SyncJob,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Current balances of every integration of a workspace.
+    async fn workspace_balances(&self, workspace: &WorkspaceId) -> StoreResult<Vec<WorkspaceBalance>>;
+    /// Whether `client` holds an active grant of `user` over `workspace` at `now`.
+    async fn client_grant_for(
+        &self,
+        client: &ClientId,
+        user: &UserId,
+        workspace: &WorkspaceId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// A grant's limiter settings.
+    async fn grant_limits(&self, id: &GrantId) -> StoreResult<Option<GrantLimits>>;
+    /// Updates a grant's limiter settings (each `Some` field is written); `false` if no such grant.
+    async fn set_grant_limits(
+        &self,
+        id: &GrantId,
+        transaction_limit: Option<Option<i64>>,
+        enable_limiter: Option<bool>,
+    ) -> StoreResult<bool>;
 
     /// Consumes a public token of `client` and creates the grant and access token, in one
     /// transaction. Exactly one of any number of concurrent calls for a token gets `Issued`.

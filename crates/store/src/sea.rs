@@ -6,7 +6,7 @@
 //! SQLite the first write takes the database's write lock. Either way exactly one wins.
 
 use crate::entity::{
-    access_token, audit_event, client, email_code, grant, integration, link_token, membership, public_token,
+    access_token, audit_event, balance_snapshot, client, email_code, grant, integration, link_token, membership, public_token,
     sync_job, user, workspace,
 };
 use crate::port::*;
@@ -636,6 +636,283 @@ impl Store for SeaStore {
             .collect()
     }
 
+    async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>> {
+        integration::Entity::find_by_id(id).one(&self.db).await?.map(integration_from).transpose()
+    }
+
+    async fn enqueue_sync(&self, integration_id: &str, mode: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        // Touch the integration first: it serialises concurrent enqueues of one integration.
+        let touched = integration::Entity::update_many()
+            .col_expr(integration::Column::SyncStatus, Expr::value(SyncStatus::Queued.as_str()))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(integration::Column::Id.eq(integration_id))
+            .exec(&txn)
+            .await?;
+        if touched.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let pending = sync_job::Entity::find()
+            .filter(sync_job::Column::IntegrationId.eq(integration_id))
+            .filter(sync_job::Column::Status.is_in(["queued", "running"]))
+            .one(&txn)
+            .await?;
+        if pending.is_some() {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if mode == "from_start" {
+            balance_snapshot::Entity::delete_many()
+                .filter(balance_snapshot::Column::IntegrationId.eq(integration_id))
+                .exec(&txn)
+                .await?;
+        }
+        sync_job::ActiveModel {
+            integration_id: Set(integration_id.to_owned()),
+            mode: Set(mode.to_owned()),
+            status: Set("queued".to_owned()),
+            attempts: Set(0),
+            run_after: Set(ms(now)),
+            locked_by: Set(None),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(ms(now)),
+            updated_at: Set(ms(now)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn claim_sync_job(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> StoreResult<Option<SyncJob>> {
+        use sea_orm::{Statement, Value};
+        let backend = self.db.get_database_backend();
+        let (now_ms, until) = (ms(now), ms(now + lease));
+        let (sql, values): (&str, Vec<Value>) = if backend == DbBackend::Postgres {
+            (
+                "UPDATE sync_jobs SET status = 'running', locked_by = $1, locked_until = $2, \
+                 attempts = attempts + 1, updated_at = $3 \
+                 WHERE id = (SELECT id FROM sync_jobs \
+                   WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND locked_until < $3) \
+                   ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, integration_id, mode, attempts",
+                vec![worker.into(), until.into(), now_ms.into()],
+            )
+        } else {
+            (
+                "UPDATE sync_jobs SET status = 'running', locked_by = ?, locked_until = ?, \
+                 attempts = attempts + 1, updated_at = ? \
+                 WHERE id = (SELECT id FROM sync_jobs \
+                   WHERE (status = 'queued' AND run_after <= ?) OR (status = 'running' AND locked_until < ?) \
+                   ORDER BY run_after, id LIMIT 1) \
+                 RETURNING id, integration_id, mode, attempts",
+                vec![worker.into(), until.into(), now_ms.into(), now_ms.into(), now_ms.into()],
+            )
+        };
+        let Some(row) = self.db.query_one(Statement::from_sql_and_values(backend, sql, values)).await? else {
+            return Ok(None);
+        };
+        let job = SyncJob {
+            id: row.try_get("", "id")?,
+            integration_id: row.try_get("", "integration_id")?,
+            mode: row.try_get("", "mode")?,
+            attempts: row.try_get("", "attempts")?,
+        };
+        integration::Entity::update_many()
+            .col_expr(integration::Column::SyncStatus, Expr::value(SyncStatus::Syncing.as_str()))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(now_ms))
+            .filter(integration::Column::Id.eq(job.integration_id.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(Some(job))
+    }
+
+    async fn finish_sync_job(
+        &self,
+        job: &SyncJob,
+        worker: &str,
+        rows: &[SnapshotRow],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let done = sync_job::Entity::update_many()
+            .col_expr(sync_job::Column::Status, Expr::value("done"))
+            .col_expr(sync_job::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(sync_job::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(sync_job::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(sync_job::Column::Id.eq(job.id))
+            .filter(sync_job::Column::LockedBy.eq(worker))
+            .filter(sync_job::Column::Status.eq("running"))
+            .exec(&txn)
+            .await?;
+        if done.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        balance_snapshot::Entity::delete_many()
+            .filter(balance_snapshot::Column::IntegrationId.eq(job.integration_id.as_str()))
+            .exec(&txn)
+            .await?;
+        for r in rows {
+            balance_snapshot::ActiveModel {
+                integration_id: Set(job.integration_id.clone()),
+                token_id: Set(r.token_id.clone()),
+                symbol: Set(r.symbol.clone()),
+                public_name: Set(r.public_name.clone()),
+                chain_id: Set(r.chain_id.clone()),
+                contract_address: Set(r.contract_address.clone()),
+                logo_url: Set(r.logo_url.clone()),
+                category: Set(r.category.clone()),
+                asset_type: Set(r.asset_type.clone()),
+                decimals: Set(i32::from(r.decimals)),
+                quantity: Set(r.quantity.clone()),
+                taken_at: Set(ms(now)),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        integration::Entity::update_many()
+            .col_expr(integration::Column::SyncStatus, Expr::value(SyncStatus::Synced.as_str()))
+            .col_expr(integration::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(integration::Column::LastSyncedAt, Expr::value(ms(now)))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(integration::Column::Id.eq(job.integration_id.as_str()))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn fail_sync_job(
+        &self,
+        job: &SyncJob,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let (status, run_after, integration_status) = match retry_at {
+            Some(t) => ("queued", ms(t), SyncStatus::Queued),
+            None => ("failed", ms(now), SyncStatus::Failed),
+        };
+        let updated = sync_job::Entity::update_many()
+            .col_expr(sync_job::Column::Status, Expr::value(status))
+            .col_expr(sync_job::Column::RunAfter, Expr::value(run_after))
+            .col_expr(sync_job::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(sync_job::Column::LastError, Expr::value(error))
+            .col_expr(sync_job::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(sync_job::Column::Id.eq(job.id))
+            .filter(sync_job::Column::LockedBy.eq(worker))
+            .filter(sync_job::Column::Status.eq("running"))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        integration::Entity::update_many()
+            .col_expr(integration::Column::SyncStatus, Expr::value(integration_status.as_str()))
+            .col_expr(integration::Column::LastError, Expr::value(error))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(integration::Column::Id.eq(job.integration_id.as_str()))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    async fn workspace_balances(&self, ws: &WorkspaceId) -> StoreResult<Vec<WorkspaceBalance>> {
+        let integrations = self.list_integrations(ws).await?;
+        if integrations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = integrations.iter().map(|i| i.id.clone()).collect();
+        let rows = balance_snapshot::Entity::find()
+            .filter(balance_snapshot::Column::IntegrationId.is_in(ids))
+            .order_by_asc(balance_snapshot::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| WorkspaceBalance {
+                provider: integrations
+                    .iter()
+                    .find(|i| i.id == m.integration_id)
+                    .map(|i| i.provider.clone())
+                    .unwrap_or_default(),
+                integration_id: m.integration_id,
+                row: SnapshotRow {
+                    token_id: m.token_id,
+                    symbol: m.symbol,
+                    public_name: m.public_name,
+                    chain_id: m.chain_id,
+                    contract_address: m.contract_address,
+                    logo_url: m.logo_url,
+                    category: m.category,
+                    asset_type: m.asset_type,
+                    decimals: u8::try_from(m.decimals).unwrap_or(0),
+                    quantity: m.quantity,
+                },
+            })
+            .collect())
+    }
+
+    async fn client_grant_for(
+        &self,
+        client: &ClientId,
+        user: &UserId,
+        ws: &WorkspaceId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        use sea_orm::PaginatorTrait;
+        let n = grant::Entity::find()
+            .filter(grant::Column::ClientId.eq(client.as_str()))
+            .filter(grant::Column::UserId.eq(user.as_str()))
+            .filter(grant::Column::WorkspaceId.eq(ws.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(ms(now)))
+            .count(&self.db)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn grant_limits(&self, id: &GrantId) -> StoreResult<Option<GrantLimits>> {
+        Ok(grant::Entity::find()
+            .filter(grant::Column::Id.eq(id.as_str()))
+            .one(&self.db)
+            .await?
+            .map(|g| GrantLimits { transaction_limit: g.transaction_limit, enable_limiter: g.enable_limiter }))
+    }
+
+    async fn set_grant_limits(
+        &self,
+        id: &GrantId,
+        transaction_limit: Option<Option<i64>>,
+        enable_limiter: Option<bool>,
+    ) -> StoreResult<bool> {
+        let mut q = grant::Entity::update_many().filter(grant::Column::Id.eq(id.as_str()));
+        if let Some(limit) = transaction_limit {
+            q = q.col_expr(grant::Column::TransactionLimit, Expr::value(limit));
+        }
+        if let Some(enable) = enable_limiter {
+            q = q.col_expr(grant::Column::EnableLimiter, Expr::value(enable));
+        }
+        if transaction_limit.is_none() && enable_limiter.is_none() {
+            return Ok(self.find_grant(id).await?.is_some());
+        }
+        Ok(q.exec(&self.db).await?.rows_affected == 1)
+    }
+
     async fn exchange_public_token(
         &self,
         digest: &TokenDigest,
@@ -674,6 +951,8 @@ impl Store for SeaStore {
             created_at: Set(ms(issue.created_at)),
             expires_at: Set(ms(issue.expires_at)),
             revoked_at: Set(None),
+            transaction_limit: Set(None),
+            enable_limiter: Set(false),
             ..Default::default()
         }
         .insert(&txn)

@@ -102,3 +102,26 @@ pub(super) async fn list_grants(
     let ApiQuery(q) = query?;
     settle(&state, &meta, &c, state.api.list_grants(&c, &meta, q).await)
 }
+
+pub(super) async fn resync(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    creds: ClientHeaders,
+    axum::extract::Path(wallet_id): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<ResyncRequest>,
+) -> Result<(StatusCode, Envelope<ResyncResponse>), ErrorResponse> {
+    let c = admit(&state, creds.required(), &meta)?;
+    let data = settle(&state, &meta, &c, state.api.resync(&c, &meta, &wallet_id, body).await)?;
+    Ok((StatusCode::ACCEPTED, data))
+}
+
+pub(super) async fn transaction_limit(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    creds: ClientHeaders,
+    axum::extract::Path(grant_id): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<TransactionLimitRequest>,
+) -> HandlerResult<TransactionLimitResponse> {
+    let c = admit(&state, creds.required(), &meta)?;
+    settle(&state, &meta, &c, state.api.set_transaction_limit(&c, &meta, &grant_id, body).await)
+}

@@ -2,6 +2,7 @@
 
 mod assets;
 mod connect;
+mod data;
 mod health;
 mod widget;
 
@@ -41,6 +42,11 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/token/exchange", post(connect::exchange))
         .route("/token/revoke", post(connect::revoke))
         .route("/token/grants", get(connect::list_grants))
+        .route("/developer/integrations/{wallet_id}/resync", post(connect::resync))
+        .route("/developer/grants/{grant_id}/transaction-limit", axum::routing::patch(connect::transaction_limit))
+        .route("/api/v1/userinfo", get(data::userinfo))
+        .route("/api/v1/integrations", get(data::integrations))
+        .route("/api/v1/holdings", get(data::holdings))
         .route("/api/health", get(health::health))
         .route("/readyz", get(health::ready))
         .route("/integrations/public/list", get(widget::public_providers))

@@ -36,7 +36,14 @@ struct Call {
 
 impl Call {
     fn post(node: &Node, path: &'static str, creds: &Creds, body: Value) -> Self {
-        Self { node: node.clone(), method: Method::POST, path, creds: Some(creds.clone()), link: None, body: Some(body) }
+        Self {
+            node: node.clone(),
+            method: Method::POST,
+            path,
+            creds: Some(creds.clone()),
+            link: None,
+            body: Some(body),
+        }
     }
 
     fn widget(node: &Node, path: &'static str, link: &str) -> Self {
@@ -90,7 +97,13 @@ fn expected_tally(winners: usize, losers: usize, loser_code: &str) -> BTreeMap<S
 #[track_caller]
 fn assert_no_5xx(answers: &[Answer], context: &str) {
     let failures: Vec<_> = answers.iter().filter(|a| a.status.is_server_error()).map(|a| &a.body).collect();
-    assert!(failures.is_empty(), "{context}: {} server errors, e.g. {:?}; tally {:?}", failures.len(), failures.first(), tally(answers));
+    assert!(
+        failures.is_empty(),
+        "{context}: {} server errors, e.g. {:?}; tally {:?}",
+        failures.len(),
+        failures.first(),
+        tally(answers)
+    );
 }
 
 /// Registers a client with the binary, then starts two server processes on `database_url`.
@@ -189,9 +202,7 @@ async fn a_grant_revoked_on_one_process_is_revoked_on_the_other_at_once() {
         let d = check.data();
         assert_eq!(d["has_valid_session"], json!(false), "{ctx}: B after revoke on A: {d}");
         assert_eq!(d["reason"], json!("token_revoked"), "{ctx}: B after revoke on A: {d}");
-        b.post("/link-token", &creds, json!({ "access_token": access }))
-            .await
-            .assert_error(401, "INVALID_TOKEN");
+        b.post("/link-token", &creds, json!({ "access_token": access })).await.assert_error(401, "INVALID_TOKEN");
         assert!(!b.grant_ids(&creds).await.contains(&grant), "{ctx}: B no longer lists the revoked grant");
         assert!(!a.grant_ids(&creds).await.contains(&grant), "{ctx}: A no longer lists the revoked grant");
 
@@ -278,9 +289,7 @@ async fn revocation_race(nodes: &[&Node], creds: &Creds, context: &str) {
             assert_eq!(check.data()["has_valid_session"], json!(false), "{ctx}: node {n}: {}", check.body);
             assert_eq!(check.data()["reason"], json!("token_revoked"), "{ctx}: node {n}: {}", check.body);
             assert!(!node.grant_ids(creds).await.contains(&grant), "{ctx}: node {n} still lists the revoked grant");
-            node.post("/link-token", creds, json!({ "access_token": access }))
-                .await
-                .assert_error(401, "INVALID_TOKEN");
+            node.post("/link-token", creds, json!({ "access_token": access })).await.assert_error(401, "INVALID_TOKEN");
         }
     }
     assert!(nodes[0].grant_ids(creds).await.is_empty(), "{context}: every raced grant is revoked");

@@ -98,7 +98,12 @@ impl Call {
 /// other field.
 #[track_caller]
 pub(crate) fn assert_envelope(answer: &Answer, status: u16, code: &str, what: &str) {
-    assert!(answer.status.as_u16() < 500 || status >= 500, "{what}: a server error ({}); body: {}", answer.status, answer.body);
+    assert!(
+        answer.status.as_u16() < 500 || status >= 500,
+        "{what}: a server error ({}); body: {}",
+        answer.status,
+        answer.body
+    );
     assert_eq!(answer.status.as_u16(), status, "{what}: HTTP status; body: {}", answer.body);
     let Some(fields) = answer.body.as_object() else {
         panic!("{what}: the body is a JSON object; got {}", answer.body)
@@ -211,7 +216,8 @@ impl World {
         let app = spawn_unthrottled_app(db).await;
         let a = app.client().await;
         let b = app.client_with(NewClient::sandbox("Other app")).await;
-        let narrow = app.client_with(NewClient { scopes: Some("openid users:read".into()), ..NewClient::sandbox("x") }).await;
+        let narrow =
+            app.client_with(NewClient { scopes: Some("openid users:read".into()), ..NewClient::sandbox("x") }).await;
 
         let (a_access, _) = app.access_token(&a).await;
         let (a_revoked_access, a_revoked_grant) = app.access_token(&a).await;
@@ -228,8 +234,7 @@ impl World {
         ok_data(&Call::post("/widget/complete").link(&completed_link).send(&app).await, "setup: complete");
         let denied_link = app.link_token(&a).await;
         ok_data(&Call::post("/widget/auth/anonymous").link(&denied_link).send(&app).await, "setup: sign in");
-        let denied =
-            Call::post("/widget/consent").link(&denied_link).json(json!({"approve": false})).send(&app).await;
+        let denied = Call::post("/widget/consent").link(&denied_link).json(json!({"approve": false})).send(&app).await;
         assert_eq!(
             ok_data(&denied, "setup: deny consent"),
             &json!({"approved": false, "granted_scopes": ""}),
@@ -267,31 +272,68 @@ fn case(what: impl Into<String>, call: Call, status: u16, code: &'static str) ->
     Case { what: what.into(), call, status, code }
 }
 
-/// The JSON endpoints, each with a body that is well-formed for it.
-fn json_endpoints(w: &World) -> Vec<(&'static str, Call, Value)> {
+/// The JSON endpoints, each with a body that is well-formed for it and the string field it reads.
+fn json_endpoints(w: &World) -> Vec<(&'static str, Call, Value, &'static str)> {
     vec![
-        ("POST /link-token", Call::post("/link-token").creds(&w.a), json!({})),
+        ("POST /link-token", Call::post("/link-token").creds(&w.a), json!({}), "integration_name"),
         (
             "POST /link-token/check-session",
             Call::post("/link-token/check-session").creds(&w.a),
             json!({"access_token": w.a_access}),
+            "access_token",
         ),
-        ("POST /token/exchange", Call::post("/token/exchange").creds(&w.a), json!({"public_token": w.b_public})),
-        ("POST /token/revoke", Call::post("/token/revoke").creds(&w.a), json!({"grant_id": w.b_grant})),
-        ("POST /widget/consent", Call::post("/widget/consent").link(&w.fresh_link), json!({"approve": true})),
+        (
+            "POST /token/exchange",
+            Call::post("/token/exchange").creds(&w.a),
+            json!({"public_token": w.b_public}),
+            "public_token",
+        ),
+        ("POST /token/revoke", Call::post("/token/revoke").creds(&w.a), json!({"grant_id": w.b_grant}), "grant_id"),
+        (
+            "POST /widget/consent",
+            Call::post("/widget/consent").link(&w.signed_in_link),
+            json!({"approve": true}),
+            "approve",
+        ),
+        (
+            "POST /widget/auth/email/start",
+            Call::post("/widget/auth/email/start").link(&w.fresh_link),
+            json!({"email": "a@example.com"}),
+            "email",
+        ),
+        (
+            "POST /widget/auth/email/verify",
+            Call::post("/widget/auth/email/verify").link(&w.fresh_link),
+            json!({"email": "a@example.com", "code": "123456"}),
+            "code",
+        ),
+        (
+            "POST /widget/workspace",
+            Call::post("/widget/workspace").link(&w.signed_in_link),
+            json!({"workspace_id": "6f1d2a34-1c6e-4d8e-9a57-0d9f3f3b2a10"}),
+            "workspace_id",
+        ),
+        (
+            "POST /widget/integrations",
+            Call::post("/widget/integrations").link(&w.signed_in_link),
+            json!({"provider": "ethereum", "address": "0x47c2e31e9ce22437bcf6313d2b9e98245a7bfcfa"}),
+            "provider",
+        ),
     ]
 }
 
 fn malformed_body_cases(w: &World) -> Vec<Case> {
     let mut cases = Vec::new();
-    for (name, call, valid) in json_endpoints(w) {
+    for (name, call, valid, field) in json_endpoints(w) {
         let valid = valid.to_string();
+        let mut bad_utf8 = format!("{{\"{field}\":\"").into_bytes();
+        bad_utf8.extend_from_slice(b"\xff\xfe\"}");
         let bodies: [(&str, Option<&str>, Vec<u8>); 8] = [
             ("truncated JSON", Some("application/json"), b"{\"x\":".to_vec()),
             ("not JSON at all", Some("application/json"), b"hello".to_vec()),
-            ("a JSON array", Some("application/json"), b"[]".to_vec()),
             ("JSON null", Some("application/json"), b"null".to_vec()),
-            ("invalid UTF-8", Some("application/json"), b"{\"pad\":\"\xff\xfe\"}".to_vec()),
+            ("a JSON string", Some("application/json"), b"\"{}\"".to_vec()),
+            ("invalid UTF-8 in a field", Some("application/json"), bad_utf8),
             ("valid JSON sent as text/plain", Some("text/plain"), valid.clone().into_bytes()),
             ("valid JSON without a content type", None, valid.clone().into_bytes()),
             ("a form-encoded body", Some("application/x-www-form-urlencoded"), b"approve=true&public_token=x".to_vec()),
@@ -324,6 +366,10 @@ fn missing_and_ill_typed_field_cases(w: &World) -> Vec<Case> {
         ("POST /token/exchange", Call::post("/token/exchange").creds(a)),
         ("POST /token/revoke", Call::post("/token/revoke").creds(a)),
         ("POST /widget/consent", Call::post("/widget/consent").link(&w.signed_in_link)),
+        ("POST /widget/auth/email/start", Call::post("/widget/auth/email/start").link(&w.fresh_link)),
+        ("POST /widget/auth/email/verify", Call::post("/widget/auth/email/verify").link(&w.fresh_link)),
+        ("POST /widget/workspace", Call::post("/widget/workspace").link(&w.signed_in_link)),
+        ("POST /widget/integrations", Call::post("/widget/integrations").link(&w.signed_in_link)),
     ];
     let mut cases = Vec::new();
     for (name, call) in required {
@@ -359,7 +405,11 @@ fn missing_and_ill_typed_field_cases(w: &World) -> Vec<Case> {
         ("POST /link-token", Call::post("/link-token").creds(a), json!({"access_token": 5})),
         ("POST /link-token", Call::post("/link-token").creds(a), json!({"integration_name": 5})),
         ("POST /link-token", Call::post("/link-token").creds(a), json!({"prefill": "email=a@b.c"})),
-        ("POST /link-token/check-session", Call::post("/link-token/check-session").creds(a), json!({"access_token": 5})),
+        (
+            "POST /link-token/check-session",
+            Call::post("/link-token/check-session").creds(a),
+            json!({"access_token": 5}),
+        ),
         ("POST /token/revoke", Call::post("/token/revoke").creds(a), json!({"grant_id": true})),
         ("POST /token/revoke", Call::post("/token/revoke").creds(a), json!({"grant_id": {"id": w.b_grant}})),
     ];
@@ -373,7 +423,11 @@ fn invalid_client_cases(w: &World) -> Vec<Case> {
     let (a, b) = (&w.a, &w.b);
     let endpoints = [
         ("POST /link-token", Call::post("/link-token"), Some(json!({}))),
-        ("POST /link-token/check-session", Call::post("/link-token/check-session"), Some(json!({"access_token": w.a_access}))),
+        (
+            "POST /link-token/check-session",
+            Call::post("/link-token/check-session"),
+            Some(json!({"access_token": w.a_access})),
+        ),
         ("POST /token/exchange", Call::post("/token/exchange"), Some(json!({"public_token": w.b_public}))),
         ("POST /token/revoke", Call::post("/token/revoke"), Some(json!({"grant_id": w.b_grant}))),
         ("GET /token/grants", Call::get("/token/grants"), None),
@@ -385,7 +439,10 @@ fn invalid_client_cases(w: &World) -> Vec<Case> {
         ("another client's secret", vec![("X-Client-Id", a.id.clone()), ("X-Client-Secret", b.secret.clone())]),
         ("a wrong secret", vec![("X-Client-Id", a.id.clone()), ("X-Client-Secret", format!("{}x", a.secret))]),
         ("an unknown client id", vec![("X-Client-Id", unknown_client_id()), ("X-Client-Secret", a.secret.clone())]),
-        ("a malformed client id", vec![("X-Client-Id", "kc_' OR 1=1 --".into()), ("X-Client-Secret", a.secret.clone())]),
+        (
+            "a malformed client id",
+            vec![("X-Client-Id", "kc_' OR 1=1 --".into()), ("X-Client-Secret", a.secret.clone())],
+        ),
         ("empty credentials", vec![("X-Client-Id", String::new()), ("X-Client-Secret", String::new())]),
     ];
     let mut cases = Vec::new();
@@ -405,7 +462,10 @@ fn invalid_client_cases(w: &World) -> Vec<Case> {
         ("a wrong client_secret", json!({"public_token": w.b_public, "client_id": a.id, "client_secret": b.secret})),
         ("client_id without client_secret", json!({"public_token": w.b_public, "client_id": a.id})),
         ("client_secret without client_id", json!({"public_token": w.b_public, "client_secret": a.secret})),
-        ("an unknown client_id", json!({"public_token": w.b_public, "client_id": unknown_client_id(), "client_secret": a.secret})),
+        (
+            "an unknown client_id",
+            json!({"public_token": w.b_public, "client_id": unknown_client_id(), "client_secret": a.secret}),
+        ),
     ];
     for (how, body) in body_creds {
         cases.push(case(
@@ -486,7 +546,8 @@ fn token_cases(w: &World) -> Vec<Case> {
     ));
     cases.push(case(
         "POST /token/exchange (body credentials) of another client's public token",
-        Call::post("/token/exchange").json(json!({"public_token": w.b_public, "client_id": a.id, "client_secret": a.secret})),
+        Call::post("/token/exchange")
+            .json(json!({"public_token": w.b_public, "client_id": a.id, "client_secret": a.secret})),
         400,
         "INVALID_TOKEN",
     ));
@@ -508,12 +569,31 @@ fn token_cases(w: &World) -> Vec<Case> {
     cases
 }
 
-/// The four widget calls, each with a body it would accept.
-fn widget_calls() -> [(&'static str, Call); 4] {
-    [
+/// Every widget call (SPEC §6), each with a body it would accept; add `X-LINK-TOKEN` to use.
+pub(crate) fn widget_calls() -> Vec<(&'static str, Call)> {
+    let address = "0x47c2e31e9ce22437bcf6313d2b9e98245a7bfcfa";
+    vec![
         ("GET /widget/session", Call::get("/widget/session")),
         ("POST /widget/auth/anonymous", Call::post("/widget/auth/anonymous")),
+        (
+            "POST /widget/auth/email/start",
+            Call::post("/widget/auth/email/start").json(json!({"email": "a@example.com"})),
+        ),
+        (
+            "POST /widget/auth/email/verify",
+            Call::post("/widget/auth/email/verify").json(json!({"email": "a@example.com", "code": "123456"})),
+        ),
+        (
+            "POST /widget/workspace",
+            Call::post("/widget/workspace").json(json!({"workspace_id": "6f1d2a34-1c6e-4d8e-9a57-0d9f3f3b2a10"})),
+        ),
         ("POST /widget/consent", Call::post("/widget/consent").json(json!({"approve": true}))),
+        ("GET /widget/providers", Call::get("/widget/providers")),
+        ("GET /widget/integrations", Call::get("/widget/integrations")),
+        (
+            "POST /widget/integrations",
+            Call::post("/widget/integrations").json(json!({"provider": "ethereum", "address": address})),
+        ),
         ("POST /widget/complete", Call::post("/widget/complete")),
     ]
 }
@@ -550,8 +630,14 @@ fn widget_cases(w: &World) -> Vec<Case> {
         ));
     }
     let out_of_order = [
-        ("POST /widget/consent before sign-in", Call::post("/widget/consent").link(&w.fresh_link).json(json!({"approve": true}))),
-        ("POST /widget/consent (deny) before sign-in", Call::post("/widget/consent").link(&w.fresh_link).json(json!({"approve": false}))),
+        (
+            "POST /widget/consent before sign-in",
+            Call::post("/widget/consent").link(&w.fresh_link).json(json!({"approve": true})),
+        ),
+        (
+            "POST /widget/consent (deny) before sign-in",
+            Call::post("/widget/consent").link(&w.fresh_link).json(json!({"approve": false})),
+        ),
         ("POST /widget/complete before sign-in", Call::post("/widget/complete").link(&w.fresh_link)),
         ("POST /widget/complete before consent", Call::post("/widget/complete").link(&w.signed_in_link)),
         ("POST /widget/auth/anonymous a second time", Call::post("/widget/auth/anonymous").link(&w.signed_in_link)),
@@ -577,7 +663,14 @@ fn grants_query_cases(w: &World) -> Vec<Case> {
     ];
     let mut cases: Vec<Case> = queries
         .into_iter()
-        .map(|q| case(format!("GET /token/grants?{q}"), Call::get(format!("/token/grants?{q}")).creds(&w.a), 400, "INVALID_REQUEST"))
+        .map(|q| {
+            case(
+                format!("GET /token/grants?{q}"),
+                Call::get(format!("/token/grants?{q}")).creds(&w.a),
+                400,
+                "INVALID_REQUEST",
+            )
+        })
         .collect();
     cases.push(case(
         "GET /token/grants with a cursor of a negative position",
@@ -590,9 +683,15 @@ fn grants_query_cases(w: &World) -> Vec<Case> {
 
 fn routing_cases(w: &World) -> Vec<Case> {
     let mut cases = Vec::new();
-    for path in ["/nope", "/link-token/nope", "/token", "/token/grants/x", "/widget/nope", "/api/nope", "/link-token/"] {
+    for path in ["/nope", "/link-token/nope", "/token", "/token/grants/x", "/widget/nope", "/api/nope", "/link-token/"]
+    {
         cases.push(case(format!("GET {path} (no such route)"), Call::get(path).creds(&w.a), 404, "INVALID_REQUEST"));
-        cases.push(case(format!("POST {path} (no such route)"), Call::post(path).creds(&w.a).json(json!({})), 404, "INVALID_REQUEST"));
+        cases.push(case(
+            format!("POST {path} (no such route)"),
+            Call::post(path).creds(&w.a).json(json!({})),
+            404,
+            "INVALID_REQUEST",
+        ));
     }
     let wrong_methods = [
         (Method::GET, "/link-token"),
@@ -608,12 +707,40 @@ fn routing_cases(w: &World) -> Vec<Case> {
         (Method::GET, "/widget/complete"),
         (Method::POST, "/api/health"),
         (Method::PATCH, "/api/health"),
+        (Method::GET, "/widget/auth/email/start"),
+        (Method::GET, "/widget/auth/email/verify"),
+        (Method::GET, "/widget/workspace"),
+        (Method::POST, "/widget/providers"),
+        (Method::DELETE, "/widget/integrations"),
+        (Method::POST, "/integrations/public/list"),
     ];
     for (method, path) in wrong_methods {
         let what = format!("{method} {path} (wrong method)");
         cases.push(case(what, Call::new(method, path).creds(&w.a).link(&w.fresh_link), 405, "INVALID_REQUEST"));
     }
     cases
+}
+
+/// Sends every case and fails once, listing every case that did not get exactly its envelope.
+async fn check_all(app: &TestApp, cases: &[Case]) {
+    let mut failures = Vec::new();
+    for c in cases {
+        let answer = c.call.send(app).await;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert_envelope(&answer, c.status, c.code, &c.what);
+        }));
+        if outcome.is_err() {
+            failures.push(format!(
+                "{}: expected {} {}, got {} {}",
+                c.what,
+                c.status,
+                c.code,
+                answer.status.as_u16(),
+                answer.body
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 /// Every case of the matrix gets exactly its status and code, and the failures change nothing.
@@ -634,20 +761,7 @@ async fn error_matrix(db: Db) {
     .collect();
     assert!(cases.len() > 200, "the matrix is as broad as intended ({} cases)", cases.len());
 
-    let mut failures = Vec::new();
-    for c in &cases {
-        let answer = c.call.send(&w.app).await;
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            assert_envelope(&answer, c.status, c.code, &c.what);
-        }));
-        if outcome.is_err() {
-            failures.push(format!(
-                "{}: expected {} {}, got {} {}",
-                c.what, c.status, c.code, answer.status.as_u16(), answer.body
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    check_all(&w.app, &cases).await;
 
     // None of those failures consumed or changed anything.
     let app = &w.app;
@@ -714,7 +828,12 @@ async fn a_disabled_client_is_refused_everywhere_with_invalid_client() {
     }
     let body_creds = Call::post("/token/exchange")
         .json(json!({"public_token": public, "client_id": creds.id, "client_secret": creds.secret}));
-    assert_envelope(&body_creds.send(&app).await, 401, "INVALID_CLIENT", "exchange with a disabled client's body credentials");
+    assert_envelope(
+        &body_creds.send(&app).await,
+        401,
+        "INVALID_CLIENT",
+        "exchange with a disabled client's body credentials",
+    );
     for (name, call) in widget_calls() {
         let answer = call.clone().link(&link).send(&app).await;
         assert_envelope(&answer, 401, "INVALID_CLIENT", &format!("{name} with a disabled client's link token"));
@@ -779,11 +898,14 @@ async fn exchange_accepts_client_credentials_in_the_json_body() {
 #[tokio::test]
 async fn scopes_are_checked_against_the_known_set_and_the_clients_allowance() {
     let app = spawn_unthrottled_app(Db::Sqlite).await;
-    let narrow = app.client_with(NewClient { scopes: Some("openid users:read".into()), ..NewClient::sandbox("x") }).await;
+    let narrow =
+        app.client_with(NewClient { scopes: Some("openid users:read".into()), ..NewClient::sandbox("x") }).await;
     let wide = app.client().await;
 
-    let allowed = Call::post("/link-token").creds(&narrow).json(json!({"scopes": "openid users:read"})).send(&app).await;
-    let link = ok_data(&allowed, "a narrow client asking for its own scopes")["link_token"].as_str().expect("link").to_owned();
+    let allowed =
+        Call::post("/link-token").creds(&narrow).json(json!({"scopes": "openid users:read"})).send(&app).await;
+    let link =
+        ok_data(&allowed, "a narrow client asking for its own scopes")["link_token"].as_str().expect("link").to_owned();
     let session = Call::get("/widget/session").link(&link).send(&app).await;
     assert_eq!(ok_data(&session, "session")["requested_scopes"], json!("openid users:read"), "the scopes asked for");
 
@@ -800,7 +922,8 @@ async fn scopes_are_checked_against_the_known_set_and_the_clients_allowance() {
         let refused = Call::post("/link-token").creds(&narrow).json(json!({ "scopes": scopes })).send(&app).await;
         assert_envelope(&refused, 400, "INVALID_SCOPE", &format!("narrow client asking for `{scopes}`"));
     }
-    let subset = Call::post("/link-token").creds(&wide).json(json!({"scopes": "openid portfolios:read"})).send(&app).await;
+    let subset =
+        Call::post("/link-token").creds(&wide).json(json!({"scopes": "openid portfolios:read"})).send(&app).await;
     ok_data(&subset, "a subset of the default scopes");
     for scopes in ["balances:read", "defi:read", "nft:read", "workspace:write", "openid unknown"] {
         let refused = Call::post("/link-token").creds(&wide).json(json!({ "scopes": scopes })).send(&app).await;
@@ -985,6 +1108,83 @@ async fn a_body_just_under_the_limit_is_read_and_judged_on_its_content() {
 }
 
 #[tokio::test]
+async fn a_body_must_be_a_well_formed_json_object() {
+    let app = spawn_unthrottled_app(Db::Sqlite).await;
+    let creds = app.client().await;
+    let (access, grant) = app.access_token(&creds).await;
+    let public = app.public_token(&creds).await;
+    let link = app.link_token(&creds).await;
+    ok_data(&Call::post("/widget/auth/anonymous").link(&link).send(&app).await, "sign in");
+
+    let mut ignored_bad_utf8 = br#"{"pad":""#.to_vec();
+    ignored_bad_utf8.extend_from_slice(b"\xff\xfe\"}");
+    let json = |call: Call, body: Vec<u8>| call.raw(Some("application/json"), body);
+    let cases = [
+        case(
+            "POST /link-token: an empty JSON array",
+            json(Call::post("/link-token").creds(&creds), b"[]".to_vec()),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (case(
+            "POST /link-token: a JSON array of scopes",
+            json(Call::post("/link-token").creds(&creds), br#"["openid"]"#.to_vec()),
+            400,
+            "INVALID_REQUEST",
+        )),
+        case(
+            "POST /link-token: invalid UTF-8 in an unknown field",
+            json(Call::post("/link-token").creds(&creds), ignored_bad_utf8),
+            400,
+            "INVALID_REQUEST",
+        ),
+        case(
+            "POST /link-token/check-session: a JSON array",
+            json(Call::post("/link-token/check-session").creds(&creds), json!([access]).to_string().into_bytes()),
+            400,
+            "INVALID_REQUEST",
+        ),
+        case(
+            "POST /token/exchange: a JSON array",
+            json(Call::post("/token/exchange").creds(&creds), json!([public]).to_string().into_bytes()),
+            400,
+            "INVALID_REQUEST",
+        ),
+        case(
+            "POST /token/revoke: a JSON array",
+            json(Call::post("/token/revoke").creds(&creds), json!([grant]).to_string().into_bytes()),
+            400,
+            "INVALID_REQUEST",
+        ),
+        case(
+            "POST /widget/consent: a JSON array",
+            json(Call::post("/widget/consent").link(&link), b"[true]".to_vec()),
+            400,
+            "INVALID_REQUEST",
+        ),
+    ];
+    check_all(&app, &cases).await;
+    let session = Call::get("/widget/session").link(&link).send(&app).await;
+    assert_eq!(ok_data(&session, "session")["consent"], Value::Null, "no consent was recorded from an array body");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn json_content_types_with_parameters_or_other_case_are_accepted() {
+    let app = spawn_unthrottled_app(Db::Sqlite).await;
+    let creds = app.client().await;
+    for ct in
+        ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"]
+    {
+        let answer = Call::post("/link-token").creds(&creds).raw(Some(ct), "{}").send(&app).await;
+        ok_data(&answer, &format!("Content-Type: {ct}"));
+    }
+    let empty = Call::post("/link-token").creds(&creds).raw(None, "").send(&app).await;
+    ok_data(&empty, "an empty body where every field is optional");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn health_answers_its_documented_unenveloped_shape() {
     let app = spawn_unthrottled_app(Db::Sqlite).await;
     let health = Call::get("/api/health").send(&app).await;
@@ -1024,7 +1224,12 @@ async fn hostile_inputs_never_cause_a_server_error() {
         calls.push(Call::post("/token/exchange").json(json!({"public_token": s, "client_id": s, "client_secret": s})));
         if !s.contains('\u{0}') && s.is_ascii() {
             calls.push(Call::get("/widget/session").link(s));
-            calls.push(Call::post("/token/revoke").header("X-Client-Id", s.clone()).header("X-Client-Secret", s.clone()).json(json!({"grant_id": "x"})));
+            calls.push(
+                Call::post("/token/revoke")
+                    .header("X-Client-Id", s.clone())
+                    .header("X-Client-Secret", s.clone())
+                    .json(json!({"grant_id": "x"})),
+            );
         }
         let q: String = url_escape(s);
         calls.push(Call::get(format!("/token/grants?cursor={q}")).creds(&creds));
@@ -1037,8 +1242,14 @@ async fn hostile_inputs_never_cause_a_server_error() {
     calls.push(Call::post("/link-token").creds(&creds).json(json!({"unknown_field": 1})));
     calls.push(Call::post("/link-token").creds(&creds).raw(Some("application/json; charset=utf-8"), "{}"));
     calls.push(Call::post("/link-token").creds(&creds).raw(Some("application/vnd.api+json"), "{}"));
-    calls.push(Call::post("/link-token").creds(&creds).raw(Some("application/json"), "{\"scopes\": \"openid\"} trailing"));
-    calls.push(Call::post("/link-token").creds(&creds).raw(Some("application/json"), "{\"scopes\":\"openid\",\"scopes\":\"email\"}"));
+    calls.push(
+        Call::post("/link-token").creds(&creds).raw(Some("application/json"), "{\"scopes\": \"openid\"} trailing"),
+    );
+    calls.push(
+        Call::post("/link-token")
+            .creds(&creds)
+            .raw(Some("application/json"), "{\"scopes\":\"openid\",\"scopes\":\"email\"}"),
+    );
 
     for call in &calls {
         let answer = call.send(&app).await;

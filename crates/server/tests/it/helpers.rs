@@ -470,11 +470,9 @@ impl ServerProcess {
         let mut me = Self { node: Node::new("http://unknown"), data_dir, child, log };
         let base = match found {
             Ok(Some(base)) => base,
-            Ok(None) => panic!(
-                "the server exited before listening ({:?}); log:\n{}",
-                me.child.try_wait(),
-                me.log_tail()
-            ),
+            Ok(None) => {
+                panic!("the server exited before listening ({:?}); log:\n{}", me.child.try_wait(), me.log_tail())
+            }
             Err(_) => panic!("the server did not announce its address within 60 s; log:\n{}", me.log_tail()),
         };
         assert!(base.starts_with("http://127.0.0.1:"), "announced address {base}");

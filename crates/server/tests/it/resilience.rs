@@ -4,7 +4,8 @@
 //! The app reaches PostgreSQL through a TCP proxy owned by the test. Cutting the proxy
 //! closes every open database connection at once and then either closes each new
 //! connection as soon as it is accepted (`Cut::Reset`) or stops listening altogether
-//! (`Cut::Refuse`: connection refused). Restoring it lets connections through again; the
+//! (`Cut::Refuse`: connection refused), or silently swallows everything (`Cut::Blackhole`,
+//! a network partition). Restoring it lets connections through again; the
 //! app must recover on its own, without a restart and without losing data.
 
 use crate::helpers::*;
@@ -23,7 +24,11 @@ fn upstream() -> String {
     let rest = admin.split_once("://").map_or(admin.as_str(), |(_, r)| r);
     let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let host = host.split('/').next().expect("host:port in the PostgreSQL URL");
-    if host.contains(':') { host.to_owned() } else { format!("{host}:5432") }
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
 }
 
 /// The app's connection-acquire timeout in these tests.
@@ -43,6 +48,9 @@ enum Cut {
     Reset,
     /// Stop listening: new connections are refused.
     Refuse,
+    /// A network partition: open connections stay open but nothing gets through, and new
+    /// connections are accepted and never answered. All are closed on restore.
+    Blackhole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +98,12 @@ impl PgProxy {
     }
 
     /// Cuts every open connection and refuses new ones as `how` says; returns once no
-    /// connection is open any more.
+    /// connection is open any more (for a blackhole: once nothing is forwarded).
     async fn cut(&mut self, how: Cut) {
         self.set(ProxyState::Down(how)).await;
+        if how == Cut::Blackhole {
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.open.load(Ordering::SeqCst) > 0 {
             assert!(Instant::now() < deadline, "proxied connections still open 10 s after the cut");
@@ -156,13 +167,23 @@ async fn accept_loop(
             }
             conn = l.accept() => {
                 let Ok((inbound, _)) = conn else { continue };
-                if *desired.borrow() != ProxyState::Up {
-                    drop(inbound); // Cut::Reset: accepted and closed at once.
-                    continue;
+                let now = *desired.borrow();
+                match now {
+                    ProxyState::Up => {
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                        open.fetch_add(1, Ordering::SeqCst);
+                        tokio::spawn(pipe(inbound, desired.clone(), open.clone()));
+                    }
+                    ProxyState::Down(Cut::Blackhole) => {
+                        // Accepted, never answered, closed on restore.
+                        let mut state = desired.clone();
+                        tokio::spawn(async move {
+                            let _ = state.wait_for(|s| *s == ProxyState::Up).await;
+                            drop(inbound);
+                        });
+                    }
+                    ProxyState::Down(_) => drop(inbound), // Cut::Reset: accepted and closed at once.
                 }
-                accepted.fetch_add(1, Ordering::SeqCst);
-                open.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(pipe(inbound, desired.clone(), open.clone()));
             }
         }
     }
@@ -178,9 +199,13 @@ async fn pipe(mut inbound: TcpStream, mut state: watch::Receiver<ProxyState>, op
     }
     let _count = Count(open);
     let Ok(mut outbound) = TcpStream::connect(upstream()).await else { return };
-    tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-        _ = state.wait_for(|s| *s != ProxyState::Up) => {}
+    let cut = tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => None,
+        s = state.wait_for(|s| *s != ProxyState::Up) => s.ok().map(|s| *s),
+    };
+    if cut == Some(ProxyState::Down(Cut::Blackhole)) {
+        // Partitioned: hold both sockets silently until the network heals.
+        let _ = state.wait_for(|s| *s == ProxyState::Up).await;
     }
     // Both sockets close here, cutting the conversation mid-stream.
 }
@@ -188,12 +213,17 @@ async fn pipe(mut inbound: TcpStream, mut state: watch::Receiver<ProxyState>, op
 /// A fresh PostgreSQL database, the proxy in front of it, and the app connected through
 /// the proxy with a 1 s acquire timeout. Also returns the direct URL.
 async fn app_behind_proxy() -> (TestApp, PgProxy, String) {
+    app_behind_proxy_with(REQUEST_TIMEOUT_SECS).await
+}
+
+/// As [`app_behind_proxy`], with another request timeout.
+async fn app_behind_proxy_with(request_timeout_secs: u64) -> (TestApp, PgProxy, String) {
     let (direct_url, dir) = fresh_database(Db::Postgres).await;
     let proxy = PgProxy::start().await;
     let via_proxy = proxy.url_for(&direct_url);
     let app = spawn_app_on(&via_proxy, &dir, |s| {
         s.database.acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS;
-        s.server.request_timeout_secs = REQUEST_TIMEOUT_SECS;
+        s.server.request_timeout_secs = request_timeout_secs;
     })
     .await;
     assert!(proxy.accepted.load(Ordering::SeqCst) > 0, "the app reaches the database through the proxy");
@@ -201,7 +231,13 @@ async fn app_behind_proxy() -> (TestApp, PgProxy, String) {
 }
 
 /// Sends and measures; the request itself is bounded by the node's timeout.
-async fn timed(node: &Node, method: Method, path: &str, creds: Option<&Creds>, body: Option<serde_json::Value>) -> (Answer, Duration) {
+async fn timed(
+    node: &Node,
+    method: Method,
+    path: &str,
+    creds: Option<&Creds>,
+    body: Option<serde_json::Value>,
+) -> (Answer, Duration) {
     let started = Instant::now();
     let a = node.send(method, path, creds, None, body).await;
     (a, started.elapsed())
@@ -211,7 +247,10 @@ async fn timed(node: &Node, method: Method, path: &str, creds: Option<&Creds>, b
 fn assert_unavailable(a: &Answer, took: Duration, what: &str) {
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{what}: status; body {}", a.body);
     a.assert_error(503, "SERVICE_UNAVAILABLE");
-    assert!(took < PROMPT, "{what}: 503 after {took:?}; must be well under the {REQUEST_TIMEOUT_SECS} s request timeout");
+    assert!(
+        took < PROMPT,
+        "{what}: 503 after {took:?}; must be well under the {REQUEST_TIMEOUT_SECS} s request timeout"
+    );
 }
 
 /// Polls `POST /link-token` every 200 ms until it succeeds; returns how long it took.
@@ -243,7 +282,7 @@ async fn a_database_outage_answers_503_keeps_the_process_up_and_recovers_without
     assert_eq!(node.grant_ids(&creds).await, vec![grant.clone()]);
     node.send(Method::GET, "/readyz", None, None, None).await.data();
 
-    for (cycle, how) in [Cut::Reset, Cut::Refuse, Cut::Reset].into_iter().enumerate() {
+    for (cycle, how) in [Cut::Reset, Cut::Refuse, Cut::Blackhole, Cut::Reset].into_iter().enumerate() {
         let ctx = format!("cycle {cycle} ({how:?})");
         let pending = node.public_token(&creds).await;
         proxy.cut(how).await;
@@ -285,7 +324,7 @@ async fn a_database_outage_answers_503_keeps_the_process_up_and_recovers_without
         let (new_access, _) = node.access_token(&creds).await;
         assert_eq!(node.check_session(&creds, &new_access).await.data()["has_valid_session"], json!(true), "{ctx}");
     }
-    assert_eq!(node.grant_ids(&creds).await.len(), 7, "the first grant and two per outage");
+    assert_eq!(node.grant_ids(&creds).await.len(), 9, "the first grant and two per outage");
     drop(proxy);
     app.stop().await;
 }
@@ -312,9 +351,11 @@ async fn wait_for_lock_waiter(direct: &sea_orm::DatabaseConnection) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_exchange_in_flight_when_the_database_goes_away_gets_503_and_commits_nothing() {
-    let (app, mut proxy, direct_url) = app_behind_proxy().await;
+/// An exchange blocked inside its transaction (the test holds a lock on `public_tokens`
+/// through a direct connection) when the proxy is cut `how`: it must answer 503 within
+/// `within` of the cut, commit nothing, and the public token must work once afterwards.
+async fn exchange_in_flight_during_a_cut(how: Cut, request_timeout_secs: u64, within: Duration) {
+    let (app, mut proxy, direct_url) = app_behind_proxy_with(request_timeout_secs).await;
     let node = app.node();
     let creds = app.client().await;
     let (_, earlier_grant) = node.access_token(&creds).await;
@@ -333,20 +374,24 @@ async fn an_exchange_in_flight_when_the_database_goes_away_gets_503_and_commits_
         async {
             wait_for_lock_waiter(&direct).await;
             let at = Instant::now();
-            proxy.cut(Cut::Reset).await;
+            proxy.cut(how).await;
             at
         }
     );
     let (answer, answered_at) = answer;
     let took = answered_at.saturating_duration_since(cut_at);
     assert_ne!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "never 500: {}", answer.body);
-    assert_unavailable(&answer, took, "an exchange cut mid-transaction");
-    eprintln!("in-flight exchange answered 503 {took:?} after the cut");
+    answer.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(
+        took < within,
+        "{how:?}: the in-flight exchange answered {took:?} after the cut; expected under {within:?}"
+    );
+    eprintln!("{how:?}: in-flight exchange answered 503 {took:?} after the cut");
 
     lock.rollback().await.expect("release the lock");
     proxy.restore().await;
     let (after, attempts) = wait_for_recovery(&node, &creds, "after the in-flight cut").await;
-    eprintln!("recovered {after:?} after restore ({attempts} attempts)");
+    eprintln!("{how:?}: recovered {after:?} after restore ({attempts} attempts)");
 
     // All or nothing: the cut exchange left the public token unused and created no grant.
     assert_eq!(node.grant_ids(&creds).await, vec![earlier_grant.clone()], "no grant from the cut exchange");
@@ -358,6 +403,24 @@ async fn an_exchange_in_flight_when_the_database_goes_away_gets_503_and_commits_
     assert_eq!(node.grant_ids(&creds).await, expected);
     drop(proxy);
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exchange_in_flight_when_the_connection_drops_gets_503_at_once_and_commits_nothing() {
+    exchange_in_flight_during_a_cut(Cut::Reset, REQUEST_TIMEOUT_SECS, PROMPT).await;
+}
+
+/// In a partition nothing tells the app its query is lost, so the request timeout answers
+/// (503 as well); afterwards the pool must not be poisoned by the abandoned transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exchange_in_flight_during_a_network_partition_gets_503_and_commits_nothing() {
+    const SHORT_REQUEST_TIMEOUT_SECS: u64 = 3;
+    exchange_in_flight_during_a_cut(
+        Cut::Blackhole,
+        SHORT_REQUEST_TIMEOUT_SECS,
+        Duration::from_secs(SHORT_REQUEST_TIMEOUT_SECS) + PROMPT,
+    )
+    .await;
 }
 
 /// What the storm workers saw so far.

@@ -2,7 +2,9 @@
 //! that leak nothing, rate limiting of failed client authentications, CORS only for each
 //! client's own origins, no plaintext secret at rest, and an audit trail without secrets.
 
-use crate::errors::{assert_envelope, assert_revoked, json_of_len, ok_data, unknown_client_id, Call, BODY_LIMIT};
+use crate::errors::{
+    assert_envelope, assert_revoked, json_of_len, ok_data, unknown_client_id, widget_calls, Call, BODY_LIMIT,
+};
 use crate::helpers::*;
 use kc_service::NewClient;
 use reqwest::Method;
@@ -52,7 +54,12 @@ async fn every_answer_carries_a_request_id_and_cache_control_no_store() {
         assert!(answer.status.as_u16() < 500, "{what}: no server error: {} {}", answer.status, answer.body);
         let id = header(&answer, "x-request-id");
         assert!(id.is_some_and(|v| !v.is_empty()), "{what}: an x-request-id header; headers: {:?}", answer.headers);
-        assert_eq!(header(&answer, "cache-control"), Some("no-store"), "{what}: cache-control; headers: {:?}", answer.headers);
+        assert_eq!(
+            header(&answer, "cache-control"),
+            Some("no-store"),
+            "{what}: cache-control; headers: {:?}",
+            answer.headers
+        );
 
         let mine = format!("req-{}", uuid::Uuid::new_v4().simple());
         let echoed = call.header("X-Request-Id", mine.clone()).send(&app).await;
@@ -73,10 +80,12 @@ async fn every_answer_carries_a_request_id_and_cache_control_no_store() {
 // Server errors.
 // ---------------------------------------------------------------------------------------
 
-/// Runs one SQL statement on the test's database behind the server's back.
+/// Runs one SQL statement on the test's SQLite database behind the server's back, with
+/// foreign keys off so that it can break references.
 async fn execute_sql(app: &TestApp, sql: &str) {
     let db = Database::connect(&app.database_url).await.expect("open the test database");
-    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let script = format!("PRAGMA foreign_keys = OFF; {sql}");
+    db.execute_unprepared(&script).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     db.close().await.expect("close");
 }
 
@@ -91,7 +100,8 @@ async fn a_server_error_answers_internal_error_and_leaks_nothing() {
     let marker = "ZZmarkerZZ";
     execute_sql(&app, &format!("UPDATE clients SET mode = '{marker}-mode' WHERE id = '{}'", broken.id)).await;
     let missing_grant = format!("cgrant_{marker}{}", "Q".repeat(22));
-    execute_sql(&app, &format!("UPDATE access_tokens SET grant_id = '{missing_grant}' WHERE grant_id = '{grant}'")).await;
+    execute_sql(&app, &format!("UPDATE access_tokens SET grant_id = '{missing_grant}' WHERE grant_id = '{grant}'"))
+        .await;
 
     let answers = [
         ("a client whose stored mode is unreadable", Call::post("/link-token").creds(&broken).json(json!({}))),
@@ -126,6 +136,7 @@ async fn a_server_error_answers_internal_error_and_leaks_nothing() {
             header(&answer, "x-request-id").is_some_and(|v| !v.is_empty()),
             "{what}: a request id to correlate with the logs"
         );
+        assert_eq!(header(&answer, "cache-control"), Some("no-store"), "{what}: cache-control");
     }
     app.stop().await;
 }
@@ -145,6 +156,8 @@ fn assert_rate_limited(answer: &Answer, what: &str) {
     let retry = header(answer, "retry-after").unwrap_or_else(|| panic!("{what}: a Retry-After header"));
     let secs: u64 = retry.parse().unwrap_or_else(|_| panic!("{what}: Retry-After is whole seconds, got `{retry}`"));
     assert!((1..=60).contains(&secs), "{what}: Retry-After within the one-minute window, got {secs}");
+    assert!(header(answer, "x-request-id").is_some_and(|v| !v.is_empty()), "{what}: a request id");
+    assert_eq!(header(answer, "cache-control"), Some("no-store"), "{what}: cache-control");
 }
 
 /// An HTTP client whose connections come from `ip` (any 127/8 address reaches the server).
@@ -160,7 +173,12 @@ async fn the_default_budget_allows_20_failed_authentications_a_minute_per_ip() {
 
     for attempt in 1..=20 {
         let answer = wrong_secret(&victim).send(&app).await;
-        assert_envelope(&answer, 401, "INVALID_CLIENT", &format!("failed authentication #{attempt} is within the budget"));
+        assert_envelope(
+            &answer,
+            401,
+            "INVALID_CLIENT",
+            &format!("failed authentication #{attempt} is within the budget"),
+        );
     }
     // Allow a couple of extra attempts: the budget refills at one per 3 s.
     let mut limited = None;
@@ -194,7 +212,8 @@ async fn a_blocked_ip_is_refused_on_every_connect_endpoint_even_with_correct_cre
         Call::post("/link-token").json(json!({})),
         wrong_secret(&victim),
         Call::get("/token/grants").header("X-Client-Id", unknown_client_id()).header("X-Client-Secret", "kcs_x"),
-        Call::post("/token/exchange").json(json!({"public_token": "public_x", "client_id": "bad id", "client_secret": "x"})),
+        Call::post("/token/exchange")
+            .json(json!({"public_token": "public_x", "client_id": "bad id", "client_secret": "x"})),
         wrong_secret(&victim),
         wrong_secret(&victim),
     ];
@@ -216,7 +235,10 @@ async fn a_blocked_ip_is_refused_on_every_connect_endpoint_even_with_correct_cre
             "POST /link-token/check-session",
             Call::post("/link-token/check-session").creds(&honest).json(json!({"access_token": access})),
         ),
-        ("POST /token/exchange", Call::post("/token/exchange").creds(&honest).json(json!({"public_token": "public_x"}))),
+        (
+            "POST /token/exchange",
+            Call::post("/token/exchange").creds(&honest).json(json!({"public_token": "public_x"})),
+        ),
         (
             "POST /token/exchange with body credentials",
             Call::post("/token/exchange")
@@ -235,7 +257,10 @@ async fn a_blocked_ip_is_refused_on_every_connect_endpoint_even_with_correct_cre
         json!(true),
         "the block is per IP, and the refused revoke did not happen"
     );
-    ok_data(&Call::get("/widget/session").link(&link).send(&app).await, "widget calls authenticate by link token, not by client");
+    ok_data(
+        &Call::get("/widget/session").link(&link).send(&app).await,
+        "widget calls authenticate by link token, not by client",
+    );
     app.stop().await;
 }
 
@@ -247,7 +272,9 @@ async fn failures_against_one_client_id_block_that_client_from_every_ip() {
     let bystander = app.client_with(NewClient::sandbox("Bystander")).await;
 
     let mut limited = false;
-    for (i, ip) in [[127, 0, 0, 11], [127, 0, 0, 12], [127, 0, 0, 13], [127, 0, 0, 14], [127, 0, 0, 15]].iter().enumerate() {
+    for (i, ip) in
+        [[127, 0, 0, 11], [127, 0, 0, 12], [127, 0, 0, 13], [127, 0, 0, 14], [127, 0, 0, 15]].iter().enumerate()
+    {
         let answer = wrong_secret(&victim).send_with(&http_from(*ip), &app.base).await;
         if answer.status.as_u16() == 429 {
             assert!(i >= 3, "not limited before the budget is spent (attempt {})", i + 1);
@@ -258,9 +285,17 @@ async fn failures_against_one_client_id_block_that_client_from_every_ip() {
     }
     assert!(limited, "guessing one client's secret from many IPs is limited");
 
-    let own = Call::post("/link-token").creds(&victim).json(json!({})).send_with(&http_from([127, 0, 0, 20]), &app.base).await;
+    let own = Call::post("/link-token")
+        .creds(&victim)
+        .json(json!({}))
+        .send_with(&http_from([127, 0, 0, 20]), &app.base)
+        .await;
     assert_rate_limited(&own, "the attacked client id, from a fresh IP");
-    let other = Call::post("/link-token").creds(&bystander).json(json!({})).send_with(&http_from([127, 0, 0, 21]), &app.base).await;
+    let other = Call::post("/link-token")
+        .creds(&bystander)
+        .json(json!({}))
+        .send_with(&http_from([127, 0, 0, 21]), &app.base)
+        .await;
     ok_data(&other, "another client from a fresh IP is unaffected");
     app.stop().await;
 }
@@ -280,15 +315,12 @@ fn preflight(path: &str, origin: &str, method: &str) -> Call {
 async fn widget_preflights_are_allowed_only_for_registered_client_origins() {
     let app = spawn_app(Db::Sqlite).await;
     app.client_with(NewClient { origins: vec![APP_ORIGIN.into()], ..NewClient::sandbox("Web app") }).await;
-    let disabled = app.client_with(NewClient { origins: vec![OTHER_ORIGIN.into()], ..NewClient::sandbox("Gone") }).await;
+    let disabled =
+        app.client_with(NewClient { origins: vec![OTHER_ORIGIN.into()], ..NewClient::sandbox("Gone") }).await;
     app.service.disable_client(&disabled.id).await.expect("disable");
 
-    for (path, method) in [
-        ("/widget/session", "GET"),
-        ("/widget/auth/anonymous", "POST"),
-        ("/widget/consent", "POST"),
-        ("/widget/complete", "POST"),
-    ] {
+    for (name, _) in widget_calls() {
+        let (method, path) = name.split_once(' ').expect("`METHOD /path`");
         let answer = preflight(path, APP_ORIGIN, method).send(&app).await;
         assert!(answer.status.is_success(), "{path}: preflight from a registered origin succeeds: {}", answer.status);
         assert_eq!(
@@ -302,7 +334,11 @@ async fn widget_preflights_are_allowed_only_for_registered_client_origins() {
         let allowed_methods = header(&answer, "access-control-allow-methods").unwrap_or("").to_ascii_uppercase();
         assert!(allowed_methods.contains(method), "{path}: {method} is allowed: `{allowed_methods}`");
 
-        for (who, origin) in [("an unregistered origin", EVIL_ORIGIN), ("a disabled client's origin", OTHER_ORIGIN), ("the literal null origin", "null")] {
+        for (who, origin) in [
+            ("an unregistered origin", EVIL_ORIGIN),
+            ("a disabled client's origin", OTHER_ORIGIN),
+            ("the literal null origin", "null"),
+        ] {
             let answer = preflight(path, origin, method).send(&app).await;
             assert!(answer.status.as_u16() < 500, "{path}, {who}: no server error");
             assert_eq!(
@@ -323,27 +359,23 @@ async fn a_widget_call_from_another_clients_origin_is_refused() {
     app.client_with(NewClient { origins: vec![OTHER_ORIGIN.into()], ..NewClient::sandbox("Theirs") }).await;
     let link = app.link_token(&mine).await;
 
-    let calls = |origin: &str| {
-        [
-            ("GET /widget/session", Call::get("/widget/session").link(&link).header("Origin", origin)),
-            ("POST /widget/auth/anonymous", Call::post("/widget/auth/anonymous").link(&link).header("Origin", origin)),
-            (
-                "POST /widget/consent",
-                Call::post("/widget/consent").link(&link).header("Origin", origin).json(json!({"approve": true})),
-            ),
-            ("POST /widget/complete", Call::post("/widget/complete").link(&link).header("Origin", origin)),
-        ]
-    };
     for origin in [OTHER_ORIGIN, EVIL_ORIGIN] {
-        for (name, call) in calls(origin) {
-            let answer = call.send(&app).await;
+        for (name, call) in widget_calls() {
+            let answer = call.link(&link).header("Origin", origin).send(&app).await;
             assert_envelope(&answer, 401, "INVALID_CLIENT", &format!("{name} from {origin} with my link token"));
         }
     }
+    // The widget page is served by the server itself: its calls are same-origin.
+    let own = Call::get("/widget/session").link(&link).header("Origin", app.base.clone()).send(&app).await;
+    ok_data(&own, "a call from the server's own origin (the widget page)");
     let answer = Call::get("/widget/session").link(&link).header("Origin", APP_ORIGIN).send(&app).await;
     let session = ok_data(&answer, "the client's own origin");
     assert_eq!(session["user"], json!(null), "the refused calls changed nothing: {session}");
-    assert_eq!(header(&answer, "access-control-allow-origin"), Some(APP_ORIGIN), "the response is readable by that origin");
+    assert_eq!(
+        header(&answer, "access-control-allow-origin"),
+        Some(APP_ORIGIN),
+        "the response is readable by that origin"
+    );
     app.stop().await;
 }
 
@@ -410,7 +442,12 @@ async fn a_full_life(app: &TestApp) -> (Creds, Secrets) {
     s.add("the rotated client secret", &creds.secret);
     let wrong = format!("kcs_{}", "W".repeat(43));
     assert_envelope(
-        &Call::post("/link-token").header("X-Client-Id", &creds.id).header("X-Client-Secret", &wrong).json(json!({})).send(app).await,
+        &Call::post("/link-token")
+            .header("X-Client-Id", &creds.id)
+            .header("X-Client-Secret", &wrong)
+            .json(json!({}))
+            .send(app)
+            .await,
         401,
         "INVALID_CLIENT",
         "a guess",
@@ -435,11 +472,15 @@ async fn a_full_life(app: &TestApp) -> (Creds, Secrets) {
     let resumed = Call::post("/link-token").creds(&creds).json(json!({"access_token": access})).send(app).await;
     let resumed_link = ok_data(&resumed, "resume")["link_token"].as_str().expect("link").to_owned();
     s.add("a resuming link token", &resumed_link);
-    let check = Call::post("/link-token/check-session").creds(&creds).json(json!({"access_token": access})).send(app).await;
+    let check =
+        Call::post("/link-token/check-session").creds(&creds).json(json!({"access_token": access})).send(app).await;
     ok_data(&check, "check-session");
     let (other_access, other_grant) = app.access_token(&creds).await;
     s.add("a revoked access token", &other_access);
-    assert_revoked(&Call::post("/token/revoke").creds(&creds).json(json!({"grant_id": other_grant})).send(app).await, "revoke");
+    assert_revoked(
+        &Call::post("/token/revoke").creds(&creds).json(json!({"grant_id": other_grant})).send(app).await,
+        "revoke",
+    );
     let denied = app.link_token(&creds).await;
     ok_data(&Call::post("/widget/auth/anonymous").link(&denied).send(app).await, "sign in");
     ok_data(&Call::post("/widget/consent").link(&denied).json(json!({"approve": false})).send(app).await, "deny");
@@ -453,14 +494,13 @@ async fn a_full_life(app: &TestApp) -> (Creds, Secrets) {
 async fn every_stored_value(database_url: &str) -> Vec<(String, String, String)> {
     let db = Database::connect(database_url).await.expect("open the SQLite file");
     let sql = |s: String| Statement::from_string(DbBackend::Sqlite, s);
-    let tables = db
-        .query_all(sql("SELECT name FROM sqlite_master WHERE type = 'table'".into()))
-        .await
-        .expect("list tables");
+    let tables =
+        db.query_all(sql("SELECT name FROM sqlite_master WHERE type = 'table'".into())).await.expect("list tables");
     let mut values = Vec::new();
     for t in tables {
         let table: String = t.try_get("", "name").expect("table name");
-        let columns = db.query_all(sql(format!("SELECT name FROM pragma_table_info('{table}')"))).await.expect("columns");
+        let columns =
+            db.query_all(sql(format!("SELECT name FROM pragma_table_info('{table}')"))).await.expect("columns");
         for c in columns {
             let column: String = c.try_get("", "name").expect("column name");
             let rows = db
@@ -516,7 +556,9 @@ async fn the_audit_trail_records_replays_and_failed_authentication_without_secre
     let events = app.service.audit_events(None, None, 100).await.expect("audit events");
 
     let has = |kind: &str, outcome: &str| {
-        events.iter().any(|e| e.kind == kind && e.outcome == outcome && e.client_id.as_deref() == Some(creds.id.as_str()))
+        events
+            .iter()
+            .any(|e| e.kind == kind && e.outcome == outcome && e.client_id.as_deref() == Some(creds.id.as_str()))
     };
     let kinds: Vec<String> = events.iter().map(|e| format!("{}:{}", e.kind, e.outcome)).collect();
     assert!(has("token.exchange", "security"), "a replayed public token is a security event: {kinds:?}");

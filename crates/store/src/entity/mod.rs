@@ -3,6 +3,7 @@
 
 pub mod access_token;
 pub mod audit_event;
+pub mod balance_snapshot;
 pub mod client;
 pub mod email_code;
 pub mod grant;

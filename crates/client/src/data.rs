@@ -1,0 +1,72 @@
+//! The Data API (SPEC §7) over HTTP: bearer access token **and** client credentials.
+
+use crate::transport::{Call, Shape};
+use crate::{Client, ClientError};
+use async_trait::async_trait;
+use kc_api::*;
+
+impl Client {
+    pub(crate) async fn userinfo_as(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> Result<UserInfoResponse, ClientError> {
+        let call = Call::get(&["api", "v1", "userinfo"]).client(client).bearer(token).meta(meta);
+        self.send(call, Shape::Bare).await
+    }
+
+    pub(crate) async fn integrations_as(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: &IntegrationsQuery,
+    ) -> Result<IntegrationsPage, ClientError> {
+        let call = Call::get(&["api", "v1", "integrations"]).query(query)?.client(client).bearer(token).meta(meta);
+        self.send(call, Shape::Bare).await
+    }
+
+    pub(crate) async fn holdings_as(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: &HoldingsQuery,
+    ) -> Result<HoldingsResponse, ClientError> {
+        let call = Call::get(&["api", "v1", "holdings"]).query(query)?.client(client).bearer(token).meta(meta);
+        self.send(call, Shape::Bare).await
+    }
+}
+
+#[async_trait]
+impl DataApi for Client {
+    async fn userinfo(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<UserInfoResponse> {
+        Ok(self.userinfo_as(client, token, meta).await?)
+    }
+
+    async fn integrations(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: IntegrationsQuery,
+    ) -> ApiResult<IntegrationsPage> {
+        Ok(self.integrations_as(client, token, meta, &query).await?)
+    }
+
+    async fn holdings(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: HoldingsQuery,
+    ) -> ApiResult<HoldingsResponse> {
+        Ok(self.holdings_as(client, token, meta, &query).await?)
+    }
+}

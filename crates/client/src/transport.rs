@@ -1,0 +1,660 @@
+//! [`Client`]: one configured HTTP transport to a Kryptos Connect server, and the single place
+//! that sends requests, repeats them when that is safe, and decodes answers.
+
+use crate::error::{code_for_status, data_api_code};
+use crate::retry::{Idempotency, RetryPolicy};
+use crate::{ClientError, ConnectClient};
+use kc_api::{BearerToken, ClientCredentials, ErrorCode, LinkTokenCredential, RequestMeta};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// The base URL or the HTTP stack could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The base URL is not an absolute `http(s)://` URL, or is plain `http` to a host that is not
+    /// loopback without [`ClientBuilder::allow_insecure_http`].
+    #[error("invalid base URL `{url}`: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The HTTP client could not be built (e.g. no TLS roots).
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// Configures a [`Client`]. Start with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    user_agent: String,
+    allow_insecure_http: bool,
+}
+
+impl ClientBuilder {
+    /// The whole-request timeout of one attempt (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The TCP + TLS connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How failed calls are repeated (default: [`RetryPolicy::default`]). See [`RetryPolicy`] for
+    /// which calls are ever repeated.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The `User-Agent` header (default `kc-client/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Allows a plain `http://` base URL to a host that is not loopback. Client secrets and
+    /// access tokens then cross the network unencrypted: only for a private network you trust.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Builds the client (rustls, no redirects followed, no cookies).
+    pub fn build(self) -> Result<Client, BuildError> {
+        let refuse = |reason: &str| BuildError::BaseUrl { url: self.base_url.clone(), reason: reason.to_owned() };
+        let mut base = Url::parse(&self.base_url).map_err(|e| refuse(&e.to_string()))?;
+        match base.scheme() {
+            "https" => {}
+            "http" if self.allow_insecure_http || is_loopback(&base) => {}
+            "http" => {
+                return Err(refuse(
+                    "plain http is only allowed to loopback hosts; use https or allow_insecure_http(true)",
+                ))
+            }
+            _ => return Err(refuse("the scheme must be http or https")),
+        }
+        if base.cannot_be_a_base() || base.host_str().is_none() {
+            return Err(refuse("not an absolute URL with a host"));
+        }
+        if !base.username().is_empty() || base.password().is_some() || base.query().is_some() || base.fragment().is_some()
+        {
+            return Err(refuse("the base URL must not carry credentials, a query or a fragment"));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(self.user_agent.clone())
+            // Never replay client secrets or bearer tokens to wherever a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls()
+            .build()
+            .map_err(BuildError::Http)?;
+        Ok(Client { inner: Arc::new(Inner { http, base, retry: self.retry, timeout: self.timeout }) })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// An HTTP client for one Kryptos Connect server.
+///
+/// It implements the `kc-api` traits ([`kc_api::ConnectApi`], [`kc_api::WidgetApi`],
+/// [`kc_api::DataApi`], [`kc_api::DeveloperApi`], [`kc_api::HealthApi`],
+/// [`kc_api::ProvidersApi`]), so code written against them runs unchanged against a remote
+/// server. A backend that always uses the same credentials is better served by
+/// [`Client::with_credentials`].
+///
+/// Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with default settings for `base_url`, e.g. `https://connect.example.com`.
+    pub fn new(base_url: impl Into<String>) -> Result<Self, BuildError> {
+        Self::builder(base_url).build()
+    }
+
+    /// A builder for `base_url`.
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("kc-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
+        }
+    }
+
+    /// The server's base URL (always ending in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// This client bound to one app's credentials: what a client backend uses.
+    pub fn with_credentials(&self, credentials: ClientCredentials) -> ConnectClient {
+        ConnectClient::new(self.clone(), credentials)
+    }
+
+    /// Sends `call`, repeating it when that is safe, and decodes the answer as `shape`.
+    pub(crate) async fn send<T: DeserializeOwned>(&self, call: Call<'_>, shape: Shape) -> Result<T, ClientError> {
+        let answer = self.exchange(&call).await?;
+        decode(&answer, shape)
+    }
+
+    /// Sends `call` and returns the raw answer, whatever its status.
+    pub(crate) async fn exchange(&self, call: &Call<'_>) -> Result<Answer, ClientError> {
+        let request = self.build(call)?;
+        let policy = &self.inner.retry;
+        let mut attempt = 1;
+        loop {
+            let req = request.try_clone().ok_or_else(|| ClientError::Decode {
+                status: 0,
+                message: "request body cannot be repeated".to_owned(),
+            })?;
+            let outcome = self.attempt(req).await;
+            let retry_after = match &outcome {
+                Attempt::Answer(a) => a.retry_after(),
+                _ => None,
+            };
+            let again = attempt < policy.max_attempts.max(1) && outcome.may_repeat(call.idempotency);
+            if !again {
+                return outcome.finish();
+            }
+            let wait = policy.delay(attempt, retry_after);
+            tracing::debug!(method = %call.method, path = %call.path(), attempt, ?wait, why = outcome.describe(), "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, req: reqwest::Request) -> Attempt {
+        let res = match self.inner.http.execute(req).await {
+            Ok(res) => res,
+            Err(e) => return Attempt::Failed(e),
+        };
+        let status = res.status();
+        let headers = res.headers().clone();
+        match res.bytes().await {
+            Ok(body) => Attempt::Answer(Answer { status, headers, body: body.to_vec() }),
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+
+    fn build(&self, call: &Call<'_>) -> Result<reqwest::Request, ClientError> {
+        let mut url = self.inner.base.clone();
+        {
+            let mut segments = url.path_segments_mut().map_err(|()| ClientError::Decode {
+                status: 0,
+                message: "base URL cannot carry a path".to_owned(),
+            })?;
+            segments.pop_if_empty();
+            segments.extend(call.segments.iter().map(String::as_str));
+        }
+        if let Some(q) = &call.query {
+            url.set_query(Some(q));
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(c) = call.client {
+            headers.insert("x-client-id", header_value(&c.client_id, ErrorCode::InvalidClient, "client id")?);
+            headers.insert("x-client-secret", sensitive(c.secret(), ErrorCode::InvalidClient, "client secret")?);
+        }
+        if let Some(l) = call.link {
+            headers.insert("x-link-token", sensitive(l.expose(), ErrorCode::InvalidToken, "link token")?);
+        }
+        if let Some(b) = call.bearer {
+            let v = format!("Bearer {}", b.expose());
+            headers.insert(reqwest::header::AUTHORIZATION, sensitive(&v, ErrorCode::InvalidToken, "access token")?);
+        }
+        if let Some(meta) = call.meta {
+            if let Some(id) = meta.request_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert("x-request-id", id);
+            }
+            if let Some(o) = meta.origin.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert(reqwest::header::ORIGIN, o);
+            }
+        }
+        for (name, value) in &call.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let mut req = self.inner.http.request(call.method.clone(), url).headers(headers);
+        if let Some(body) = &call.body {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        req.build().map_err(ClientError::Transport)
+    }
+}
+
+fn header_value(v: &str, code: ErrorCode, what: &str) -> Result<HeaderValue, ClientError> {
+    HeaderValue::from_str(v)
+        .map_err(|_| ClientError::InvalidInput { code, message: format!("The {what} contains characters not allowed in an HTTP header") })
+}
+
+fn sensitive(v: &str, code: ErrorCode, what: &str) -> Result<HeaderValue, ClientError> {
+    let mut h = header_value(v, code, what)?;
+    h.set_sensitive(true);
+    Ok(h)
+}
+
+/// One request to make: method, path, query, body and who is calling.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    segments: Vec<String>,
+    query: Option<String>,
+    body: Option<Vec<u8>>,
+    client: Option<&'a ClientCredentials>,
+    link: Option<&'a LinkTokenCredential>,
+    bearer: Option<&'a BearerToken>,
+    meta: Option<&'a RequestMeta>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    idempotency: Idempotency,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, segments: &[&str], idempotency: Idempotency) -> Self {
+        Self {
+            method,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            query: None,
+            body: None,
+            client: None,
+            link: None,
+            bearer: None,
+            meta: None,
+            headers: Vec::new(),
+            idempotency,
+        }
+    }
+
+    /// A `GET` of the path made of `segments` (each percent-encoded); safe to repeat.
+    pub(crate) fn get(segments: &[&str]) -> Self {
+        Self::new(Method::GET, segments, Idempotency::Safe)
+    }
+
+    /// A `POST` with a JSON body; not repeated once sent unless marked [`Call::safe`].
+    pub(crate) fn post(segments: &[&str], body: &impl Serialize) -> Result<Self, ClientError> {
+        Self::new(Method::POST, segments, Idempotency::Unsafe).json(body)
+    }
+
+    /// A `POST` without a body; not repeated once sent.
+    pub(crate) fn post_empty(segments: &[&str]) -> Self {
+        Self::new(Method::POST, segments, Idempotency::Unsafe)
+    }
+
+    /// A `PATCH` with a JSON body; not repeated once sent.
+    pub(crate) fn patch(segments: &[&str], body: &impl Serialize) -> Result<Self, ClientError> {
+        Self::new(Method::PATCH, segments, Idempotency::Unsafe).json(body)
+    }
+
+    /// Any other method, safe to repeat.
+    pub(crate) fn other(method: Method, segments: &[&str]) -> Self {
+        Self::new(method, segments, Idempotency::Safe)
+    }
+
+    fn json(mut self, body: &impl Serialize) -> Result<Self, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::InvalidInput {
+            code: ErrorCode::InvalidRequest,
+            message: format!("The request body cannot be encoded: {e}"),
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    /// Marks a state-changing call as safe to repeat (e.g. check-session).
+    pub(crate) fn safe(mut self) -> Self {
+        self.idempotency = Idempotency::Safe;
+        self
+    }
+
+    /// Adds a query string.
+    pub(crate) fn query(mut self, query: &impl Serialize) -> Result<Self, ClientError> {
+        let q = serde_urlencoded_string(query)?;
+        self.query = (!q.is_empty()).then_some(q);
+        Ok(self)
+    }
+
+    /// Sends the client credentials.
+    pub(crate) fn client(mut self, client: &'a ClientCredentials) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Sends the link token.
+    pub(crate) fn link(mut self, link: &'a LinkTokenCredential) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// Sends the access token.
+    pub(crate) fn bearer(mut self, bearer: &'a BearerToken) -> Self {
+        self.bearer = Some(bearer);
+        self
+    }
+
+    /// Forwards the request id and origin.
+    pub(crate) fn meta(mut self, meta: &'a RequestMeta) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn path(&self) -> String {
+        format!("/{}", self.segments.join("/"))
+    }
+}
+
+/// A query string from a serializable value (`None` fields are left out).
+fn serde_urlencoded_string(query: &impl Serialize) -> Result<String, ClientError> {
+    let v = serde_json::to_value(query).map_err(|e| ClientError::InvalidInput {
+        code: ErrorCode::InvalidRequest,
+        message: format!("The query cannot be encoded: {e}"),
+    })?;
+    let serde_json::Value::Object(map) = v else {
+        return Err(ClientError::InvalidInput {
+            code: ErrorCode::InvalidRequest,
+            message: "The query must be a struct".to_owned(),
+        });
+    };
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in map {
+        match v {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => {
+                out.append_pair(&k, &s);
+            }
+            other => {
+                out.append_pair(&k, &other.to_string());
+            }
+        }
+    }
+    Ok(out.finish())
+}
+
+/// What one attempt produced.
+enum Attempt {
+    Answer(Answer),
+    Failed(reqwest::Error),
+}
+
+impl Attempt {
+    /// Whether another attempt may follow this one.
+    fn may_repeat(&self, idempotency: Idempotency) -> bool {
+        match self {
+            // The connection was never established: the request did not leave.
+            Attempt::Failed(e) if e.is_connect() => true,
+            Attempt::Failed(_) => idempotency == Idempotency::Safe,
+            Attempt::Answer(a) => {
+                idempotency == Idempotency::Safe
+                    && matches!(
+                        a.status,
+                        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                    )
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Attempt::Failed(e) if e.is_timeout() => "timeout".to_owned(),
+            Attempt::Failed(e) if e.is_connect() => "connect error".to_owned(),
+            Attempt::Failed(_) => "transport error".to_owned(),
+            Attempt::Answer(a) => format!("HTTP {}", a.status.as_u16()),
+        }
+    }
+
+    fn finish(self) -> Result<Answer, ClientError> {
+        match self {
+            Attempt::Answer(a) => Ok(a),
+            Attempt::Failed(e) if e.is_timeout() => Err(ClientError::Timeout),
+            Attempt::Failed(e) => Err(ClientError::Transport(e)),
+        }
+    }
+}
+
+/// A raw answer.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    fn retry_after(&self) -> Option<Duration> {
+        let v = self.headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+        v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    }
+}
+
+/// How a success answer is shaped.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape {
+    /// `{"success": true, "data": T}` (Connect and widget APIs).
+    Envelope,
+    /// `{"success": true, "message": …}` (revoke): decodes as `()`.
+    Ack,
+    /// `T` itself (Data API, health).
+    Bare,
+}
+
+#[derive(Deserialize)]
+struct Success<T> {
+    success: bool,
+    data: T,
+}
+
+#[derive(Deserialize)]
+struct Ack {
+    success: bool,
+}
+
+/// Decodes a success answer as `shape`, or turns an error answer into [`ClientError::Api`].
+pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer, shape: Shape) -> Result<T, ClientError> {
+    let status = answer.status.as_u16();
+    if !answer.status.is_success() {
+        return Err(error_from(status, &answer.body));
+    }
+    let bad = |e: serde_json::Error| ClientError::Decode { status, message: e.to_string() };
+    let not_success = || ClientError::Decode { status, message: "`success` is not true".to_owned() };
+    match shape {
+        Shape::Envelope => {
+            let s: Success<T> = serde_json::from_slice(&answer.body).map_err(bad)?;
+            if s.success {
+                Ok(s.data)
+            } else {
+                Err(not_success())
+            }
+        }
+        Shape::Ack => {
+            let a: Ack = serde_json::from_slice(&answer.body).map_err(bad)?;
+            if !a.success {
+                return Err(not_success());
+            }
+            serde_json::from_value(serde_json::Value::Null).map_err(bad)
+        }
+        Shape::Bare => serde_json::from_slice(&answer.body).map_err(bad),
+    }
+}
+
+/// The error an error answer stands for.
+pub(crate) fn error_from(status: u16, body: &[u8]) -> ClientError {
+    if let Ok(serde_json::Value::Object(v)) = serde_json::from_slice::<serde_json::Value>(body) {
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+        // Connect / widget envelope: {"success": false, "error": message, "code": CODE}.
+        if let Some(code) = text("code") {
+            let message = text("error").unwrap_or_else(|| code.clone());
+            let code = ErrorCode::parse(&code).unwrap_or_else(|| code_for_status(status));
+            return ClientError::Api { status, code, message };
+        }
+        // Data API: {"error": snake_code, "message": message, "details": []}.
+        if let Some(snake) = text("error") {
+            let message = text("message").unwrap_or_else(|| snake.clone());
+            return ClientError::Api { status, code: data_api_code(&snake, status), message };
+        }
+    }
+    if matches!(status, 429 | 502..=504) {
+        return ClientError::Api {
+            status,
+            code: code_for_status(status),
+            message: format!("HTTP {status} without an error body (from a proxy?)"),
+        };
+    }
+    ClientError::Decode { status, message: "the error answer is not a Kryptos Connect error body".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn envelopes_decode_to_their_data() {
+        let v: Vec<u32> = decode(&answer(200, r#"{"success":true,"data":[1,2]}"#), Shape::Envelope).expect("data");
+        assert_eq!(v, vec![1, 2]);
+        let (): () = decode(&answer(200, r#"{"success":true,"message":"Grant revoked successfully"}"#), Shape::Ack)
+            .expect("ack");
+        let e = decode::<u32>(&answer(200, r#"{"success":false,"data":1}"#), Shape::Envelope).expect_err("not success");
+        assert!(matches!(e, ClientError::Decode { status: 200, .. }), "{e:?}");
+        let e = decode::<u32>(&answer(200, "<html>"), Shape::Bare).expect_err("not JSON");
+        assert!(matches!(e, ClientError::Decode { status: 200, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn error_bodies_become_typed_errors() {
+        let cases: &[(u16, &str, Option<ErrorCode>, &str)] = &[
+            (
+                400,
+                r#"{"success":false,"error":"Public token already used","code":"TOKEN_ALREADY_USED"}"#,
+                Some(ErrorCode::TokenAlreadyUsed),
+                "Public token already used",
+            ),
+            (
+                401,
+                r#"{"error":"unauthorized","message":"Invalid or revoked access token","details":[]}"#,
+                Some(ErrorCode::InvalidToken),
+                "Invalid or revoked access token",
+            ),
+            (
+                403,
+                r#"{"error":"forbidden","message":"Insufficient scopes. Required scopes not met","details":[]}"#,
+                Some(ErrorCode::InsufficientPermissions),
+                "Insufficient scopes. Required scopes not met",
+            ),
+            (418, r#"{"success":false,"error":"new","code":"BRAND_NEW_CODE"}"#, Some(ErrorCode::InvalidRequest), "new"),
+            (503, "Service Unavailable", Some(ErrorCode::ServiceUnavailable), ""),
+            (500, "<html>oops</html>", None, ""),
+        ];
+        for (status, body, code, message) in cases {
+            let e = decode::<u32>(&answer(*status, body), Shape::Envelope).expect_err("an error");
+            assert_eq!(e.status(), Some(*status), "status of {body}");
+            assert_eq!(e.code(), *code, "code of {body}");
+            if let ClientError::Api { message: m, .. } = &e {
+                if !message.is_empty() {
+                    assert_eq!(m, message, "message of {body}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn queries_leave_out_absent_fields_and_encode_the_rest() {
+        #[derive(Serialize)]
+        struct Q {
+            limit: Option<u32>,
+            cursor: Option<String>,
+            search: Option<String>,
+        }
+        let q = serde_urlencoded_string(&Q { limit: Some(5), cursor: None, search: Some("a b&c".into()) }).expect("q");
+        assert_eq!(q, "limit=5&search=a+b%26c");
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://connect.example.com/base"] {
+            assert!(Client::new(ok).is_ok(), "{ok} is accepted");
+        }
+        for bad in ["http://connect.example.com", "ftp://x", "not a url", "https://u:p@host", "https://host/?q=1"] {
+            assert!(matches!(Client::new(bad), Err(BuildError::BaseUrl { .. })), "{bad} is refused");
+        }
+        assert!(Client::builder("http://kryptos:8080").allow_insecure_http(true).build().is_ok());
+    }
+
+    #[test]
+    fn paths_are_joined_under_the_base_and_segments_encoded() {
+        let c = Client::new("https://host/prefix").expect("client");
+        let call = Call::get(&["developer", "grants", "a/b c", "transaction-limit"]);
+        let req = c.build(&call).expect("request");
+        assert_eq!(req.url().as_str(), "https://host/prefix/developer/grants/a%2Fb%20c/transaction-limit");
+    }
+
+    #[test]
+    fn debug_output_shows_no_secrets() {
+        let c = Client::new("http://127.0.0.1:1").expect("client");
+        let creds = ClientCredentials::new("client-id", "super-secret-value");
+        let bound = c.with_credentials(creds.clone());
+        let token = BearerToken::new("cat_very-secret-token");
+        let call = Call::get(&["api", "v1", "holdings"]).client(&creds).bearer(&token);
+        let req = c.build(&call).expect("request");
+        let all = format!("{c:?} {bound:?} {token:?} {req:?}");
+        assert!(!all.contains("super-secret-value"), "{all}");
+        assert!(!all.contains("very-secret-token"), "{all}");
+        assert!(all.contains("client-id"), "the client id is not a secret: {all}");
+    }
+}

@@ -1,0 +1,46 @@
+//! Sandbox rules as the user sees them.
+
+use crate::browser::{Browser, Viewport};
+use crate::flows::*;
+use crate::server::DemoServer;
+use fantoccini::Locator;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_test_address_shows_the_sandbox_error_and_the_user_can_recover() {
+    let _serial = crate::serial().await;
+    let server = DemoServer::start(false).await;
+    let b = Browser::start("sandbox_error", Viewport::Desktop).await;
+
+    open_demo(&b, &server).await;
+    open_widget(&b).await;
+    b.click("auth-anonymous").await;
+    b.click("consent-allow").await;
+    add_ethereum(&b, "0x0000000000000000000000000000000000000001").await;
+
+    let error = b.visible("error").await;
+    let text = b.text_until("error", "the sandbox message", |t| t.contains("sandbox")).await;
+    assert!(text.contains(SANDBOX_ETH), "the message names the Ethereum test address: {text}");
+    let code = error.attr("data-code").await.expect("data-code attribute");
+    assert_eq!(code.as_deref(), Some("SANDBOX_ADDRESS_NOT_ALLOWED"), "the error carries the server's code");
+    assert!(b.is_visible("address-input").await, "the form stays open to fix the address");
+    b.shot("sandbox-error").await;
+
+    // The hint's button fills in the test address; then it connects.
+    b.click("use-test-address").await;
+    let value = b
+        .client
+        .find(Locator::Css("[data-testid=\"address-input\"]"))
+        .await
+        .expect("address input")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(value.as_deref(), Some(SANDBOX_ETH), "the test address was filled in");
+    b.click("integration-submit").await;
+    b.visible("integration-continue").await;
+    let left = b.js("return document.querySelector('[data-testid=\"error\"]').textContent;", vec![]).await;
+    assert_eq!(left, serde_json::json!(""), "the error is cleared once the address is accepted");
+    b.shot("recovered").await;
+    b.assert_clean_console().await;
+    b.close().await;
+}

@@ -1,0 +1,320 @@
+//! The Data API (userinfo, integrations, holdings) and the developer endpoints.
+
+use crate::service::{store_error, Service};
+use async_trait::async_trait;
+use kc_api::*;
+use kc_chain::Decimal;
+use kc_domain::{GrantId, GrantRecord, GrantStatus, UserId};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// Largest `pageSize` of `GET /api/v1/integrations`.
+const MAX_PAGE_SIZE: u32 = 200;
+/// Default `pageSize`.
+const DEFAULT_PAGE_SIZE: u32 = 25;
+
+fn forbidden() -> ApiError {
+    ApiError::new(ErrorCode::InsufficientPermissions, "Insufficient scopes. Required scopes not met")
+}
+
+fn exact(d: Decimal) -> Exact {
+    Exact(d.normalize().to_string())
+}
+
+fn epoch_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Service {
+    /// The live grant behind a Data API call, checked against `scope`.
+    async fn authorize_data(
+        &self,
+        creds: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        scope: &str,
+    ) -> ApiResult<GrantRecord> {
+        let client = self.authenticate(creds, meta).await?;
+        let grant = match self.lookup_access_token(token.expose(), &client.id).await? {
+            crate::connect::TokenLookup::Live(grant) => grant,
+            crate::connect::TokenLookup::Dead(_) => {
+                return Err(ApiError::new(ErrorCode::InvalidToken, "Invalid or missing authentication token"))
+            }
+        };
+        if grant.scopes.contains_str(scope) {
+            Ok(grant)
+        } else {
+            Err(forbidden())
+        }
+    }
+}
+
+#[async_trait]
+impl DataApi for Service {
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn userinfo(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<UserInfoResponse> {
+        let grant = self.authorize_data(client, token, meta, "users:read").await?;
+        let user = self
+            .ports
+            .store
+            .find_user(&grant.user_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::new(ErrorCode::WorkspaceNotFound, "User not found"))?;
+        let limits = self.ports.store.grant_limits(&grant.id).await.map_err(store_error)?;
+        let profile = grant.scopes.contains_str("profile");
+        let email = grant.scopes.contains_str("email");
+        let display = user.name.clone().or_else(|| user.email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned));
+        Ok(UserInfoResponse {
+            message: "User info retrieved successfully".to_owned(),
+            user_info: UserInfo {
+                sub: user.id.to_string(),
+                name: if profile { display.clone().or_else(|| user.is_anonymous.then(|| "Guest".to_owned())) } else { None },
+                email: if email { user.email.clone() } else { None },
+                email_verified: if email { Some(user.email.is_some()) } else { None },
+                preferred_username: if profile { display } else { None },
+                language: user.language,
+                transaction_limit: limits.and_then(|l| l.transaction_limit),
+            },
+            scopes: grant.scopes.iter().map(str::to_owned).collect(),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn integrations(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: IntegrationsQuery,
+    ) -> ApiResult<IntegrationsPage> {
+        let grant = self.authorize_data(client, token, meta, "integrations:read").await?;
+        let page = query.page.unwrap_or(1);
+        let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page == 0 {
+            return Err(ApiError::invalid_request("page must be 1 or more"));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(ApiError::invalid_request(format!("pageSize must be between 1 and {MAX_PAGE_SIZE}")));
+        }
+        let needle = query.searched_key.as_deref().map(|k| k.trim().to_lowercase()).filter(|k| !k.is_empty());
+        let all = self.ports.store.list_integrations(&grant.workspace_id).await.map_err(store_error)?;
+        let matching: Vec<IntegrationView> = all
+            .iter()
+            .map(|i| (i, self.integration_view(i)))
+            .filter(|(i, v)| match &needle {
+                None => true,
+                Some(n) => [
+                    v.alias.as_deref(),
+                    i.address.as_deref(),
+                    i.account_name.as_deref(),
+                    Some(v.wallet_id.as_str()),
+                    Some(v.provider_public_name.as_str()),
+                    Some(v.provider.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|field| field.to_lowercase().contains(n.as_str())),
+            })
+            .map(|(_, v)| v)
+            .collect();
+        let total = matching.len() as u64;
+        let start = (u64::from(page) - 1) * u64::from(page_size);
+        let data: Vec<IntegrationView> =
+            matching.into_iter().skip(start as usize).take(page_size as usize).collect();
+        Ok(IntegrationsPage {
+            pagination: Pagination {
+                page,
+                page_size,
+                total_count: total,
+                has_next_page: start + (data.len() as u64) < total,
+                has_previous_page: page > 1,
+            },
+            data,
+            user_id: grant.user_id.to_string(),
+            timestamp: epoch_ms(self.now()),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn holdings(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: HoldingsQuery,
+    ) -> ApiResult<HoldingsResponse> {
+        let grant = self.authorize_data(client, token, meta, "portfolios:read").await?;
+        let calculated = query.calculated_balances.as_deref() == Some("true");
+        // Balances here are live; no transaction ledger is kept, so the calculated set is empty.
+        let balances = if calculated {
+            Vec::new()
+        } else {
+            self.ports.store.workspace_balances(&grant.workspace_id).await.map_err(store_error)?
+        };
+        let mut by_asset: BTreeMap<String, Vec<(kc_store::WorkspaceBalance, Decimal)>> = BTreeMap::new();
+        for b in balances {
+            let Ok(q) = Decimal::from_str(&b.row.quantity) else {
+                tracing::error!(integration = %b.integration_id, token = %b.row.token_id, "unparsable stored quantity");
+                continue;
+            };
+            if q.is_zero() {
+                continue;
+            }
+            by_asset.entry(b.row.token_id.clone()).or_default().push((b, q));
+        }
+        let ids: Vec<String> = by_asset.keys().cloned().collect();
+        let prices = if ids.is_empty() {
+            Default::default()
+        } else {
+            self.ports.prices.prices(&ids).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "price source failed; holdings are valued at 0");
+                Default::default()
+            })
+        };
+        let hundred = Decimal::ONE_HUNDRED;
+        let mut holdings = Vec::new();
+        let (mut total_value, mut weighted_change) = (Decimal::ZERO, Decimal::ZERO);
+        for (token_id, parts) in by_asset {
+            let total_qty: Decimal = parts.iter().map(|(_, q)| *q).sum();
+            let price = prices.get(&token_id);
+            let market_price = price.map_or(Decimal::ZERO, |p| p.usd);
+            let change = price.and_then(|p| p.change_24h_pct).unwrap_or(Decimal::ZERO);
+            let value = (total_qty * market_price).round_dp(8);
+            total_value += value;
+            weighted_change += value * change;
+            let first = &parts[0].0.row;
+            let asset = HoldingAsset {
+                token_id: token_id.clone(),
+                symbol: first.symbol.clone(),
+                public_name: first.public_name.clone(),
+                chain_id: first.chain_id.clone(),
+                contract_address: first.contract_address.clone(),
+                logo_url: first.logo_url.clone(),
+                kind: first.asset_type.clone(),
+                category: first.category.clone(),
+            };
+            let asset_distribution = parts
+                .iter()
+                .map(|(b, q)| Distribution {
+                    quantity: exact(*q),
+                    account: HoldingAccount { provider: b.provider.clone(), wallet_id: b.integration_id.clone() },
+                    allocation_percentage: exact((*q * hundred / total_qty).round_dp(4)),
+                    is_calculated_balance: false,
+                })
+                .collect();
+            holdings.push((
+                value,
+                Holding {
+                    asset,
+                    total_quantity: exact(total_qty),
+                    costbasis: Exact::zero(),
+                    market_price: exact(market_price),
+                    market_value: exact(value),
+                    unrealized_pnl: Exact::zero(),
+                    roi: Exact::zero(),
+                    base_currency: "USD".to_owned(),
+                    change_24h: exact(change),
+                    market_links: serde_json::Map::new(),
+                    has_calculated_balance: false,
+                    asset_distribution,
+                },
+            ));
+        }
+        holdings.sort_by(|a, b| b.0.cmp(&a.0));
+        let total_change = if total_value.is_zero() { Decimal::ZERO } else { (weighted_change / total_value).round_dp(4) };
+        Ok(HoldingsResponse {
+            holdings: holdings.into_iter().map(|(_, h)| h).collect(),
+            summary: HoldingsSummary {
+                total_value: exact(total_value),
+                total_cost_basis: Exact::zero(),
+                total_unrealized_pnl: Exact::zero(),
+                roi_percentage: Exact::zero(),
+                total24hr_change: exact(total_change),
+            },
+            user_id: grant.user_id.to_string(),
+            timestamp: epoch_ms(self.now()),
+        })
+    }
+}
+
+#[async_trait]
+impl DeveloperApi for Service {
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn resync(
+        &self,
+        client: &ClientCredentials,
+        meta: &RequestMeta,
+        wallet_id: &str,
+        req: ResyncRequest,
+    ) -> ApiResult<ResyncResponse> {
+        let client = self.authenticate(client, meta).await?;
+        if req.mode != "latest" && req.mode != "from_start" {
+            return Err(ApiError::invalid_request("mode must be `latest` or `from_start`"));
+        }
+        let user_id = req.user_id.parse::<UserId>().map_err(|_| ApiError::invalid_request("user_id is not valid"))?;
+        let not_found = || ApiError::new(ErrorCode::WorkspaceNotFound, "No such integration for this client's users");
+        let integration = self.ports.store.find_integration(wallet_id).await.map_err(store_error)?.ok_or_else(not_found)?;
+        let shared = self
+            .ports
+            .store
+            .client_grant_for(&client.id, &user_id, &integration.workspace_id, self.now())
+            .await
+            .map_err(store_error)?;
+        if !shared {
+            return Err(not_found());
+        }
+        self.ports.store.enqueue_sync(&integration.id, &req.mode, self.now()).await.map_err(store_error)?;
+        Ok(ResyncResponse {
+            mode: req.mode,
+            integration_type: integration.category,
+            wallet_id: integration.id,
+            status: "queued".to_owned(),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn set_transaction_limit(
+        &self,
+        client: &ClientCredentials,
+        meta: &RequestMeta,
+        grant_id: &str,
+        req: TransactionLimitRequest,
+    ) -> ApiResult<TransactionLimitResponse> {
+        let client = self.authenticate(client, meta).await?;
+        let invalid = || ApiError::new(ErrorCode::InvalidGrant, "Unknown grant_id for this client");
+        let id = grant_id.parse::<GrantId>().map_err(|_| invalid())?;
+        let grant = self
+            .ports
+            .store
+            .find_grant(&id)
+            .await
+            .map_err(store_error)?
+            .filter(|g| g.client_id == client.id && g.status_at(self.now()) == GrantStatus::Active)
+            .ok_or_else(invalid)?;
+        if req.transaction_limit.is_none() && req.enable_limiter.is_none() {
+            return Err(ApiError::invalid_request("Give transactionLimit, enableLimiter or both"));
+        }
+        if req.transaction_limit.is_some_and(|l| l < 0) {
+            return Err(ApiError::invalid_request("transactionLimit must be 0 or more"));
+        }
+        let user = self.ports.store.find_user(&grant.user_id).await.map_err(store_error)?.ok_or_else(invalid)?;
+        if !user.is_anonymous {
+            return Err(ApiError::new(ErrorCode::NotAnonUser, "Transaction limits apply to guest users only"));
+        }
+        let limit = req.transaction_limit.map(Some);
+        self.ports.store.set_grant_limits(&id, limit, req.enable_limiter).await.map_err(store_error)?;
+        let now = self.ports.store.grant_limits(&id).await.map_err(store_error)?.ok_or_else(invalid)?;
+        Ok(TransactionLimitResponse {
+            grant_id: id.to_string(),
+            user_id: grant.user_id.to_string(),
+            transaction_limit: now.transaction_limit,
+            enable_limiter: now.enable_limiter,
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! Example client backend (work in progress).
+
+fn main() {}
