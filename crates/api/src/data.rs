@@ -7,8 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// An exact decimal, sent as a JSON number with every digit (never through `f64`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Exact(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, Default, utoipa::ToSchema)]
+pub struct Exact(#[schema(value_type = f64)] pub String);
 
 impl Exact {
     /// Zero.
@@ -54,7 +54,7 @@ impl fmt::Debug for BearerToken {
 }
 
 /// `userInfo` of `GET /api/v1/userinfo`, filtered by the grant's `openid`/`profile`/`email`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct UserInfo {
     /// The user id (`openid`).
     pub sub: String,
@@ -77,7 +77,7 @@ pub struct UserInfo {
 }
 
 /// Body of `GET /api/v1/userinfo`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoResponse {
     /// A human note.
@@ -89,7 +89,8 @@ pub struct UserInfoResponse {
 }
 
 /// Query of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationsQuery {
     /// Page number, from 1 (default 1).
@@ -104,7 +105,7 @@ pub struct IntegrationsQuery {
 }
 
 /// Pagination of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     /// This page.
@@ -120,7 +121,7 @@ pub struct Pagination {
 }
 
 /// Body of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct IntegrationsPage {
     /// This page of integrations.
     pub data: Vec<crate::IntegrationView>,
@@ -133,7 +134,8 @@ pub struct IntegrationsPage {
 }
 
 /// Query of `GET /api/v1/holdings`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingsQuery {
     /// `true` includes spam assets.
@@ -145,7 +147,7 @@ pub struct HoldingsQuery {
 }
 
 /// An asset in a holding.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingAsset {
     /// Asset id.
@@ -169,7 +171,7 @@ pub struct HoldingAsset {
 }
 
 /// The account of a distribution entry.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingAccount {
     /// Provider id.
@@ -179,7 +181,7 @@ pub struct HoldingAccount {
 }
 
 /// How much of an asset one integration holds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Distribution {
     /// Quantity in this wallet.
@@ -193,7 +195,7 @@ pub struct Distribution {
 }
 
 /// One asset held across a workspace's integrations.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Holding {
     /// The asset.
     pub asset: HoldingAsset,
@@ -231,7 +233,7 @@ pub struct Holding {
 }
 
 /// Portfolio totals.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingsSummary {
     /// Total market value.
@@ -248,7 +250,7 @@ pub struct HoldingsSummary {
 }
 
 /// Body of `GET /api/v1/holdings`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct HoldingsResponse {
     /// Holdings, largest value first.
     pub holdings: Vec<Holding>,
@@ -268,8 +270,12 @@ pub struct HoldingsResponse {
 #[async_trait]
 pub trait DataApi: Send + Sync {
     /// The grant's user (`users:read`).
-    async fn userinfo(&self, client: &ClientCredentials, token: &BearerToken, meta: &RequestMeta)
-        -> ApiResult<UserInfoResponse>;
+    async fn userinfo(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<UserInfoResponse>;
 
     /// The workspace's integrations (`integrations:read`).
     async fn integrations(
@@ -291,7 +297,7 @@ pub trait DataApi: Send + Sync {
 }
 
 /// Body of `POST /developer/integrations/{walletId}/resync`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResyncRequest {
     /// The integration's owner.
     pub user_id: String,
@@ -300,7 +306,7 @@ pub struct ResyncRequest {
 }
 
 /// `data` of a resync (HTTP 202).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResyncResponse {
     /// The mode queued.
     pub mode: String,
@@ -313,7 +319,7 @@ pub struct ResyncResponse {
 }
 
 /// Body of `PATCH /developer/grants/{grantId}/transaction-limit`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionLimitRequest {
     /// New limit (a non-negative integer).
@@ -325,7 +331,7 @@ pub struct TransactionLimitRequest {
 }
 
 /// `data` of a transaction-limit update.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TransactionLimitResponse {
     /// The grant.
     pub grant_id: String,

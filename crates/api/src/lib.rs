@@ -20,8 +20,8 @@ mod integrations;
 mod widget;
 
 pub use connect::*;
-pub use data::*;
 pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
+pub use data::*;
 pub use error::{ApiError, ApiResult};
 pub use health::{HealthApi, HealthInfo};
 pub use integrations::*;

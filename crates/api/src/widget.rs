@@ -222,8 +222,11 @@ pub trait WidgetApi: Send + Sync {
     ) -> ApiResult<IntegrationView>;
 
     /// The session workspace's integrations with their sync status.
-    async fn list_integrations(&self, link: &LinkTokenCredential, meta: &RequestMeta)
-        -> ApiResult<IntegrationsResponse>;
+    async fn list_integrations(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+    ) -> ApiResult<IntegrationsResponse>;
 
     /// Whether any enabled client registered `origin` (answers CORS preflights of widget routes).
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool>;

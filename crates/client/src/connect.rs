@@ -77,8 +77,7 @@ impl Client {
         grant_id: &str,
         req: &TransactionLimitRequest,
     ) -> Result<TransactionLimitResponse, ClientError> {
-        let call =
-            Call::patch(&["developer", "grants", grant_id, "transaction-limit"], req)?.client(client).meta(meta);
+        let call = Call::patch(&["developer", "grants", grant_id, "transaction-limit"], req)?.client(client).meta(meta);
         self.send(call, Shape::Envelope).await
     }
 }

@@ -82,7 +82,9 @@ impl From<ClientError> for ApiError {
             ClientError::Api { code, message, .. } | ClientError::InvalidInput { code, message } => {
                 ApiError::new(code, message)
             }
-            ClientError::Transport(_) | ClientError::Timeout => ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()),
+            ClientError::Transport(_) | ClientError::Timeout => {
+                ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())
+            }
             ClientError::Decode { .. } => ApiError::new(ErrorCode::InternalError, e.to_string()),
         }
     }

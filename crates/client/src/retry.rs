@@ -75,7 +75,11 @@ mod tests {
 
     #[test]
     fn delays_grow_but_stay_under_the_ceiling() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(300) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
         for _ in 0..200 {
             assert!(p.delay(1, None) <= Duration::from_millis(100));
             assert!(p.delay(2, None) <= Duration::from_millis(200));

@@ -93,7 +93,10 @@ impl ClientBuilder {
         if base.cannot_be_a_base() || base.host_str().is_none() {
             return Err(refuse("not an absolute URL with a host"));
         }
-        if !base.username().is_empty() || base.password().is_some() || base.query().is_some() || base.fragment().is_some()
+        if !base.username().is_empty()
+            || base.password().is_some()
+            || base.query().is_some()
+            || base.fragment().is_some()
         {
             return Err(refuse("the base URL must not carry credentials, a query or a fragment"));
         }
@@ -116,7 +119,9 @@ impl ClientBuilder {
 
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -230,10 +235,9 @@ impl Client {
     fn build(&self, call: &Call<'_>) -> Result<reqwest::Request, ClientError> {
         let mut url = self.inner.base.clone();
         {
-            let mut segments = url.path_segments_mut().map_err(|()| ClientError::Decode {
-                status: 0,
-                message: "base URL cannot carry a path".to_owned(),
-            })?;
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| ClientError::Decode { status: 0, message: "base URL cannot carry a path".to_owned() })?;
             segments.pop_if_empty();
             segments.extend(call.segments.iter().map(String::as_str));
         }
@@ -272,8 +276,10 @@ impl Client {
 }
 
 fn header_value(v: &str, code: ErrorCode, what: &str) -> Result<HeaderValue, ClientError> {
-    HeaderValue::from_str(v)
-        .map_err(|_| ClientError::InvalidInput { code, message: format!("The {what} contains characters not allowed in an HTTP header") })
+    HeaderValue::from_str(v).map_err(|_| ClientError::InvalidInput {
+        code,
+        message: format!("The {what} contains characters not allowed in an HTTP header"),
+    })
 }
 
 fn sensitive(v: &str, code: ErrorCode, what: &str) -> Result<HeaderValue, ClientError> {
@@ -627,7 +633,8 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://connect.example.com/base"] {
+        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://connect.example.com/base"]
+        {
             assert!(Client::new(ok).is_ok(), "{ok} is accepted");
         }
         for bad in ["http://connect.example.com", "ftp://x", "not a url", "https://u:p@host", "https://host/?q=1"] {

@@ -99,8 +99,8 @@ impl SecretPepper {
     /// The keyed digest (hex) of `secret`.
     pub fn digest(&self, secret: &ClientSecret) -> String {
         // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
-            .unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret()).unwrap_or_else(|_| unreachable_hmac());
         mac.update(secret.expose().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }

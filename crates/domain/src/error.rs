@@ -95,9 +95,7 @@ impl ErrorCode {
             | Self::InvalidGrant
             | Self::NotAnonUser => 400,
             Self::InvalidClient | Self::InvalidToken => 401,
-            Self::InsufficientPermissions
-            | Self::SandboxProviderNotAllowed
-            | Self::SandboxAddressNotAllowed => 403,
+            Self::InsufficientPermissions | Self::SandboxProviderNotAllowed | Self::SandboxAddressNotAllowed => 403,
             Self::WorkspaceNotFound => 404,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,

@@ -13,6 +13,7 @@
 //! assert!(PlainToken::parse(TokenKind::Public, token.expose()).is_ok());
 //! ```
 
+mod address;
 mod client;
 mod clock;
 mod error;
@@ -20,12 +21,12 @@ mod grant;
 mod ids;
 mod integration;
 mod rng;
-mod address;
 mod scope;
 mod sealed;
 mod session;
 mod token;
 
+pub use address::{AddressError, ChainFamily};
 pub use client::{ClientMode, ClientRecord, ClientSecret, SecretPepper};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ErrorCode;
@@ -36,7 +37,6 @@ pub use integration::{
     SANDBOX_SOLANA_ADDRESS,
 };
 pub use rng::{OsSecretRng, SecretRng};
-pub use address::{AddressError, ChainFamily};
 pub use scope::{ScopeError, ScopeSet, DEFAULT_CLIENT_SCOPES};
 pub use sealed::{CredentialCipher, SealError, Sealed};
 pub use session::{LinkSession, PublicTokenRecord, TokenRefusal, WorkspaceRole};

@@ -84,11 +84,7 @@ impl ScopeSet {
     /// Builds a set from scopes known to be valid (e.g. read from storage).
     pub fn from_stored(s: &str) -> Self {
         let mut seen = BTreeSet::new();
-        let ordered = s
-            .split_whitespace()
-            .filter(|s| seen.insert(s.to_string()))
-            .map(str::to_owned)
-            .collect();
+        let ordered = s.split_whitespace().filter(|s| seen.insert(s.to_string())).map(str::to_owned).collect();
         Self { ordered }
     }
 }

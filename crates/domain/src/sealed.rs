@@ -49,9 +49,7 @@ impl CredentialCipher {
     pub fn new<'a>(keys: impl IntoIterator<Item = (&'a str, &'a str)>, active: &str) -> Result<Self, SealError> {
         let mut ring = BTreeMap::new();
         for (id, b64) in keys {
-            let bytes = B64
-                .decode(b64.trim().trim_end_matches('='))
-                .map_err(|_| SealError::BadKey(id.to_owned()))?;
+            let bytes = B64.decode(b64.trim().trim_end_matches('=')).map_err(|_| SealError::BadKey(id.to_owned()))?;
             let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| SealError::BadKey(id.to_owned()))?;
             ring.insert(id.to_owned(), cipher);
         }

@@ -59,8 +59,8 @@ impl PlainToken {
     /// anything else is rejected before any lookup.
     pub fn parse(kind: TokenKind, raw: &str) -> Result<Self, MalformedToken> {
         let body = raw.strip_prefix(kind.prefix()).ok_or(MalformedToken { kind })?;
-        let well_formed = body.len() == TOKEN_BODY_LEN
-            && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let well_formed =
+            body.len() == TOKEN_BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
             return Err(MalformedToken { kind });
         }

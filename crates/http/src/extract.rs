@@ -17,14 +17,12 @@ use std::net::SocketAddr;
 pub(crate) struct ApiJson<T>(pub T);
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).is_some_and(
+        |mime| {
             let mime = mime.trim().to_ascii_lowercase();
             mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-        })
+        },
+    )
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -101,7 +99,10 @@ impl ClientHeaders {
     /// The credentials, or `INVALID_CLIENT` naming the missing headers.
     pub(crate) fn required(self) -> Result<ClientCredentials, ErrorResponse> {
         self.0.ok_or_else(|| {
-            ErrorResponse::new(ErrorCode::InvalidClient, "Missing client credentials: send X-Client-Id and X-Client-Secret")
+            ErrorResponse::new(
+                ErrorCode::InvalidClient,
+                "Missing client credentials: send X-Client-Id and X-Client-Secret",
+            )
         })
     }
 }

@@ -18,6 +18,7 @@ mod envelope;
 mod extract;
 mod limiter;
 mod middleware;
+pub mod openapi;
 mod routes;
 mod serve;
 mod state;

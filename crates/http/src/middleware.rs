@@ -78,11 +78,7 @@ pub(crate) async fn widget_cors(State(state): State<AppState>, req: Request, nex
     };
     let allowed = matches!(state.api.is_registered_origin(&origin).await, Ok(true));
     let preflight = req.method() == Method::OPTIONS;
-    let mut res = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
+    let mut res = if preflight { StatusCode::NO_CONTENT.into_response() } else { next.run(req).await };
     let headers = res.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     if allowed {

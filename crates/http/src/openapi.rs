@@ -14,7 +14,9 @@ use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
@@ -233,7 +235,10 @@ impl Family {
             }
             Self::Data => {
                 v.push(("400", "`invalid_parameters`: a query parameter is malformed or out of range."));
-                v.push(("401", "`unauthorized`: missing, wrong or foreign credentials or access token, or a revoked grant."));
+                v.push((
+                    "401",
+                    "`unauthorized`: missing, wrong or foreign credentials or access token, or a revoked grant.",
+                ));
                 v.push(("403", "`forbidden`: the grant lacks the scope this endpoint needs."));
                 v.push(("429", "`rate_limit_exceeded`: too many failed authentications."));
             }
@@ -243,7 +248,10 @@ impl Family {
             v.push(("413", "`INVALID_REQUEST`: the request body is too large."));
         }
         v.push(("500", "`INTERNAL_ERROR`: an unexpected failure (no detail is returned)."));
-        v.push(("503", "`SERVICE_UNAVAILABLE`: the database is unreachable or the request took too long; retry shortly."));
+        v.push((
+            "503",
+            "`SERVICE_UNAVAILABLE`: the database is unreachable or the request took too long; retry shortly.",
+        ));
         v
     }
 }
@@ -255,9 +263,8 @@ impl Modify for Conventions {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         doc.extensions = Some(ExtensionsBuilder::new().add("x-generated", GENERATED).build());
         let components = doc.components.get_or_insert_with(Default::default);
-        let header = |name: &str, what: &str| {
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)))
-        };
+        let header =
+            |name: &str, what: &str| SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)));
         components.add_security_scheme("client_id", header("X-Client-Id", "The client id of a registered app."));
         components.add_security_scheme("client_secret", header("X-Client-Secret", "The app's client secret."));
         components.add_security_scheme(

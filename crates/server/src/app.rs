@@ -114,7 +114,8 @@ impl Application {
             demo_enabled: settings.demo.enabled,
         };
         let addr = settings.server.listen.clone();
-        let listener = TcpListener::bind(&addr).await.map_err(|source| BuildError::Bind { addr: addr.clone(), source })?;
+        let listener =
+            TcpListener::bind(&addr).await.map_err(|source| BuildError::Bind { addr: addr.clone(), source })?;
         let port = listener.local_addr().map_err(|source| BuildError::Bind { addr, source })?.port();
         let demo = if settings.demo.enabled {
             Some(crate::demo::ensure_demo_client(&service, settings).await.map_err(BuildError::Demo)?)

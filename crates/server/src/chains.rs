@@ -1,6 +1,8 @@
 //! Chain providers and the price source, from configuration.
 
-use kc_chain::{Chain, CoinGeckoPrices, Erc20Token, EvmRpcProvider, PriceSource, SolanaRpcProvider, SplToken, StaticPrices};
+use kc_chain::{
+    Chain, CoinGeckoPrices, Erc20Token, EvmRpcProvider, PriceSource, SolanaRpcProvider, SplToken, StaticPrices,
+};
 use kc_service::config::Settings;
 use kc_service::sync::ChainRegistry;
 use secrecy::ExposeSecret;
@@ -22,7 +24,8 @@ pub fn registry(settings: &Settings) -> Result<ChainRegistry, String> {
             ),
             Chain::Bitcoin => return Err("chains.rpc_urls: bitcoin has no RPC adapter yet".to_owned()),
             evm => Arc::new(
-                EvmRpcProvider::new(evm, url, Erc20Token::well_known(evm), timeout).map_err(|e| format!("{id}: {e}"))?,
+                EvmRpcProvider::new(evm, url, Erc20Token::well_known(evm), timeout)
+                    .map_err(|e| format!("{id}: {e}"))?,
             ),
         };
         registry = registry.with(provider);

@@ -304,7 +304,10 @@ async fn clients(service: &Service, cmd: ClientsCommand) -> Result<(), AnyError>
             if json {
                 println!("{}", serde_json::json!({"client_id": id, "client_secret": secret.expose()}));
             } else {
-                println!("client_secret: {}\n\nThe previous secret no longer works. Store this one now.", secret.expose());
+                println!(
+                    "client_secret: {}\n\nThe previous secret no longer works. Store this one now.",
+                    secret.expose()
+                );
             }
         }
         ClientsCommand::Disable { id } => {

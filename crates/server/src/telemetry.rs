@@ -7,8 +7,7 @@ use tracing_subscriber::{fmt, EnvFilter};
 pub fn init(format: &str, filter: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     use std::io::IsTerminal;
-    let builder =
-        fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let _ = if format == "json" {
         builder.json().flatten_event(true).with_current_span(true).try_init()
     } else {

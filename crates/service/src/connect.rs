@@ -31,7 +31,11 @@ pub(crate) enum TokenLookup {
 }
 
 impl Service {
-    pub(crate) async fn lookup_access_token(&self, raw: &str, client: &kc_domain::ClientId) -> Result<TokenLookup, ApiError> {
+    pub(crate) async fn lookup_access_token(
+        &self,
+        raw: &str,
+        client: &kc_domain::ClientId,
+    ) -> Result<TokenLookup, ApiError> {
         let Ok(token) = PlainToken::parse(TokenKind::Access, raw) else {
             return Ok(TokenLookup::Dead(SessionReason::InvalidToken));
         };
@@ -75,7 +79,9 @@ impl ConnectApi for Service {
             Some(map) => {
                 let text = serde_json::Value::Object(map.clone()).to_string();
                 if text.len() > MAX_PREFILL_BYTES {
-                    return Err(ApiError::invalid_request(format!("prefill must be at most {MAX_PREFILL_BYTES} bytes")));
+                    return Err(ApiError::invalid_request(format!(
+                        "prefill must be at most {MAX_PREFILL_BYTES} bytes"
+                    )));
                 }
                 Some(text)
             }
@@ -94,7 +100,7 @@ impl ConnectApi for Service {
                     return Err(ApiError::new(
                         ErrorCode::InvalidToken,
                         format!("access_token cannot resume a session ({})", reason.as_str()),
-                    ))
+                    ));
                 }
             },
         };

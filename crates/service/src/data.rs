@@ -69,12 +69,17 @@ impl DataApi for Service {
         let limits = self.ports.store.grant_limits(&grant.id).await.map_err(store_error)?;
         let profile = grant.scopes.contains_str("profile");
         let email = grant.scopes.contains_str("email");
-        let display = user.name.clone().or_else(|| user.email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned));
+        let display =
+            user.name.clone().or_else(|| user.email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned));
         Ok(UserInfoResponse {
             message: "User info retrieved successfully".to_owned(),
             user_info: UserInfo {
                 sub: user.id.to_string(),
-                name: if profile { display.clone().or_else(|| user.is_anonymous.then(|| "Guest".to_owned())) } else { None },
+                name: if profile {
+                    display.clone().or_else(|| user.is_anonymous.then(|| "Guest".to_owned()))
+                } else {
+                    None
+                },
                 email: if email { user.email.clone() } else { None },
                 email_verified: if email { Some(user.email.is_some()) } else { None },
                 preferred_username: if profile { display } else { None },
@@ -125,8 +130,7 @@ impl DataApi for Service {
             .collect();
         let total = matching.len() as u64;
         let start = (u64::from(page) - 1) * u64::from(page_size);
-        let data: Vec<IntegrationView> =
-            matching.into_iter().skip(start as usize).take(page_size as usize).collect();
+        let data: Vec<IntegrationView> = matching.into_iter().skip(start as usize).take(page_size as usize).collect();
         Ok(IntegrationsPage {
             pagination: Pagination {
                 page,
@@ -227,7 +231,8 @@ impl DataApi for Service {
             ));
         }
         holdings.sort_by(|a, b| b.0.cmp(&a.0));
-        let total_change = if total_value.is_zero() { Decimal::ZERO } else { (weighted_change / total_value).round_dp(4) };
+        let total_change =
+            if total_value.is_zero() { Decimal::ZERO } else { (weighted_change / total_value).round_dp(4) };
         Ok(HoldingsResponse {
             holdings: holdings.into_iter().map(|(_, h)| h).collect(),
             summary: HoldingsSummary {
@@ -259,7 +264,8 @@ impl DeveloperApi for Service {
         }
         let user_id = req.user_id.parse::<UserId>().map_err(|_| ApiError::invalid_request("user_id is not valid"))?;
         let not_found = || ApiError::new(ErrorCode::WorkspaceNotFound, "No such integration for this client's users");
-        let integration = self.ports.store.find_integration(wallet_id).await.map_err(store_error)?.ok_or_else(not_found)?;
+        let integration =
+            self.ports.store.find_integration(wallet_id).await.map_err(store_error)?.ok_or_else(not_found)?;
         let shared = self
             .ports
             .store

@@ -62,7 +62,12 @@ impl Service {
         }
     }
 
-    pub(crate) async fn start_email(&self, r: Resolved, meta: &RequestMeta, req: EmailStartRequest) -> ApiResult<EmailStartResponse> {
+    pub(crate) async fn start_email(
+        &self,
+        r: Resolved,
+        meta: &RequestMeta,
+        req: EmailStartRequest,
+    ) -> ApiResult<EmailStartResponse> {
         self.email_enabled()?;
         let Resolved { session, client } = r;
         if session.user_id.is_some() {
@@ -73,12 +78,18 @@ impl Service {
         let store = &self.ports.store;
         if let Some(last) = store.latest_email_code(session.id, &email).await.map_err(store_error)? {
             if now < last.created_at + RESEND_AFTER {
-                return Err(ApiError::new(ErrorCode::RateLimited, "A code was just sent; wait a few seconds before asking again"));
+                return Err(ApiError::new(
+                    ErrorCode::RateLimited,
+                    "A code was just sent; wait a few seconds before asking again",
+                ));
             }
         }
         let recent = store.count_email_codes_since(&email, now - Duration::hours(1)).await.map_err(store_error)?;
         if recent >= MAX_CODES_PER_HOUR {
-            return Err(ApiError::new(ErrorCode::RateLimited, "Too many codes requested for this address; try again later"));
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "Too many codes requested for this address; try again later",
+            ));
         }
         let code = self.random_code();
         let record = EmailCodeRecord {
@@ -108,7 +119,12 @@ impl Service {
         })
     }
 
-    pub(crate) async fn verify_email(&self, r: Resolved, meta: &RequestMeta, req: EmailVerifyRequest) -> ApiResult<EmailVerifyResponse> {
+    pub(crate) async fn verify_email(
+        &self,
+        r: Resolved,
+        meta: &RequestMeta,
+        req: EmailVerifyRequest,
+    ) -> ApiResult<EmailVerifyResponse> {
         self.email_enabled()?;
         let Resolved { session, client } = r;
         if session.user_id.is_some() {

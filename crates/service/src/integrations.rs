@@ -5,9 +5,7 @@ use crate::catalog::kind_of;
 use crate::service::{refusal_error, store_error, Service};
 use crate::widget::Resolved;
 use kc_api::*;
-use kc_domain::{
-    sandbox_check, ClientMode, ProviderKind, SandboxViolation, SyncStatus, TokenRefusal, WorkspaceId,
-};
+use kc_domain::{sandbox_check, ClientMode, ProviderKind, SandboxViolation, SyncStatus, TokenRefusal, WorkspaceId};
 use kc_store::{IntegrationRecord, StoreError};
 
 /// Longest alias or account name.
@@ -103,7 +101,9 @@ impl Service {
             .catalog
             .all()
             .iter()
-            .filter(|p| mode == ClientMode::Production || kc_domain::SANDBOX_PROVIDERS.contains(&p.provider.id.as_str()))
+            .filter(|p| {
+                mode == ClientMode::Production || kc_domain::SANDBOX_PROVIDERS.contains(&p.provider.id.as_str())
+            })
             .cloned()
             .collect();
         ProvidersResponse { providers }
@@ -143,34 +143,37 @@ impl Service {
             hex::encode(b)
         });
         let alias = optional_label(req.alias.clone(), "alias")?;
-        let (category, address, credentials, fingerprint, account_name) =
-            match kind_of(provider).ok_or_else(ApiError::internal)? {
-                ProviderKind::Wallet(family) => {
-                    let raw = req.address.as_deref().unwrap_or_default();
-                    let normalized = family.validate(raw).map_err(|e| {
-                        ApiError::invalid_request(format!("Invalid {} address: {}", provider.provider.public_name, e.reason))
-                    })?;
-                    ("blockchain", Some(normalized), None, None, None)
-                }
-                ProviderKind::Exchange => {
-                    let api_key = required_secret(&req.api_key, "apiKey")?;
-                    let secret_key = required_secret(&req.secret_key, "secretKey")?;
-                    let needs_password = provider.fields.iter().any(|f| f.name == "password" && f.required);
-                    let password = if needs_password { Some(required_secret(&req.password, "password")?) } else { None };
-                    let plaintext = serde_json::json!({ "apiKey": api_key, "secretKey": secret_key, "password": password });
-                    let sealed = self
-                        .ports
-                        .cipher
-                        .seal(plaintext.to_string().as_bytes(), &id, self.ports.rng.as_ref())
-                        .map_err(|e| {
+        let (category, address, credentials, fingerprint, account_name) = match kind_of(provider)
+            .ok_or_else(ApiError::internal)?
+        {
+            ProviderKind::Wallet(family) => {
+                let raw = req.address.as_deref().unwrap_or_default();
+                let normalized = family.validate(raw).map_err(|e| {
+                    ApiError::invalid_request(format!(
+                        "Invalid {} address: {}",
+                        provider.provider.public_name, e.reason
+                    ))
+                })?;
+                ("blockchain", Some(normalized), None, None, None)
+            }
+            ProviderKind::Exchange => {
+                let api_key = required_secret(&req.api_key, "apiKey")?;
+                let secret_key = required_secret(&req.secret_key, "secretKey")?;
+                let needs_password = provider.fields.iter().any(|f| f.name == "password" && f.required);
+                let password = if needs_password { Some(required_secret(&req.password, "password")?) } else { None };
+                let plaintext = serde_json::json!({ "apiKey": api_key, "secretKey": secret_key, "password": password });
+                let sealed =
+                    self.ports.cipher.seal(plaintext.to_string().as_bytes(), &id, self.ports.rng.as_ref()).map_err(
+                        |e| {
                             tracing::error!(error = %e, "could not seal credentials");
                             ApiError::internal()
-                        })?;
-                    let fingerprint = self.ports.pepper.digest_text(&format!("api-key:{provider_id}:{api_key}"));
-                    let account = optional_label(req.account_name.clone(), "accountName")?;
-                    ("exchange", None, Some(sealed), Some(fingerprint), account)
-                }
-            };
+                        },
+                    )?;
+                let fingerprint = self.ports.pepper.digest_text(&format!("api-key:{provider_id}:{api_key}"));
+                let account = optional_label(req.account_name.clone(), "accountName")?;
+                ("exchange", None, Some(sealed), Some(fingerprint), account)
+            }
+        };
         let record = IntegrationRecord {
             id,
             workspace_id,

@@ -28,8 +28,8 @@ mod data;
 mod email_sign_in;
 mod integrations;
 pub mod mailer;
-pub mod sync;
 mod service;
+pub mod sync;
 mod widget;
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! The [`Service`] value and the helpers every operation shares.
 
 use crate::audit::{AuditKind, Outcome};
-use kc_api::{ApiError, ClientCredentials, ErrorCode, RequestMeta};
 use crate::catalog::Catalog;
 use crate::mailer::{LogMailer, Mailer};
+use kc_api::{ApiError, ClientCredentials, ErrorCode, RequestMeta};
 use kc_domain::{
     ClientId, ClientRecord, ClientSecret, Clock, CredentialCipher, OsSecretRng, SecretPepper, SecretRng, SystemClock,
     TokenRefusal,

@@ -121,7 +121,8 @@ impl SyncWorker {
         let Some(job) = self.store.claim_sync_job(&self.id, now, lease).await? else {
             return Ok(false);
         };
-        let span = tracing::info_span!("sync_job", job = job.id, integration = %job.integration_id, attempt = job.attempts);
+        let span =
+            tracing::info_span!("sync_job", job = job.id, integration = %job.integration_id, attempt = job.attempts);
         let _guard = span.enter();
         match self.fetch(&job).await {
             Ok(rows) => {
@@ -164,7 +165,10 @@ impl SyncWorker {
             .map_err(|_| JobFailure::Permanent(format!("no chain adapter for provider {}", integration.provider)))?;
         let address = integration.address.as_deref().unwrap_or_default();
         let provider = self.chains.for_address(chain, address).ok_or_else(|| {
-            JobFailure::Permanent(format!("No RPC endpoint is configured for {}; ask the operator to set one", chain.id()))
+            JobFailure::Permanent(format!(
+                "No RPC endpoint is configured for {}; ask the operator to set one",
+                chain.id()
+            ))
         })?;
         match provider.balances(address).await {
             Ok(balances) => Ok(rows_from(balances)),

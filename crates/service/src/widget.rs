@@ -4,9 +4,7 @@ use crate::audit::{AuditKind, Outcome};
 use crate::service::{refusal_error, rfc3339, store_error, Service};
 use async_trait::async_trait;
 use kc_api::*;
-use kc_domain::{
-    lifetimes, ClientRecord, LinkSession, PlainToken, TokenKind, TokenRefusal, UserId, WorkspaceId,
-};
+use kc_domain::{lifetimes, ClientRecord, LinkSession, PlainToken, TokenKind, TokenRefusal, UserId, WorkspaceId};
 use kc_store::{NewGuest, NewPublicToken};
 
 /// A live session with its client.
@@ -223,7 +221,11 @@ impl WidgetApi for Service {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_integrations(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<IntegrationsResponse> {
+    async fn list_integrations(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+    ) -> ApiResult<IntegrationsResponse> {
         let r = self.resolve_link(link, meta).await?;
         self.workspace_integrations(r).await
     }

@@ -21,8 +21,8 @@ pub use error::{StoreError, StoreResult};
 #[cfg(any(test, feature = "mock"))]
 pub use port::MockStore;
 pub use port::{
-    AccessTokenGrant, AuditEvent, EmailCodeRecord, ExchangeOutcome, IntegrationRecord, NewEmailUser, IssueGrant, MembershipRecord, NewGuest, NewLinkSession,
-    GrantLimits, NewPublicToken, RevokeOutcome, SnapshotRow, Store, SyncJob, UserRecord, WorkspaceBalance,
-    WorkspaceRecord,
+    AccessTokenGrant, AuditEvent, EmailCodeRecord, ExchangeOutcome, GrantLimits, IntegrationRecord, IssueGrant,
+    MembershipRecord, NewEmailUser, NewGuest, NewLinkSession, NewPublicToken, RevokeOutcome, SnapshotRow, Store,
+    SyncJob, UserRecord, WorkspaceBalance, WorkspaceRecord,
 };
 pub use sea::{DatabaseSettings, SeaStore};

@@ -3,8 +3,8 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use kc_domain::{
-    ClientId, ClientRecord, GrantId, GrantRecord, LinkSession, ScopeSet, Sealed, SyncStatus, TokenDigest,
-    TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
+    ClientId, ClientRecord, GrantId, GrantRecord, LinkSession, ScopeSet, Sealed, SyncStatus, TokenDigest, TokenRefusal,
+    UserId, WorkspaceId, WorkspaceRole,
 };
 use time::OffsetDateTime;
 

@@ -6,8 +6,8 @@
 //! SQLite the first write takes the database's write lock. Either way exactly one wins.
 
 use crate::entity::{
-    access_token, audit_event, balance_snapshot, client, email_code, grant, integration, link_token, membership, public_token,
-    sync_job, user, workspace,
+    access_token, audit_event, balance_snapshot, client, email_code, grant, integration, link_token, membership,
+    public_token, sync_job, user, workspace,
 };
 use crate::port::*;
 use crate::{StoreError, StoreResult};
@@ -929,10 +929,8 @@ impl Store for SeaStore {
             .filter(public_token::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
             .await?;
-        let row = public_token::Entity::find()
-            .filter(public_token::Column::Digest.eq(digest.as_str()))
-            .one(&txn)
-            .await?;
+        let row =
+            public_token::Entity::find().filter(public_token::Column::Digest.eq(digest.as_str())).one(&txn).await?;
         if claimed.rows_affected != 1 {
             txn.rollback().await?;
             let refusal = match row {
@@ -972,10 +970,8 @@ impl Store for SeaStore {
     }
 
     async fn find_access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenGrant>> {
-        let Some(token) = access_token::Entity::find()
-            .filter(access_token::Column::Digest.eq(digest.as_str()))
-            .one(&self.db)
-            .await?
+        let Some(token) =
+            access_token::Entity::find().filter(access_token::Column::Digest.eq(digest.as_str())).one(&self.db).await?
         else {
             return Ok(None);
         };
@@ -987,15 +983,15 @@ impl Store for SeaStore {
     }
 
     async fn find_grant(&self, id: &GrantId) -> StoreResult<Option<GrantRecord>> {
-        grant::Entity::find()
-            .filter(grant::Column::Id.eq(id.as_str()))
-            .one(&self.db)
-            .await?
-            .map(grant_from)
-            .transpose()
+        grant::Entity::find().filter(grant::Column::Id.eq(id.as_str())).one(&self.db).await?.map(grant_from).transpose()
     }
 
-    async fn revoke_grant(&self, id: &GrantId, client_id: &ClientId, now: OffsetDateTime) -> StoreResult<RevokeOutcome> {
+    async fn revoke_grant(
+        &self,
+        id: &GrantId,
+        client_id: &ClientId,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevokeOutcome> {
         let res = grant::Entity::update_many()
             .col_expr(grant::Column::RevokedAt, Expr::value(ms(now)))
             .filter(grant::Column::Id.eq(id.as_str()))

@@ -80,7 +80,12 @@ fn admit(
     }
 }
 
-fn settle<T: Serialize>(state: &AppState, meta: &RequestMeta, creds: &ClientCredentials, r: ApiResult<T>) -> Result<Json<T>, DataError> {
+fn settle<T: Serialize>(
+    state: &AppState,
+    meta: &RequestMeta,
+    creds: &ClientCredentials,
+    r: ApiResult<T>,
+) -> Result<Json<T>, DataError> {
     r.map(Json).map_err(|e| {
         if matches!(e.code, ErrorCode::InvalidClient | ErrorCode::InvalidToken) {
             state.limiter.record_failure(meta.ip, Some(&creds.client_id));
@@ -89,6 +94,14 @@ fn settle<T: Serialize>(state: &AppState, meta: &RequestMeta, creds: &ClientCred
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/userinfo",
+    tag = "Data API",
+    summary = "The grant's user",
+    description = "Needs `users:read`. Fields are filtered by the grant's `openid`, `profile` and `email` scopes.",
+    responses((status = 200, description = "The user.", body = UserInfoResponse))
+)]
 pub(super) async fn userinfo(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -99,6 +112,15 @@ pub(super) async fn userinfo(
     settle(&state, &meta, &c, state.api.userinfo(&c, &t, &meta).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations",
+    tag = "Data API",
+    summary = "The workspace's integrations",
+    description = "Needs `integrations:read`. Paginated; `searchedKey` searches alias, address, account name, wallet id and provider name.",
+    params(IntegrationsQuery),
+    responses((status = 200, description = "A page of integrations.", body = IntegrationsPage))
+)]
 pub(super) async fn integrations(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -111,6 +133,15 @@ pub(super) async fn integrations(
     settle(&state, &meta, &c, state.api.integrations(&c, &t, &meta, q).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/holdings",
+    tag = "Data API",
+    summary = "The workspace's holdings",
+    description = "Needs `portfolios:read`. Live balances across the workspace's integrations, valued in USD.",
+    params(HoldingsQuery),
+    responses((status = 200, description = "Holdings, largest value first, and totals.", body = HoldingsResponse))
+)]
 pub(super) async fn holdings(
     State(state): State<AppState>,
     Meta(meta): Meta,

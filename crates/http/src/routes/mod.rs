@@ -1,10 +1,10 @@
 //! The route table.
 
 mod assets;
-mod connect;
-mod data;
-mod health;
-mod widget;
+pub(crate) mod connect;
+pub(crate) mod data;
+pub(crate) mod health;
+pub(crate) mod widget;
 
 use crate::envelope::ErrorResponse;
 use crate::middleware;
@@ -47,6 +47,10 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/api/v1/userinfo", get(data::userinfo))
         .route("/api/v1/integrations", get(data::integrations))
         .route("/api/v1/holdings", get(data::holdings))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route("/docs", get(crate::openapi::docs_page))
+        .route("/docs/docs.js", get(crate::openapi::docs_js))
+        .route("/docs/docs.css", get(crate::openapi::docs_css))
         .route("/api/health", get(health::health))
         .route("/readyz", get(health::ready))
         .route("/integrations/public/list", get(widget::public_providers))

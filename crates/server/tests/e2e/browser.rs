@@ -239,8 +239,7 @@ impl Browser {
     /// Waits for `testid` to be visible and enabled, then clicks it.
     pub async fn click(&self, testid: &str) {
         let el = self.visible(testid).await;
-        self.until(&format!("{testid} to be enabled"), || async { el.is_enabled().await.ok()?.then_some(()) })
-            .await;
+        self.until(&format!("{testid} to be enabled"), || async { el.is_enabled().await.ok()?.then_some(()) }).await;
         el.click().await.unwrap_or_else(|e| panic!("click {testid}: {e}"));
     }
 

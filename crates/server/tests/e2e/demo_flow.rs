@@ -89,8 +89,7 @@ async fn closing_the_widget_calls_on_connect_error_and_leaves_no_iframe() {
         }
         b.click("close").await;
         wait_overlay_gone(&b).await;
-        let status =
-            b.text_until("demo-status", "the closed message", |t| t.to_lowercase().contains("closed")).await;
+        let status = b.text_until("demo-status", "the closed message", |t| t.to_lowercase().contains("closed")).await;
         assert!(status.contains("Nothing changed"), "round {round}: onConnectError reported a dismissal: {status}");
         let (overlays, frames) = b.overlay_count().await;
         assert_eq!((overlays, frames), (0, 0), "round {round}: no overlay or iframe is left behind");

@@ -310,3 +310,18 @@ async fn concurrent_revocations_of_one_grant_across_two_processes_all_succeed() 
     let (creds, a, b) = two_processes(&url).await;
     revocation_race(&[&a.node, &b.node], &creds, "PostgreSQL, two processes").await;
 }
+
+/// SPEC §1: "any number of identical processes may share one PostgreSQL database" — which
+/// includes starting them together on a database nobody has migrated yet (a rollout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_started_together_on_a_fresh_database_all_come_up_and_share_it() {
+    let (url, _dir) = fresh_database(Db::Postgres).await;
+    let (a, b, c) = tokio::join!(ServerProcess::start(&url), ServerProcess::start(&url), ServerProcess::start(&url));
+    let creds = cli_create_client(&url, "Rollout app").await;
+    let (access, grant) = a.node.access_token(&creds).await;
+    for (n, node) in [&a.node, &b.node, &c.node].into_iter().enumerate() {
+        node.send(Method::GET, "/readyz", None, None, None).await.data();
+        let check = node.check_session(&creds, &access).await;
+        assert_eq!(check.data()["grant_id"], json!(grant), "process {n} shares the database: {}", check.body);
+    }
+}

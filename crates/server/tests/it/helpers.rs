@@ -86,9 +86,8 @@ pub async fn spawn_app_on(url: &str, dir: &std::path::Path, adjust: impl FnOnce(
     let mut settings = test_settings(url, dir);
     adjust(&mut settings);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let app = Application::build_with(&settings, Overrides { clock: Some(clock.clone()) })
-        .await
-        .expect("application builds");
+    let app =
+        Application::build_with(&settings, Overrides { clock: Some(clock.clone()) }).await.expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let service = app.service().clone();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -1,8 +1,6 @@
 //! Clients, users, workspaces, memberships, link/public/access tokens, grants and audit events.
 
-use crate::entity::{
-    access_token, audit_event, client, grant, link_token, membership, public_token, user, workspace,
-};
+use crate::entity::{access_token, audit_event, client, grant, link_token, membership, public_token, user, workspace};
 use sea_orm_migration::prelude::*;
 
 /// The initial schema.

@@ -69,7 +69,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(balance_snapshot::Entity).to_owned()).await?;
         m.alter_table(Table::alter().table(grant::Entity).drop_column(grant::Column::EnableLimiter).to_owned()).await?;
-        m.alter_table(Table::alter().table(grant::Entity).drop_column(grant::Column::TransactionLimit).to_owned()).await?;
+        m.alter_table(Table::alter().table(grant::Entity).drop_column(grant::Column::TransactionLimit).to_owned())
+            .await?;
         Ok(())
     }
 }
