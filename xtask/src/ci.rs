@@ -195,11 +195,13 @@ fn forbidden_paths(tree: &str, forbidden: &[&str]) -> Vec<String> {
     found.into_iter().map(|(_, path)| path).collect()
 }
 
-/// Every test target, then the doc tests; PostgreSQL tests use `KC_TEST_PG_URL`.
+/// Every test target, then the doc tests; PostgreSQL tests use `KC_TEST_PG_URL`, browser tests
+/// the chromedriver that `install` ensured.
 fn run_tests(ctx: &Ctx) -> Result<()> {
     let pg_url = std::env::var("KC_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
     println!("KC_TEST_PG_URL={pg_url}");
-    run_cmd(ctx.cargo("test").args(["--workspace", "--all-targets"]).env("KC_TEST_PG_URL", &pg_url))?;
+    // --no-fail-fast: one CI run reports every failing test binary, not just the first.
+    run_cmd(ctx.cargo("test").args(["--workspace", "--all-targets", "--no-fail-fast"]).env("KC_TEST_PG_URL", &pg_url))?;
     run_cmd(ctx.cargo("test").args(["--workspace", "--doc"]).env("KC_TEST_PG_URL", &pg_url))
 }
 

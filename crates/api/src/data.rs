@@ -8,7 +8,8 @@ use std::fmt;
 
 /// An exact decimal, sent as a JSON number with every digit (never through `f64`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, utoipa::ToSchema)]
-pub struct Exact(#[schema(value_type = f64)] pub String);
+#[schema(value_type = f64)]
+pub struct Exact(pub String);
 
 impl Exact {
     /// Zero.

@@ -14,8 +14,9 @@ pub enum ClientError {
     ///
     /// Data API errors (`{"error": "unauthorized", …}`) are mapped onto the same codes:
     /// `unauthorized` → `INVALID_TOKEN`, `forbidden` → `INSUFFICIENT_PERMISSIONS`,
-    /// `invalid_parameters` and `not_found` → `INVALID_REQUEST`, `rate_limit_exceeded` →
-    /// `RATE_LIMITED`; the status tells them apart from Connect API errors where needed.
+    /// `invalid_parameters` → `INVALID_REQUEST`, `not_found` → `WORKSPACE_NOT_FOUND`,
+    /// `rate_limit_exceeded` → `RATE_LIMITED`, `service_unavailable` → `SERVICE_UNAVAILABLE`,
+    /// `internal_error` → `INTERNAL_ERROR`; the status tells them apart where needed.
     #[error("{code} (HTTP {status}): {message}")]
     Api {
         /// The HTTP status, e.g. 401.
@@ -95,7 +96,9 @@ pub(crate) fn data_api_code(snake: &str, status: u16) -> ErrorCode {
     match snake {
         "unauthorized" => ErrorCode::InvalidToken,
         "forbidden" => ErrorCode::InsufficientPermissions,
-        "invalid_parameters" | "not_found" | "bad_request" => ErrorCode::InvalidRequest,
+        "invalid_parameters" | "bad_request" => ErrorCode::InvalidRequest,
+        "not_found" => ErrorCode::WorkspaceNotFound,
+        "internal_error" => ErrorCode::InternalError,
         "rate_limit_exceeded" => ErrorCode::RateLimited,
         "service_unavailable" => ErrorCode::ServiceUnavailable,
         _ => code_for_status(status),
@@ -141,7 +144,7 @@ mod tests {
             ("unauthorized", 401, ErrorCode::InvalidToken),
             ("forbidden", 403, ErrorCode::InsufficientPermissions),
             ("invalid_parameters", 400, ErrorCode::InvalidRequest),
-            ("not_found", 404, ErrorCode::InvalidRequest),
+            ("not_found", 404, ErrorCode::WorkspaceNotFound),
             ("rate_limit_exceeded", 429, ErrorCode::RateLimited),
             ("something_new", 500, ErrorCode::InternalError),
             ("something_new", 504, ErrorCode::ServiceUnavailable),

@@ -25,6 +25,7 @@ mod scope;
 mod sealed;
 mod session;
 mod token;
+mod webhook;
 
 pub use address::{AddressError, ChainFamily};
 pub use client::{ClientMode, ClientRecord, ClientSecret, SecretPepper};
@@ -41,3 +42,8 @@ pub use scope::{ScopeError, ScopeSet, DEFAULT_CLIENT_SCOPES};
 pub use sealed::{CredentialCipher, SealError, Sealed};
 pub use session::{LinkSession, PublicTokenRecord, TokenRefusal, WorkspaceRole};
 pub use token::{MalformedToken, PlainToken, TokenDigest, TokenKind};
+pub use webhook::{
+    sign_webhook, verify_webhook, webhook_delivery_id, webhook_endpoint_id, webhook_timestamp, VerifyError,
+    WebhookEvent, WebhookSecret, WEBHOOK_EVENT_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER,
+};

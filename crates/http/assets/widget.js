@@ -122,7 +122,6 @@
       "integration.submit": "Connect {name}",
       "integration.added": "{name} connected.",
       "integration.continue": "Continue",
-      "integration.skip": "Skip for now",
       "integration.security": "Read-only access. Keys are encrypted and never shared with the app.",
       "integration.required": "This field is required.",
       "integration.badEvm": "An Ethereum-style address starts with 0x followed by 40 hexadecimal characters.",
@@ -138,12 +137,15 @@
 
       "sandbox.title": "Sandbox mode",
       "sandbox.text": "This app is in sandbox mode: only Ethereum and Solana test addresses can be connected.",
+      "sandbox.textOne": "This app is in sandbox mode: only the {chain} test address below can be connected.",
       "sandbox.useTest": "Use test address",
       "sandbox.ethereum": "Ethereum",
       "sandbox.solana": "Solana",
 
       "status.title": "Syncing your accounts",
       "status.lead": "We’re importing your balances. This continues in the background — you can finish now.",
+      "status.titleDone": "Your accounts are connected",
+      "status.leadDone": "Your balances are imported. Finish to share them with {app}.",
       "status.queued": "Queued",
       "status.syncing": "Syncing",
       "status.synced": "Synced",
@@ -168,7 +170,7 @@
       "errors.INVALID_SCOPE": "This app asked for permissions it is not allowed to request.",
       "errors.INVALID_REQUEST": "Please check your input: {message}",
       "errors.INVALID_GRANT": "This authorization is no longer valid. Please start again.",
-      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "In sandbox mode only the test addresses can be connected — Ethereum {eth} or Solana {sol}.",
+      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "This address can’t be connected in sandbox mode. Use the test address shown below.",
       "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "In sandbox mode only Ethereum and Solana wallets can be connected.",
       "errors.WORKSPACE_NOT_FOUND": "That workspace could not be found, or you are not a member of it.",
       "errors.INSUFFICIENT_PERMISSIONS": "You need to be an owner or admin of this workspace to share it.",
@@ -280,7 +282,6 @@
       "integration.submit": "Connecter {name}",
       "integration.added": "{name} est connecté.",
       "integration.continue": "Continuer",
-      "integration.skip": "Passer pour l’instant",
       "integration.security": "Accès en lecture seule. Les clés sont chiffrées et jamais transmises à l’application.",
       "integration.required": "Ce champ est obligatoire.",
       "integration.badEvm": "Une adresse de type Ethereum commence par 0x suivi de 40 caractères hexadécimaux.",
@@ -296,12 +297,15 @@
 
       "sandbox.title": "Mode bac à sable",
       "sandbox.text": "Cette application est en mode bac à sable : seules les adresses de test Ethereum et Solana peuvent être connectées.",
+      "sandbox.textOne": "Cette application est en mode bac à sable : seule l’adresse de test {chain} ci-dessous peut être connectée.",
       "sandbox.useTest": "Utiliser l’adresse de test",
       "sandbox.ethereum": "Ethereum",
       "sandbox.solana": "Solana",
 
       "status.title": "Synchronisation de vos comptes",
       "status.lead": "Nous importons vos soldes. Cela continue en arrière-plan — vous pouvez terminer maintenant.",
+      "status.titleDone": "Vos comptes sont connectés",
+      "status.leadDone": "Vos soldes sont importés. Terminez pour les partager avec {app}.",
       "status.queued": "En attente",
       "status.syncing": "En cours",
       "status.synced": "Synchronisé",
@@ -326,7 +330,7 @@
       "errors.INVALID_SCOPE": "Cette application demande des autorisations qui ne lui sont pas permises.",
       "errors.INVALID_REQUEST": "Vérifiez votre saisie : {message}",
       "errors.INVALID_GRANT": "Cette autorisation n’est plus valide. Recommencez.",
-      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "En mode bac à sable, seules les adresses de test peuvent être connectées — Ethereum {eth} ou Solana {sol}.",
+      "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "Cette adresse ne peut pas être connectée en mode bac à sable. Utilisez l’adresse de test ci-dessous.",
       "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "En mode bac à sable, seuls les portefeuilles Ethereum et Solana peuvent être connectés.",
       "errors.WORKSPACE_NOT_FOUND": "Cet espace de travail est introuvable, ou vous n’en êtes pas membre.",
       "errors.INSUFFICIENT_PERMISSIONS": "Vous devez être propriétaire ou administrateur de cet espace de travail pour le partager.",
@@ -357,7 +361,7 @@
   const POLL_MAX_MS = 20000;
   const RESEND_COOLDOWN_S = 30;
   const INIT_WAIT_MS = 10000;
-  const SUCCESS_DELAY_MS = 700;
+  const SUCCESS_DELAY_MS = 1200; // long enough to read "You’re all set"
   // Errors after which the link token is unusable: show the error step.
   const FATAL_CODES = ["TOKEN_EXPIRED", "TOKEN_ALREADY_USED", "INVALID_TOKEN", "INVALID_CLIENT", "INVALID_SCOPE"];
   // Session-load errors worth a "Try again" button.
@@ -1070,8 +1074,13 @@
     if (user.email) who.push(t("consent.asEmail", { email: user.email }));
     else if (user.anonymous || user.is_anonymous) who.push(t("consent.asGuest"));
     if (s.workspace && s.workspace.name) who.push(t("consent.workspace", { name: s.workspace.name }));
-    $("consent-account").textContent = who.join(" · ");
-    $("consent-account").hidden = who.length === 0;
+    const account = $("consent-account");
+    account.textContent = "";
+    who.forEach((text, i) => {
+      if (i) account.appendChild(document.createTextNode(" · "));
+      account.appendChild(h("span", { className: "kc-nowrap", text: text }));
+    });
+    account.hidden = who.length === 0;
 
     const list = $("consent-scopes");
     list.textContent = "";
@@ -1177,20 +1186,24 @@
     empty.textContent = q ? t("integration.noResults", { q: q }) : t("integration.noProviders");
   }
 
-  /** Integrations added in this session, listed above the providers. */
+  /**
+   * The workspace's integrations (those added in this session and, for a returning
+   * user, those already there), listed above the providers.
+   */
   function renderAdded() {
     const box = $("integration-added");
     const list = $("added-list");
     list.textContent = "";
-    state.added.forEach((i) => list.appendChild(integrationRow(i, "added-")));
-    box.hidden = state.added.length === 0;
+    const known = state.integrations.slice();
+    state.added.forEach((a) => { if (!known.some((i) => i.id && i.id === a.id)) known.push(a); });
+    known.forEach((i) => list.appendChild(integrationRow(i, "added-")));
+    box.hidden = known.length === 0;
   }
 
   function renderContinue() {
     const btn = $("integration-continue");
-    const hasAny = state.added.length > 0 || state.integrations.length > 0;
-    btn.hidden = !hasAny;
-    btn.textContent = state.added.length > 0 ? t("integration.continue") : t("integration.skip");
+    btn.hidden = !(state.added.length > 0 || state.integrations.length > 0);
+    btn.textContent = t("integration.continue");
   }
 
   function backToProviders() {
@@ -1252,12 +1265,19 @@
     const sandbox = isSandbox();
     $("sandbox-hint").hidden = !sandbox;
     if (sandbox) {
-      $("sandbox-text").textContent = t("sandbox.text");
+      const kind = addressKind(p);
+      const own = kind === "evm" ? "sandbox.ethereum" : kind === "solana" ? "sandbox.solana" : null;
+      $("sandbox-text").textContent = own ? t("sandbox.textOne", { chain: t(own) }) : t("sandbox.text");
       const addrList = $("sandbox-addresses");
       addrList.textContent = "";
-      [["sandbox.ethereum", TEST_ADDRESSES.ethereum], ["sandbox.solana", TEST_ADDRESSES.solana]].forEach((pair) => {
-        addrList.appendChild(h("li", {}, [t(pair[0]) + ": ", h("code", { text: pair[1] })]));
-      });
+      [["sandbox.ethereum", TEST_ADDRESSES.ethereum], ["sandbox.solana", TEST_ADDRESSES.solana]]
+        .filter((pair) => !own || pair[0] === own)
+        .forEach((pair) => {
+          addrList.appendChild(h("li", { className: "kc-testaddr-item" }, [
+            h("span", { className: "kc-testaddr-chain", text: t(pair[0]) }),
+            h("code", { className: "kc-testaddr-value", attrs: { "data-testid": "sandbox-address" }, text: pair[1] })
+          ]));
+        });
       $("use-test-address").hidden = !(testAddressFor(p) && $("field-address"));
     }
 
@@ -1349,7 +1369,17 @@
   async function submitIntegration() {
     const body = collectIntegration();
     if (!body) return;
-    const created = normalizeIntegration(await api("POST", "/widget/integrations", body));
+    let created;
+    try {
+      created = normalizeIntegration(await api("POST", "/widget/integrations", body));
+    } catch (err) {
+      const input = $("field-address");
+      if (input && err && err.code === "SANDBOX_ADDRESS_NOT_ALLOWED") {
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+      }
+      throw err;
+    }
     const integ = Object.assign({ provider: body.provider, publicName: providerName(state.provider), address: body.address, alias: body.alias }, created);
     state.added.push(integ);
     state.integrations = state.integrations.filter((i) => i.id !== integ.id).concat([integ]);
@@ -1386,6 +1416,10 @@
   }
 
   function renderStatus() {
+    const all = state.integrations;
+    const synced = all.length > 0 && all.every((i) => i.syncStatus === "synced");
+    $("status-title").textContent = t(synced ? "status.titleDone" : "status.title");
+    $("status-lead").textContent = t(synced ? "status.leadDone" : "status.lead");
     const list = $("status-list");
     list.textContent = "";
     state.integrations.forEach((i) => list.appendChild(integrationRow(i, "integration-")));

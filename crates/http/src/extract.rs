@@ -45,13 +45,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(body).map(ApiJson).map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Data => "Invalid request body",
-                _ => "Malformed JSON body",
-            };
-            ErrorResponse::new(ErrorCode::InvalidRequest, format!("{what}: {e}"))
-        })
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ErrorResponse::new(ErrorCode::InvalidRequest, format!("Malformed JSON body: {e}")))?;
+        if !value.is_object() {
+            return Err(ErrorResponse::new(ErrorCode::InvalidRequest, "The request body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ErrorResponse::new(ErrorCode::InvalidRequest, format!("Invalid request body: {e}")))
     }
 }
 

@@ -13,11 +13,11 @@ use std::sync::OnceLock;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Components, ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The marker every generated copy carries at its root.
@@ -86,10 +86,10 @@ pub fn committed_json() -> String {
 }
 
 /// `{"success": true, "data": T}`: every successful Connect and widget answer.
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 #[schema(bound = "T: ToSchema")]
 pub(crate) struct Success<T> {
-    /// Always `true`.
     #[schema(inline)]
     success: Flag<true>,
     /// The answer.
@@ -97,9 +97,9 @@ pub(crate) struct Success<T> {
 }
 
 /// `{"success": false, "error": "<message>", "code": "<CODE>"}` (SPEC §5).
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 pub(crate) struct ErrorEnvelope {
-    /// Always `false`.
     #[schema(inline)]
     success: Flag<false>,
     /// A human-readable message, safe to show; never internals.
@@ -109,9 +109,9 @@ pub(crate) struct ErrorEnvelope {
 }
 
 /// `{"success": true, "message": "Grant revoked successfully"}`.
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 pub(crate) struct RevokeAck {
-    /// Always `true`.
     #[schema(inline)]
     success: Flag<true>,
     /// `Grant revoked successfully`.
@@ -120,6 +120,7 @@ pub(crate) struct RevokeAck {
 }
 
 /// `data` of `GET /readyz`.
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 pub(crate) struct Ready {
     /// `ready`.
@@ -128,6 +129,7 @@ pub(crate) struct Ready {
 }
 
 /// The Data API's error shape (SPEC §5, §7).
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 pub(crate) struct DataError {
     /// `unauthorized` (401), `forbidden` (403), `invalid_parameters` (400), `not_found` (404),
@@ -142,6 +144,7 @@ pub(crate) struct DataError {
 
 /// Body of `POST /token/exchange`: the public token, and the client credentials unless they are
 /// sent as headers (the Web SDK's full example sends them in the body).
+#[allow(dead_code)] // A schema only: never built.
 #[derive(ToSchema)]
 pub(crate) struct ExchangeBody {
     /// The one-time `public_…` token from the widget.
@@ -157,7 +160,11 @@ pub(crate) struct Flag<const B: bool>;
 
 impl<const B: bool> PartialSchema for Flag<B> {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([B])).into()
+        ObjectBuilder::new()
+            .schema_type(Type::Boolean)
+            .enum_values(Some([B]))
+            .description(Some(if B { "Always `true`." } else { "Always `false`." }))
+            .into()
     }
 }
 
@@ -281,12 +288,32 @@ impl Modify for Conventions {
                     .build(),
             ),
         );
+        refer_to_envelope_data(components);
         for (path, item) in doc.paths.paths.iter_mut() {
             let family = Family::of(path);
             let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for op in ops.into_iter().flatten() {
                 apply(family, op);
             }
+        }
+    }
+}
+
+/// utoipa inlines the schema of a generic argument: make `Success_X.data` a reference to `X`
+/// (or an array of references for `Success_Vec_X`) so each DTO is described once.
+fn refer_to_envelope_data(components: &mut Components) {
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for name in &names {
+        let Some(inner) = name.strip_prefix("Success_") else { continue };
+        let data: RefOr<Schema> = if names.iter().any(|n| n == inner) {
+            Ref::from_schema_name(inner).into()
+        } else if let Some(item) = inner.strip_prefix("Vec_").filter(|i| names.iter().any(|n| n == i)) {
+            ArrayBuilder::new().items(Ref::from_schema_name(item)).into()
+        } else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Object(envelope))) = components.schemas.get_mut(name) {
+            envelope.properties.insert("data".to_owned(), data);
         }
     }
 }

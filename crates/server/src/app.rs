@@ -3,7 +3,9 @@
 use kc_domain::Clock;
 use kc_http::{AppState, HttpOptions};
 use kc_service::config::Settings;
+use kc_service::retention::AuditRetention;
 use kc_service::sync::{SyncSettings, SyncWorker};
+use kc_service::webhooks::{DispatchSettings, WebhookDispatcher};
 use kc_service::{Ports, Service};
 use kc_store::{DatabaseSettings, SeaStore, StoreError};
 use std::future::Future;
@@ -52,6 +54,8 @@ pub struct Application {
     service: Service,
     demo: Option<crate::demo::DemoClient>,
     workers: Vec<SyncWorker>,
+    dispatchers: Vec<WebhookDispatcher>,
+    retention: Option<AuditRetention>,
 }
 
 /// Connects to the configured database and applies migrations.
@@ -146,7 +150,22 @@ impl Application {
                 )
             })
             .collect();
-        Ok(Self { listener, port, router, options, service, demo, workers })
+        let dispatch = DispatchSettings::new(
+            Duration::from_secs(settings.webhooks.timeout_secs.max(1)),
+            settings.webhooks.max_attempts,
+            Duration::from_millis(settings.webhooks.first_backoff_ms),
+            Duration::from_millis(settings.webhooks.poll_interval_ms.max(10)),
+        );
+        let dispatchers = (0..settings.webhooks.dispatchers)
+            .map(|n| service.webhook_dispatcher(dispatch.clone(), format!("{process}-d{n}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(BuildError::Config)?;
+        let retention = AuditRetention::new(
+            service.clone(),
+            settings.audit.retention_days,
+            Duration::from_secs(settings.audit.purge_interval_secs),
+        );
+        Ok(Self { listener, port, router, options, service, demo, workers, dispatchers, retention })
     }
 
     /// The port actually bound (useful with `:0`).
@@ -167,7 +186,9 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains gracefully.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let tasks: Vec<_> = self.workers.into_iter().map(|w| tokio::spawn(w.run(stopped.clone()))).collect();
+        let mut tasks: Vec<_> = self.workers.into_iter().map(|w| tokio::spawn(w.run(stopped.clone()))).collect();
+        tasks.extend(self.dispatchers.into_iter().map(|d| tokio::spawn(d.run(stopped.clone()))));
+        tasks.extend(self.retention.map(|r| tokio::spawn(r.run(stopped.clone()))));
         let served = kc_http::serve(self.listener, self.router, self.options, shutdown).await;
         let _ = stop.send(true);
         for t in tasks {

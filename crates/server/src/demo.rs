@@ -118,8 +118,10 @@ async fn holdings(axum::extract::State(s): axum::extract::State<DemoBackend>) ->
 async fn create_link_token(axum::extract::State(s): axum::extract::State<DemoBackend>) -> DemoResult {
     let meta = kc_api::RequestMeta::default();
     let existing = s.stored.lock().await.clone();
-    let mut req = kc_api::CreateLinkTokenRequest::default();
-    req.access_token = existing.as_ref().map(|e| e.access_token.clone());
+    let mut req = kc_api::CreateLinkTokenRequest {
+        access_token: existing.as_ref().map(|e| e.access_token.clone()),
+        ..Default::default()
+    };
     let res = match s.api.create_link_token(&s.creds, &meta, req.clone()).await {
         // The seed's revoked-grant handling: a dead token is forgotten and the user links again.
         Err(e) if e.code == kc_api::ErrorCode::InvalidToken => {

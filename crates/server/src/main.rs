@@ -88,6 +88,71 @@ enum ClientsCommand {
         /// Client id.
         id: String,
     },
+    /// Manage a client's webhook endpoints.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Add an endpoint. Its signing secret is printed once and never again.
+    Add {
+        /// Client id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// Where deliveries are POSTed: https:// (sandbox clients may use http://127.0.0.1 or localhost).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Subscribe to this event only (repeatable): grant.created, grant.revoked, integration.created,
+        /// integration.updated, integration.deleted, integration.failed. Default: every event.
+        #[arg(long = "event", value_name = "EVENT")]
+        events: Vec<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a client's endpoints (secrets are never shown again).
+    List {
+        /// Client id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint; its undelivered deliveries are cancelled.
+    Remove {
+        /// Client id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// Endpoint id (wh_…).
+        #[arg(long, value_name = "WH")]
+        id: String,
+    },
+    /// Issue a new signing secret; deliveries are signed with it from now on.
+    RotateSecret {
+        /// Client id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// Endpoint id (wh_…).
+        #[arg(long, value_name = "WH")]
+        id: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent deliveries of a client, newest first, with their status.
+    Deliveries {
+        /// Client id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -313,6 +378,106 @@ async fn clients(service: &Service, cmd: ClientsCommand) -> Result<(), AnyError>
         ClientsCommand::Disable { id } => {
             service.disable_client(&id).await?;
             println!("client {id} disabled");
+        }
+        ClientsCommand::Webhooks(cmd) => webhooks(service, cmd).await?,
+    }
+    Ok(())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn webhook_json(w: &kc_store::WebhookEndpointRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": w.id,
+        "client_id": w.client_id.to_string(),
+        "url": w.url,
+        "events": w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+        "all_events": w.events.is_empty(),
+        "created_at": rfc3339(w.created_at),
+        "updated_at": rfc3339(w.updated_at),
+    })
+}
+
+fn webhook_events_text(w: &kc_store::WebhookEndpointRecord) -> String {
+    if w.events.is_empty() {
+        "all".to_owned()
+    } else {
+        w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+async fn webhooks(service: &Service, cmd: WebhooksCommand) -> Result<(), AnyError> {
+    match cmd {
+        WebhooksCommand::Add { client, url, events, json } => {
+            let (w, secret) = service.add_webhook(&client, &url, &events).await?;
+            if json {
+                let mut v = webhook_json(&w);
+                v["secret"] = secret.expose().into();
+                println!("{v}");
+            } else {
+                println!("webhook_id: {}", w.id);
+                println!("url:        {}", w.url);
+                println!("events:     {}", webhook_events_text(&w));
+                println!("secret:     {}", secret.expose());
+                println!("\nStore the secret now: it is shown only once. Verify every delivery's");
+                println!("X-Webhook-Signature with it (see the README).");
+            }
+        }
+        WebhooksCommand::List { client, json } => {
+            let list = service.list_webhooks(&client).await?;
+            if json {
+                println!("{}", serde_json::Value::from(list.iter().map(webhook_json).collect::<Vec<_>>()));
+            } else {
+                for w in list {
+                    println!("{}  {}  events: {}", w.id, w.url, webhook_events_text(&w));
+                }
+            }
+        }
+        WebhooksCommand::Remove { client, id } => {
+            service.remove_webhook(&client, &id).await?;
+            println!("webhook {id} removed");
+        }
+        WebhooksCommand::RotateSecret { client, id, json } => {
+            let secret = service.rotate_webhook_secret(&client, &id).await?;
+            if json {
+                println!("{}", serde_json::json!({"id": id, "client_id": client, "secret": secret.expose()}));
+            } else {
+                println!(
+                    "secret: {}\n\nDeliveries are signed with this secret from now on. Store it now.",
+                    secret.expose()
+                );
+            }
+        }
+        WebhooksCommand::Deliveries { client, limit, json } => {
+            let list = service.webhook_deliveries(&client, limit).await?;
+            if json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "id": d.id, "endpoint_id": d.endpoint_id, "event": d.event, "grant_id": d.grant_id,
+                            "status": d.status, "attempts": d.attempts, "occurred_at": rfc3339(d.occurred_at),
+                            "next_attempt_at": rfc3339(d.next_attempt_at), "last_status": d.last_status,
+                            "last_error": d.last_error, "completed_at": d.completed_at.map(rfc3339),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(rows));
+            } else {
+                for d in list {
+                    println!(
+                        "{}  {}  {:<20} {:<9} attempts={} {}",
+                        rfc3339(d.occurred_at),
+                        d.id,
+                        d.event,
+                        d.status,
+                        d.attempts,
+                        d.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
         }
     }
     Ok(())

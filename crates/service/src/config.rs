@@ -34,6 +34,34 @@ pub struct Settings {
     pub chains: ChainsSection,
     /// Price source.
     pub prices: PricesSection,
+    /// Webhook dispatchers.
+    pub webhooks: WebhooksSection,
+    /// The audit trail.
+    pub audit: AuditSection,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhooksSection {
+    /// Dispatchers per process (0 sends nothing from this process; deliveries wait in the database).
+    pub dispatchers: u32,
+    /// Per-attempt timeout in seconds.
+    pub timeout_secs: u64,
+    /// Attempts before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// Backoff after the first failed attempt in milliseconds; it doubles each time.
+    pub first_backoff_ms: u64,
+    /// Idle poll interval in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSection {
+    /// Days audit events are kept; 0 keeps them forever.
+    pub retention_days: u32,
+    /// How often each server process purges expired events, in seconds.
+    pub purge_interval_secs: u64,
 }
 
 /// `[sync]`.
@@ -226,6 +254,11 @@ impl Settings {
             if chain.parse::<kc_chain::Chain>().is_err() {
                 return Err(ConfigError::Value(format!("chains.rpc_urls: unknown chain `{chain}`")));
             }
+        }
+        if self.webhooks.timeout_secs == 0 || self.webhooks.max_attempts == 0 {
+            return Err(ConfigError::Value(
+                "webhooks.timeout_secs and webhooks.max_attempts must be at least 1".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::Value("log.format must be `pretty` or `json`".into()));

@@ -230,7 +230,7 @@ impl DataApi for Service {
                 },
             ));
         }
-        holdings.sort_by(|a, b| b.0.cmp(&a.0));
+        holdings.sort_by_key(|h| std::cmp::Reverse(h.0));
         let total_change =
             if total_value.is_zero() { Decimal::ZERO } else { (weighted_change / total_value).round_dp(4) };
         Ok(HoldingsResponse {

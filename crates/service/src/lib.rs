@@ -28,8 +28,10 @@ mod data;
 mod email_sign_in;
 mod integrations;
 pub mod mailer;
+pub mod retention;
 mod service;
 pub mod sync;
+pub mod webhooks;
 mod widget;
 
 #[cfg(test)]

@@ -25,4 +25,5 @@ pub use port::{
     MembershipRecord, NewEmailUser, NewGuest, NewLinkSession, NewPublicToken, RevokeOutcome, SnapshotRow, Store,
     SyncJob, UserRecord, WorkspaceBalance, WorkspaceRecord,
 };
+pub use port::{ClaimedDelivery, DeliveryAttempt, WebhookDeliveryRecord, WebhookEndpointRecord};
 pub use sea::{DatabaseSettings, SeaStore};

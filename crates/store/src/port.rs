@@ -4,7 +4,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use kc_domain::{
     ClientId, ClientRecord, GrantId, GrantRecord, LinkSession, ScopeSet, Sealed, SyncStatus, TokenDigest, TokenRefusal,
-    UserId, WorkspaceId, WorkspaceRole,
+    UserId, WebhookEvent, WorkspaceId, WorkspaceRole,
 };
 use time::OffsetDateTime;
 
@@ -284,6 +284,102 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+/// A client's webhook endpoint. The signing secret is held sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpointRecord {
+    /// Its id (`wh_…`).
+    pub id: String,
+    /// The owning client.
+    pub client_id: ClientId,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// Subscribed events; empty means every event.
+    pub events: Vec<WebhookEvent>,
+    /// The signing secret, sealed with the endpoint id as context.
+    pub secret: Sealed,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+    /// When it was last changed (secret rotated).
+    pub updated_at: OffsetDateTime,
+}
+
+/// A webhook delivery claimed by a dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    /// Storage key (also the enqueue order).
+    pub seq: i64,
+    /// The delivery id (`whd_…`), the same on every attempt.
+    pub id: String,
+    /// The endpoint to send to.
+    pub endpoint_id: String,
+    /// The event name.
+    pub event: String,
+    /// The body's `data` object as JSON text, as of the change that caused it.
+    pub data_json: String,
+    /// When the change happened.
+    pub occurred_at: OffsetDateTime,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// What became of a delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryAttempt {
+    /// The receiver answered 2xx.
+    Delivered {
+        /// Its status.
+        status: u16,
+    },
+    /// A retryable failure: try again at `at`.
+    Retry {
+        /// When the next attempt is due.
+        at: OffsetDateTime,
+        /// The receiver's status, if it answered.
+        status: Option<u16>,
+        /// What went wrong.
+        error: String,
+    },
+    /// Failed for good (attempts exhausted, or a status that is not retried).
+    Failed {
+        /// The receiver's status, if it answered.
+        status: Option<u16>,
+        /// What went wrong.
+        error: String,
+    },
+    /// Not sent: the endpoint was removed.
+    Cancelled {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A delivery as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDeliveryRecord {
+    /// The delivery id (`whd_…`).
+    pub id: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// The event name.
+    pub event: String,
+    /// The grant it concerns (deliveries of one grant to one endpoint go out in order).
+    pub grant_id: String,
+    /// `pending`, `sending`, `delivered`, `failed` or `cancelled`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When the change happened.
+    pub occurred_at: OffsetDateTime,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: OffsetDateTime,
+    /// The receiver's last status.
+    pub last_status: Option<u16>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was delivered, failed or cancelled.
+    pub completed_at: Option<OffsetDateTime>,
+}
+
 /// Persistence, as the service needs it. Implemented by [`crate::SeaStore`] on SQLite and
 /// PostgreSQL, and mocked (`MockStore`, feature `mock`) in unit tests of the service.
 ///
@@ -438,4 +534,47 @@ pub trait Store: Send + Sync {
         since: Option<OffsetDateTime>,
         limit: u64,
     ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Deletes audit events older than `before`; returns how many.
+    async fn purge_audit(&self, before: OffsetDateTime) -> StoreResult<u64>;
+
+    /// Stores a webhook endpoint. `Conflict` if the id exists.
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord) -> StoreResult<()>;
+    /// A client's endpoints (removed ones excluded), oldest first.
+    async fn list_webhook_endpoints(&self, client: &ClientId) -> StoreResult<Vec<WebhookEndpointRecord>>;
+    /// Finds an endpoint that has not been removed.
+    async fn find_webhook_endpoint(&self, id: &str) -> StoreResult<Option<WebhookEndpointRecord>>;
+    /// Replaces the sealed secret of `client`'s endpoint `id`; `false` if there is no such endpoint.
+    async fn set_webhook_secret(
+        &self,
+        client: &ClientId,
+        id: &str,
+        secret: &Sealed,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Removes `client`'s endpoint `id` and cancels its undelivered deliveries, atomically;
+    /// `false` if there is no such endpoint.
+    async fn remove_webhook_endpoint(&self, client: &ClientId, id: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Claims the next due delivery for `worker` until `now + lease`, also re-claiming
+    /// deliveries whose lease lapsed (a crashed sender). A delivery is due only when every
+    /// earlier delivery of the same endpoint and grant is delivered, failed or cancelled, so
+    /// each receiver sees a grant's events in order. Several dispatchers in several processes
+    /// never claim one delivery at once (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has a
+    /// single writer).
+    async fn claim_webhook_delivery(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> StoreResult<Option<ClaimedDelivery>>;
+    /// Records the outcome of an attempt; `false` if the delivery is no longer held by `worker`.
+    async fn finish_webhook_delivery(
+        &self,
+        seq: i64,
+        worker: &str,
+        attempt: &DeliveryAttempt,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// A client's most recent deliveries, newest first.
+    async fn list_webhook_deliveries(&self, client: &ClientId, limit: u64) -> StoreResult<Vec<WebhookDeliveryRecord>>;
 }

@@ -14,7 +14,7 @@ use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{
     ClientId, ClientMode, ClientRecord, GrantId, GrantRecord, LinkSession, PublicTokenRecord, ScopeSet, Sealed,
-    SyncStatus, TokenDigest, TokenRefusal, UserId, WorkspaceId, WorkspaceRole,
+    SyncStatus, TokenDigest, TokenRefusal, UserId, WebhookEvent, WorkspaceId, WorkspaceRole,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -24,6 +24,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+mod outbox;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -201,9 +203,18 @@ impl SeaStore {
         Self { db }
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL the whole run holds a transaction-scoped
+    /// advisory lock, so several processes starting together migrate one after the other
+    /// (PostgreSQL's DDL is transactional; the later ones find nothing to do).
     pub async fn migrate(&self) -> StoreResult<()> {
-        crate::migration::Migrator::up(&self.db, None).await?;
+        if self.is_postgres() {
+            let txn = self.db.begin().await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7262706)").await?;
+            crate::migration::Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+        } else {
+            crate::migration::Migrator::up(&self.db, None).await?;
+        }
         Ok(())
     }
 
@@ -620,6 +631,7 @@ impl Store for SeaStore {
         }
         .insert(&txn)
         .await?;
+        outbox::enqueue_integration_event(&txn, WebhookEvent::IntegrationCreated, &i.id, now).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -788,6 +800,7 @@ impl Store for SeaStore {
             .filter(integration::Column::Id.eq(job.integration_id.as_str()))
             .exec(&txn)
             .await?;
+        outbox::enqueue_integration_event(&txn, WebhookEvent::IntegrationUpdated, &job.integration_id, ms(now)).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -827,6 +840,10 @@ impl Store for SeaStore {
             .filter(integration::Column::Id.eq(job.integration_id.as_str()))
             .exec(&txn)
             .await?;
+        if retry_at.is_none() {
+            outbox::enqueue_integration_event(&txn, WebhookEvent::IntegrationFailed, &job.integration_id, ms(now))
+                .await?;
+        }
         txn.commit().await?;
         Ok(true)
     }
@@ -965,6 +982,7 @@ impl Store for SeaStore {
         }
         .insert(&txn)
         .await?;
+        outbox::enqueue_grant_event(&txn, WebhookEvent::GrantCreated, &g, ms(now)).await?;
         txn.commit().await?;
         Ok(ExchangeOutcome::Issued(grant_from(g)?))
     }
@@ -992,19 +1010,30 @@ impl Store for SeaStore {
         client_id: &ClientId,
         now: OffsetDateTime,
     ) -> StoreResult<RevokeOutcome> {
+        // One transaction: the revocation and its `grant.revoked` deliveries commit together.
+        let txn = self.db.begin().await?;
         let res = grant::Entity::update_many()
             .col_expr(grant::Column::RevokedAt, Expr::value(ms(now)))
             .filter(grant::Column::Id.eq(id.as_str()))
             .filter(grant::Column::ClientId.eq(client_id.as_str()))
             .filter(grant::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        let found = self.find_grant(id).await?.filter(|g| &g.client_id == client_id);
-        Ok(match (res.rows_affected, found) {
-            (1, Some(g)) => RevokeOutcome::Revoked(g),
+        let found = grant::Entity::find()
+            .filter(grant::Column::Id.eq(id.as_str()))
+            .one(&txn)
+            .await?
+            .filter(|g| g.client_id == client_id.as_str());
+        let outcome = match (res.rows_affected, found) {
+            (1, Some(g)) => {
+                outbox::enqueue_grant_event(&txn, WebhookEvent::GrantRevoked, &g, ms(now)).await?;
+                RevokeOutcome::Revoked(grant_from(g)?)
+            }
             (_, Some(_)) => RevokeOutcome::AlreadyRevoked,
             (_, None) => RevokeOutcome::NotFound,
-        })
+        };
+        txn.commit().await?;
+        Ok(outcome)
     }
 
     async fn list_active_grants(
@@ -1062,5 +1091,60 @@ impl Store for SeaStore {
             q = q.filter(audit_event::Column::At.gte(ms(s)));
         }
         q.order_by_asc(audit_event::Column::Id).limit(limit).all(&self.db).await?.into_iter().map(audit_from).collect()
+    }
+
+    async fn purge_audit(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let res =
+            audit_event::Entity::delete_many().filter(audit_event::Column::At.lt(ms(before))).exec(&self.db).await?;
+        Ok(res.rows_affected)
+    }
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord) -> StoreResult<()> {
+        self.insert_webhook_endpoint_impl(endpoint).await
+    }
+
+    async fn list_webhook_endpoints(&self, client: &ClientId) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        self.list_webhook_endpoints_impl(client).await
+    }
+
+    async fn find_webhook_endpoint(&self, id: &str) -> StoreResult<Option<WebhookEndpointRecord>> {
+        self.find_webhook_endpoint_impl(id).await
+    }
+
+    async fn set_webhook_secret(
+        &self,
+        client: &ClientId,
+        id: &str,
+        secret: &Sealed,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.set_webhook_secret_impl(client, id, secret, now).await
+    }
+
+    async fn remove_webhook_endpoint(&self, client: &ClientId, id: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.remove_webhook_endpoint_impl(client, id, now).await
+    }
+
+    async fn claim_webhook_delivery(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> StoreResult<Option<ClaimedDelivery>> {
+        self.claim_webhook_delivery_impl(worker, now, lease).await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        seq: i64,
+        worker: &str,
+        attempt: &DeliveryAttempt,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.finish_webhook_delivery_impl(seq, worker, attempt, now).await
+    }
+
+    async fn list_webhook_deliveries(&self, client: &ClientId, limit: u64) -> StoreResult<Vec<WebhookDeliveryRecord>> {
+        self.list_webhook_deliveries_impl(client, limit).await
     }
 }

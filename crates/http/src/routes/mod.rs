@@ -18,15 +18,19 @@ use kc_api::ErrorCode;
 /// backend) are merged in under the same middleware.
 pub fn router(state: AppState, extra: Router) -> Router {
     let widget = Router::new()
-        .route("/widget/session", get(widget::session))
-        .route("/widget/auth/anonymous", post(widget::auth_anonymous))
-        .route("/widget/consent", post(widget::consent))
-        .route("/widget/complete", post(widget::complete))
-        .route("/widget/auth/email/start", post(widget::email_start))
-        .route("/widget/auth/email/verify", post(widget::email_verify))
-        .route("/widget/workspace", post(widget::select_workspace))
-        .route("/widget/providers", get(widget::providers))
-        .route("/widget/integrations", get(widget::list_integrations).post(widget::create_integration))
+        // Each widget route answers OPTIONS so the CORS layer sees preflights (it answers them).
+        .route("/widget/session", get(widget::session).options(preflight))
+        .route("/widget/auth/anonymous", post(widget::auth_anonymous).options(preflight))
+        .route("/widget/consent", post(widget::consent).options(preflight))
+        .route("/widget/complete", post(widget::complete).options(preflight))
+        .route("/widget/auth/email/start", post(widget::email_start).options(preflight))
+        .route("/widget/auth/email/verify", post(widget::email_verify).options(preflight))
+        .route("/widget/workspace", post(widget::select_workspace).options(preflight))
+        .route("/widget/providers", get(widget::providers).options(preflight))
+        .route(
+            "/widget/integrations",
+            get(widget::list_integrations).post(widget::create_integration).options(preflight),
+        )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::widget_cors));
     let demo = if state.options.demo_enabled {
         Router::new()
@@ -65,6 +69,11 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     middleware::wrap(api.with_state(state.clone()).merge(extra), state)
+}
+
+/// A preflight without a cross-origin `Origin` (the CORS layer handles the others).
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 async fn not_found(method: Method, uri: Uri) -> ErrorResponse {

@@ -184,13 +184,44 @@ impl Browser {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
-    /// Saves a PNG of the viewport as `<nn>-<step>.png`; returns its path.
+    /// Saves a PNG of the viewport as `<nn>-<step>.png`; returns its path. Waits (briefly)
+    /// for finite CSS animations and transitions of the current document to end, so the
+    /// picture shows the settled screen rather than a fade.
     pub async fn shot(&self, step: &str) -> PathBuf {
+        self.capture(step).await.unwrap_or_else(|e| panic!("screenshot {step}: {e}"))
+    }
+
+    /// Like [`Browser::shot`], for a screen that may vanish any moment (the widget's "done"
+    /// screen before the SDK removes the iframe): a failure is only reported.
+    pub async fn try_shot(&self, step: &str) -> Option<PathBuf> {
+        self.capture(step).await.map_err(|e| eprintln!("screenshot {step} skipped: {e}")).ok()
+    }
+
+    async fn capture(&self, step: &str) -> Result<PathBuf, String> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            let busy = self
+                .client
+                .execute(
+                    "return document.getAnimations().filter(function (a) { \
+                       return a.playState === 'running' && a.effect && \
+                         isFinite(a.effect.getComputedTiming().endTime); }).length;",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
+            if busy == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let png = self.client.screenshot().await.map_err(|e| e.to_string())?;
         let n = self.shot_no.fetch_add(1, Ordering::SeqCst) + 1;
-        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {step}: {e}"));
         let path = self.shots.join(format!("{n:02}-{step}.png"));
-        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        path
+        std::fs::write(&path, png).map_err(|e| format!("write {}: {e}", path.display()))?;
+        Ok(path)
     }
 
     /// Runs `script` (a function body; `arguments` as usual) and returns its value.

@@ -23,7 +23,11 @@ async fn a_new_guest_connects_a_sandbox_wallet_and_the_demo_backend_exchanges_th
     for step in ["consent", "integration", "status", "done"] {
         assert!(steps.iter().any(|s| s == step), "the widget went through {step}: {steps:?}");
     }
-    b.visible("demo-holdings").await;
+    let holdings = b.visible("demo-holdings").await;
+    b.js("arguments[0].scrollIntoView({ block: 'center' });", vec![serde_json::to_value(&holdings).expect("element")])
+        .await;
+    b.text_until("demo-holdings", "settled holdings", |t| !t.contains("Loading")).await;
+    b.shot("demo-holdings").await;
     b.assert_clean_console().await;
     b.close().await;
 }
@@ -53,6 +57,15 @@ async fn a_returning_user_skips_sign_in_and_the_page_gets_null() {
         b.click("consent-allow").await;
     }
     b.visible("step-integration").await;
+    let listed = b
+        .until("the wallet connected last time to be listed", || async {
+            let n =
+                b.js("return document.querySelectorAll('#added-list [data-testid^=\"added-\"]').length;", vec![]).await;
+            n.as_u64().filter(|n| *n > 0)
+        })
+        .await;
+    assert_eq!(listed, 1, "the workspace's one wallet is shown as connected");
+    b.visible("integration-continue").await;
     b.shot("returning-integrations").await;
     // The workspace already has the wallet: continue without adding one.
     finish_widget(&b).await;

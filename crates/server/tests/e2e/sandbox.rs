@@ -19,7 +19,18 @@ async fn a_non_test_address_shows_the_sandbox_error_and_the_user_can_recover() {
 
     let error = b.visible("error").await;
     let text = b.text_until("error", "the sandbox message", |t| t.contains("sandbox")).await;
-    assert!(text.contains(SANDBOX_ETH), "the message names the Ethereum test address: {text}");
+    assert!(text.contains("test address"), "the message points at the test address: {text}");
+    let shown = b.text("sandbox-address").await;
+    assert_eq!(shown, SANDBOX_ETH, "the Ethereum form shows the Ethereum test address");
+    let invalid = b
+        .client
+        .find(Locator::Css("[data-testid=\"address-input\"]"))
+        .await
+        .expect("address input")
+        .attr("aria-invalid")
+        .await
+        .expect("aria-invalid");
+    assert_eq!(invalid.as_deref(), Some("true"), "the refused address is marked invalid");
     let code = error.attr("data-code").await.expect("data-code attribute");
     assert_eq!(code.as_deref(), Some("SANDBOX_ADDRESS_NOT_ALLOWED"), "the error carries the server's code");
     assert!(b.is_visible("address-input").await, "the form stays open to fix the address");

@@ -80,6 +80,15 @@ async fn the_dark_theme_on_a_phone_is_dark_readable_and_fits() {
     b.click("auth-anonymous").await;
     b.visible("step-consent").await;
     assert_fits(&b, "consent").await;
+    let allow = b
+        .js(
+            "var cs = getComputedStyle(document.querySelector('[data-testid=\"consent-allow\"]')); \
+             return [cs.backgroundColor, cs.color];",
+            vec![],
+        )
+        .await;
+    let (allow_bg, allow_fg) = (allow[0].as_str().expect("bg"), allow[1].as_str().expect("fg"));
+    assert!(contrast(allow_bg, allow_fg) >= 4.5, "a readable primary button: {allow_fg} on {allow_bg}");
     b.shot("consent").await;
     b.click("consent-allow").await;
     b.visible("provider-ethereum").await;
@@ -92,6 +101,14 @@ async fn the_dark_theme_on_a_phone_is_dark_readable_and_fits() {
     assert_fits(&b, "sandbox error").await;
     b.shot("sandbox-error").await;
     b.click("use-test-address").await;
+    let clipped = b
+        .js(
+            "var i = document.querySelector('[data-testid=\"address-input\"]'); \
+             return [i.value, i.scrollWidth > i.clientWidth];",
+            vec![],
+        )
+        .await;
+    assert_eq!(clipped, json!([SANDBOX_ETH, false]), "the whole test address is visible in its field");
     b.click("integration-submit").await;
     b.visible("integration-continue").await;
     assert_fits(&b, "connected list").await;

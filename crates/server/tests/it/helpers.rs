@@ -470,7 +470,10 @@ impl ServerProcess {
         let base = match found {
             Ok(Some(base)) => base,
             Ok(None) => {
-                panic!("the server exited before listening ({:?}); log:\n{}", me.child.try_wait(), me.log_tail())
+                let status = tokio::time::timeout(std::time::Duration::from_secs(5), me.child.wait()).await;
+                // Give the log reader a moment to take the last lines.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                panic!("the server exited before listening ({status:?}); log:\n{}", me.log_tail())
             }
             Err(_) => panic!("the server did not announce its address within 60 s; log:\n{}", me.log_tail()),
         };

@@ -4,9 +4,13 @@
 
 mod helpers;
 
+mod audit;
 mod concurrency;
 mod connect_flow;
+mod data_api;
 mod errors;
 mod expiry;
 mod resilience;
 mod security;
+mod sync_worker;
+mod webhooks;

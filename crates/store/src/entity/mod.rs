@@ -13,4 +13,6 @@ pub mod membership;
 pub mod public_token;
 pub mod sync_job;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod workspace;

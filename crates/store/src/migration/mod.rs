@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_widget;
 mod m20261123_000003_data;
+mod m20261123_000004_webhooks;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_widget::Migration),
             Box::new(m20261123_000003_data::Migration),
+            Box::new(m20261123_000004_webhooks::Migration),
         ]
     }
 }
