@@ -81,7 +81,7 @@ pub(crate) fn run(opts: Options) -> Result<()> {
     let bin = target_dir()?.join("release").join("kryptos-connect");
     let version = output(Command::new(&bin).arg("--version"))?;
 
-    println!("\nmachine: {} CPUs, {}", cpus(), cpu_model());
+    println!("\nmachine: {} CPUs, {}, load average {}", cpus(), cpu_model(), load_average());
     println!("server:  {}", version.trim());
     println!(
         "load:    {} s per scenario, {} connections, {} public tokens prepared for the exchange",
@@ -99,6 +99,7 @@ pub(crate) fn run(opts: Options) -> Result<()> {
             .with_context(|| format!("bench on {} failed; server log tail:\n{}", db.name(), server.log_tail()))?;
         drop(server);
         print_table(*db, &opts, &rows);
+        println!("load average after the run: {}", load_average());
     }
     Ok(())
 }
@@ -127,6 +128,17 @@ fn cpu_model() -> String {
                 .map(|(_, m)| m.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+/// The 1, 5 and 15 minute load averages from `/proc/loadavg`: other work skews the figures.
+fn load_average() -> String {
+    let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let parts: Vec<&str> = avg.split_whitespace().take(3).collect();
+    if parts.is_empty() {
+        "unknown".to_owned()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// 64 random bits as hex, from std's randomly keyed hasher (no rand dependency needed).

@@ -145,6 +145,12 @@ pub struct IntegrationView {
     /// Why the last sync failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Per-stage status, e.g. `{"Balances": "COMPLETED"}`; absent until a sync has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_log: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Per-stage detail `{status, message?}`; emitted together with `lastSyncLog`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_log_details: Option<serde_json::Map<String, serde_json::Value>>,
     /// Added, epoch milliseconds.
     pub added_on: i64,
     /// Last successful sync, epoch milliseconds.

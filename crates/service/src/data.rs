@@ -72,7 +72,7 @@ impl DataApi for Service {
         let display =
             user.name.clone().or_else(|| user.email.as_deref().and_then(|e| e.split('@').next()).map(str::to_owned));
         Ok(UserInfoResponse {
-            message: "User info retrieved successfully".to_owned(),
+            message: "User information retrieved successfully".to_owned(),
             user_info: UserInfo {
                 sub: user.id.to_string(),
                 name: if profile {

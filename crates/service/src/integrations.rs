@@ -34,6 +34,29 @@ impl Service {
     /// The integration object for `r`, in the Data API shape.
     pub(crate) fn integration_view(&self, r: &IntegrationRecord) -> IntegrationView {
         let provider = self.ports.catalog.get(&r.provider);
+        let has_run = r.last_synced_at.is_some() || r.last_error.is_some();
+        // `active` means "never synced"; a queued re-sync of a synced wallet is ongoing.
+        let status = match r.sync_status {
+            SyncStatus::Queued if has_run => "ONGOING",
+            other => other.data_api_status(),
+        };
+        let log = has_run.then(|| {
+            let stage = match (r.sync_status, &r.last_error) {
+                (SyncStatus::Failed, _) | (SyncStatus::Queued, Some(_)) => "FAILED",
+                (SyncStatus::Synced, _) => "COMPLETED",
+                _ => "ONGOING",
+            };
+            let mut summary = serde_json::Map::new();
+            summary.insert("Balances".to_owned(), stage.into());
+            let mut detail = serde_json::Map::new();
+            detail.insert("status".to_owned(), stage.into());
+            if let (Some(msg), "FAILED") = (&r.last_error, stage) {
+                detail.insert("message".to_owned(), msg.clone().into());
+            }
+            let mut details = serde_json::Map::new();
+            details.insert("Balances".to_owned(), serde_json::Value::Object(detail));
+            (summary, details)
+        });
         IntegrationView {
             provider: r.provider.clone(),
             provider_public_name: provider.map_or_else(|| r.provider.clone(), |p| p.provider.public_name.clone()),
@@ -42,8 +65,10 @@ impl Service {
             logo_url: provider.map(|p| p.provider.logo.clone()).unwrap_or_default(),
             is_contract: false,
             alias: r.alias.clone().or_else(|| r.account_name.clone()),
-            status: r.sync_status.data_api_status().to_owned(),
+            status: status.to_owned(),
             message: r.last_error.clone(),
+            last_sync_log: log.as_ref().map(|(summary, _)| summary.clone()),
+            last_sync_log_details: log.map(|(_, details)| details),
             added_on: (r.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
             last_synced_at: r.last_synced_at.map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
             category: r.category.clone(),

@@ -451,7 +451,7 @@ pub trait Store: Send + Sync {
     /// Finds an integration by wallet id.
     async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>>;
     /// Queues a sync of an integration unless one is already queued or running; `true` if queued now.
-    /// `from_start` also clears the stored balances.
+    /// The stored balances stay until the job replaces them.
     async fn enqueue_sync(&self, integration_id: &str, mode: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// Claims the next due job for `worker` until `now + lease` (also re-claims jobs whose lease
     /// lapsed). Several workers in several processes never claim one job at once

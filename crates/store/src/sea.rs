@@ -674,12 +674,6 @@ impl Store for SeaStore {
             txn.rollback().await?;
             return Ok(false);
         }
-        if mode == "from_start" {
-            balance_snapshot::Entity::delete_many()
-                .filter(balance_snapshot::Column::IntegrationId.eq(integration_id))
-                .exec(&txn)
-                .await?;
-        }
         sync_job::ActiveModel {
             integration_id: Set(integration_id.to_owned()),
             mode: Set(mode.to_owned()),

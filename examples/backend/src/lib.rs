@@ -203,7 +203,8 @@ async fn session(State(b): State<Backend>, headers: HeaderMap) -> Response {
     };
     match b.kryptos.check_session(&tokens.access_token).await {
         Ok(s) if s.has_valid_session => {
-            Json(json!({ "connected": true, "workspace_id": s.workspace_id, "scopes": s.granted_scopes })).into_response()
+            Json(json!({ "connected": true, "workspace_id": s.workspace_id, "scopes": s.granted_scopes }))
+                .into_response()
         }
         Ok(s) => {
             b.forget(&user);

@@ -21,7 +21,8 @@ async fn run() -> Result<(), String> {
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let kryptos = Client::new(base.clone()).map_err(|e| e.to_string())?.with_credentials(credentials);
     let app = kc_example_backend::router(kc_example_backend::Backend::new(kryptos));
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, kryptos = %base, "example backend listening");
     axum::serve(listener, app).await.map_err(|e| e.to_string())
 }

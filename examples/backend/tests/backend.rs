@@ -104,9 +104,11 @@ async fn new_user_returning_user_data_call_and_revoked_grant() {
     let (link, authorized) = w.create_link_token("alice").await;
     assert!(!authorized, "a new user goes through sign-in");
     let public = w.widget(&link, true).await.expect("a new user gets a public token");
-    let (status, body) = w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
+    let (status, body) =
+        w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
     assert_eq!((status, &body), (200, &json!({ "success": true })));
-    let (status, body) = w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
+    let (status, body) =
+        w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
     assert_eq!((status, &body), (500, &json!({ "error": "Failed to exchange token" })), "a public token works once");
 
     // Returning user: the stored token resumes the session; no new token.
@@ -132,7 +134,8 @@ async fn new_user_returning_user_data_call_and_revoked_grant() {
     let (link, authorized) = w.create_link_token("alice").await;
     assert!(!authorized, "after a revocation the user links again");
     let public = w.widget(&link, true).await.expect("a public token");
-    let (status, _) = w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
+    let (status, _) =
+        w.call(post.clone(), "/api/kryptos/exchange-token", "alice", Some(json!({ "public_token": public }))).await;
     assert_eq!(status, 200);
     let (status, _) = w.call(reqwest::Method::GET, "/api/kryptos/holdings", "alice", None).await;
     assert_eq!(status, 200, "connected again");

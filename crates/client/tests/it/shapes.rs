@@ -130,7 +130,9 @@ fn documented(path: &str) -> Value {
             "timestamp": 1640995200000i64
         }),
         // api--health.md.
-        "/api/health" => json!({"status": "OK", "service": "connect-apis", "version": "1.0.0", "environment": "production"}),
+        "/api/health" => {
+            json!({"status": "OK", "service": "connect-apis", "version": "1.0.0", "environment": "production"})
+        }
         _ => json!({"success": false, "error": "No such endpoint", "code": "INVALID_REQUEST"}),
     }
 }
@@ -168,7 +170,8 @@ async fn the_documented_connect_answers_decode() {
     assert_eq!((grant.grant_id.as_str(), grant.expires_in), ("cgrant_abc123xyz789", 473_040_000));
 
     kryptos.revoke_grant("cgrant_abc123xyz789").await.expect("revoke");
-    let page = kryptos.list_grants(ListGrantsQuery { limit: Some(10), cursor: Some("abc".into()) }).await.expect("grants");
+    let page =
+        kryptos.list_grants(ListGrantsQuery { limit: Some(10), cursor: Some("abc".into()) }).await.expect("grants");
     assert_eq!(page.count, 1);
     assert_eq!(page.next_cursor, None);
     let health = kryptos.client().health().await.expect("health");

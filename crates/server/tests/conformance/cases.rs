@@ -17,17 +17,14 @@ fn rfc3339(s: &str, what: &str) -> OffsetDateTime {
 }
 
 fn integration(provider: &str, address: &str) -> CreateIntegrationRequest {
-    CreateIntegrationRequest {
-        provider: provider.to_owned(),
-        address: Some(address.to_owned()),
-        ..Default::default()
-    }
+    CreateIntegrationRequest { provider: provider.to_owned(), address: Some(address.to_owned()), ..Default::default() }
 }
 
 pub async fn link_token_for_a_new_user(w: &World) {
     let creds = w.client().await;
     let now = w.app.clock.now();
-    let created = w.api.create_link_token(&creds, &meta(), CreateLinkTokenRequest::default()).await.expect("link token");
+    let created =
+        w.api.create_link_token(&creds, &meta(), CreateLinkTokenRequest::default()).await.expect("link token");
     assert!(created.link_token.starts_with("link_"), "prefix: {}", created.link_token);
     assert!(created.link_token.len() >= 5 + 43, "≥ 256 bits of randomness: {}", created.link_token.len());
     let expires = rfc3339(&created.expires_at, "expires_at");
@@ -61,11 +58,9 @@ pub async fn link_token_scopes(w: &World) {
 
 pub async fn invalid_scope(w: &World) {
     let creds = w.client().await;
-    for (what, scopes) in [
-        ("unknown scope", "openid bogus:read"),
-        ("unknown resource action", "portfolios:delete"),
-        ("garbage", "!!!"),
-    ] {
+    for (what, scopes) in
+        [("unknown scope", "openid bogus:read"), ("unknown resource action", "portfolios:delete"), ("garbage", "!!!")]
+    {
         let req = CreateLinkTokenRequest { scopes: Some(scopes.to_owned()), ..Default::default() };
         expect_code(w.api.create_link_token(&creds, &meta(), req).await, ErrorCode::InvalidScope, what);
     }
@@ -506,7 +501,8 @@ pub async fn data_api_enforces_scopes(w: &World) {
 
     let full = w.grant(&creds, None).await;
     let token = BearerToken::new(full.access_token);
-    for (what, page, size) in [("page 0", Some(0), None), ("pageSize 0", None, Some(0)), ("pageSize 201", None, Some(201))]
+    for (what, page, size) in
+        [("page 0", Some(0), None), ("pageSize 0", None, Some(0)), ("pageSize 201", None, Some(201))]
     {
         let q = IntegrationsQuery { page, page_size: size, searched_key: None };
         expect_code(w.api.integrations(&creds, &token, &m, q).await, ErrorCode::InvalidRequest, what);
@@ -540,7 +536,8 @@ pub async fn developer_endpoints(w: &World) {
     let creds = w.client().await;
     let (token, guest) = w.consented(&creds, None).await;
     let l = link(&token);
-    let wallet = w.api.create_integration(&l, &meta(), integration("ethereum", ETH_TEST_ADDRESS)).await.expect("wallet");
+    let wallet =
+        w.api.create_integration(&l, &meta(), integration("ethereum", ETH_TEST_ADDRESS)).await.expect("wallet");
     let public = w.api.complete(&l, &meta()).await.expect("complete").public_token.expect("public");
     let grant = w.exchange(&creds, &public).await.expect("exchange");
     let m = meta();
@@ -559,7 +556,11 @@ pub async fn developer_endpoints(w: &World) {
     let negative = TransactionLimitRequest { transaction_limit: Some(-1), enable_limiter: None };
     expect_code(w.api.set_transaction_limit(&creds, &m, &grant.grant_id, negative).await, bad, "a negative limit");
     let unknown = TransactionLimitRequest { transaction_limit: Some(1), enable_limiter: None };
-    expect_code(w.api.set_transaction_limit(&creds, &m, "cgrant_nope", unknown).await, ErrorCode::InvalidGrant, "unknown");
+    expect_code(
+        w.api.set_transaction_limit(&creds, &m, "cgrant_nope", unknown).await,
+        ErrorCode::InvalidGrant,
+        "unknown",
+    );
 
     let resync = |mode: &str| ResyncRequest { user_id: guest.user_id.clone(), mode: mode.to_owned() };
     let queued = w.api.resync(&creds, &m, &wallet.wallet_id, resync("latest")).await.expect("resync");
@@ -589,7 +590,9 @@ pub async fn health_and_public_providers(w: &World) {
         let p = providers.iter().find(|p| p.id == id).unwrap_or_else(|| panic!("{id} is listed"));
         assert!(!p.public_name.is_empty() && !p.kind.is_empty(), "{p:?}");
     }
-    let creds = w.register(NewClient { origins: vec!["https://app.example".to_owned()], ..NewClient::sandbox("Web app") }).await;
+    let creds = w
+        .register(NewClient { origins: vec!["https://app.example".to_owned()], ..NewClient::sandbox("Web app") })
+        .await;
     assert_eq!(w.api.client_origins(&creds.client_id).await.expect("origins"), vec!["https://app.example"]);
     assert!(w.api.client_origins("no-such-client").await.expect("origins").is_empty());
     assert!(w.api.is_registered_origin("https://app.example").await.expect("registered"));

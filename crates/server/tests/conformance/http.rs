@@ -2,7 +2,7 @@
 //! served OpenAPI document and reference page — and regression cases for server bugs that
 //! contract fuzzing found.
 
-use crate::helpers::{spawn_app, spawn_app_on, fresh_database, Db, TestApp};
+use crate::helpers::{fresh_database, spawn_app, spawn_app_on, Db, TestApp};
 use kc_api::*;
 use kc_client::{Client, ClientError, ConnectClient};
 use reqwest::Method;
@@ -42,12 +42,8 @@ async fn typed_errors_carry_the_status_and_the_code() {
 
     let public = public_token(&kryptos, None).await;
     let grant = kryptos.exchange_public_token(&public).await.expect("exchange");
-    let again = expect_api(
-        kryptos.exchange_public_token(&public).await,
-        400,
-        ErrorCode::TokenAlreadyUsed,
-        "second exchange",
-    );
+    let again =
+        expect_api(kryptos.exchange_public_token(&public).await, 400, ErrorCode::TokenAlreadyUsed, "second exchange");
     assert!(!again.is_unauthorized());
     expect_api(kryptos.exchange_public_token("public_nope").await, 400, ErrorCode::InvalidToken, "exchange: 400");
 
@@ -106,7 +102,8 @@ async fn no_secret_reaches_debug_output() {
     let public = public_token(&kryptos, None).await;
     let grant = kryptos.exchange_public_token(&public).await.expect("exchange");
     let secret_id = app.client().await;
-    let bound = kryptos.client().with_credentials(ClientCredentials::new(secret_id.id.clone(), secret_id.secret.clone()));
+    let bound =
+        kryptos.client().with_credentials(ClientCredentials::new(secret_id.id.clone(), secret_id.secret.clone()));
     let err = kryptos.exchange_public_token(&public).await.expect_err("used");
     let all = format!("{kryptos:?} {bound:?} {grant:?} {err:?} {:?}", kryptos.client());
     for secret in [grant.access_token.expose(), secret_id.secret.as_str(), public.as_str()] {

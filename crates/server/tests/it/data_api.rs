@@ -500,6 +500,14 @@ async fn every_call_needs_a_live_token_and_its_owning_clients_credentials(db: Db
             assert_eq!(a.body["message"], json!(UNAUTHORIZED_MESSAGE), "{what}: the documented message");
         }
     }
+    // A disabled client's tokens and credentials stop working at once.
+    app.service.disable_client(&creds.id).await.expect("disable client");
+    for path in ENDPOINTS {
+        let a = data_get(&app, path, Some(token), Some(&creds)).await;
+        assert_data_error(&a, 401, "unauthorized", &format!("{path} for a disabled client"));
+        let a = data_get(&app, path, Some(&foreign.access_token), Some(&other)).await;
+        assert_eq!(a.status, 200, "{path}: another client is unaffected; {}", a.text);
+    }
     app.stop().await;
 }
 

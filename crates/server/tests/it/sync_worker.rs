@@ -430,7 +430,7 @@ async fn a_transient_rpc_failure_is_retried_after_the_backoff_and_then_syncs() {
         |i| i["message"].is_string(),
     )
     .await;
-    assert_eq!(i["status"], json!("active"), "queued again for a retry, not failed: {i}");
+    assert_eq!(i["status"], json!("ONGOING"), "queued again for a retry (a sync has run), not failed: {i}");
     assert!(i["message"].as_str().is_some_and(|m| m.contains(RPC_ERROR_MESSAGE)), "why it is retried: {i}");
 
     // The clock has not moved: the 5 s backoff holds the retry back.
