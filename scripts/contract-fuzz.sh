@@ -17,8 +17,10 @@
 #   --seed           schemathesis seed, for a reproducible run (default: random, printed)
 #
 # Environment: KC_FUZZ_BIN overrides the server binary; KC_FUZZ_REPORT_DIR the report directory
-# (default <target>/contract-fuzz-report, JUnit XML). The Python venv lives in
-# <target>/contract-fuzz-venv and is reused across runs.
+# (default <target>/contract-fuzz-report); KC_FUZZ_REPORTS the report formats (default junit;
+# e.g. junit,har to keep every request and response). The Python venv lives in
+# <target>/contract-fuzz-venv and is reused across runs; schemathesis runs in
+# <target>/contract-fuzz so its `.schemathesis/` cache stays out of the source tree.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --max-examples) max_examples=$2; shift ;;
     --max-time) max_time=$2; shift ;;
     --seed) seed=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "contract-fuzz: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -50,6 +52,8 @@ if [[ -z "$target_dir" ]]; then
   target_dir=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 fi
+mkdir -p "$target_dir"
+target_dir=$(cd "$target_dir" && pwd)
 
 # --- the server binary ---------------------------------------------------------------------
 if [[ -n "${KC_FUZZ_BIN:-}" ]]; then
@@ -142,7 +146,10 @@ PY
 read -r access_token link_token <<<"$tokens"
 
 report_dir=${KC_FUZZ_REPORT_DIR:-$target_dir/contract-fuzz-report}
-mkdir -p "$report_dir"
+mkdir -p "$report_dir" "$target_dir/contract-fuzz"
+report_dir=$(cd "$report_dir" && pwd)
+# schemathesis keeps a `.schemathesis/` cache in its working directory: keep it out of the tree.
+cd "$target_dir/contract-fuzz"
 log "schemathesis: max-examples $max_examples, max-time ${max_time}s, seed $seed"
 status=0
 "$venv/bin/schemathesis" run "$base/openapi.json" \
@@ -159,7 +166,7 @@ status=0
   --workers 2 \
   --suppress-health-check all \
   --warnings off \
-  --report junit \
+  --report "${KC_FUZZ_REPORTS:-junit}" \
   --report-dir "$report_dir" || status=$?
 
 if [[ $status -ne 0 ]]; then

@@ -22,7 +22,8 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// `cargo <sub>`, with `--locked` when required.
+    /// `cargo <sub>`, with `--locked` when required. Children inherit our environment, so
+    /// `CARGO_TERM_COLOR` (and `CI`) reach every cargo run.
     fn cargo(&self, sub: &str) -> Command {
         let mut cmd = cargo();
         cmd.arg(sub);

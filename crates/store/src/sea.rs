@@ -191,10 +191,17 @@ impl SeaStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_timeout(settings.acquire_timeout)
             .sqlx_logging(false);
-        let db = Database::connect(opts).await?;
-        if is_sqlite && !settings.url.contains(":memory:") {
-            db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
+        if is_sqlite {
+            // WAL lets readers run beside the single writer; NORMAL sync is durable under WAL
+            // except for the last commits on power loss; waiting writers queue for up to 5 s.
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
         }
+        let db = Database::connect(opts).await?;
         Ok(Self { db })
     }
 

@@ -13,8 +13,9 @@
 //! middleware of a real application (the seed's `req.user.id`). Tokens are kept in memory; a
 //! real backend keeps them in its database, encrypted.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -82,15 +83,22 @@ pub fn router(backend: Backend) -> Router {
         .with_state(backend)
 }
 
-/// The signed-in user of this app (here: the `X-User-Id` header).
-fn user(headers: &HeaderMap) -> Result<String, Response> {
-    headers
-        .get("x-user-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| (StatusCode::UNAUTHORIZED, Json(json!({ "error": "Sign in first" }))).into_response())
+/// The signed-in user of this app (here: the `X-User-Id` header; 401 without it).
+struct User(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for User {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get("x-user-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| User(u.to_owned()))
+            .ok_or_else(|| failure(StatusCode::UNAUTHORIZED, "Sign in first"))
+    }
 }
 
 fn failure(status: StatusCode, message: &str) -> Response {
@@ -107,11 +115,7 @@ fn reconnect() -> Response {
 }
 
 /// `POST /api/kryptos/create-link-token` → `{link_token, isAuthorized}`.
-async fn create_link_token(State(b): State<Backend>, headers: HeaderMap) -> Response {
-    let user = match user(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn create_link_token(State(b): State<Backend>, User(user): User) -> Response {
     let existing = b.tokens_of(&user);
     let request = |access_token: Option<&StoredTokens>| CreateLinkTokenRequest {
         scopes: Some(SCOPES.to_owned()),
@@ -144,11 +148,7 @@ struct ExchangeBody {
 }
 
 /// `POST /api/kryptos/exchange-token` → `{success: true}`.
-async fn exchange_token(State(b): State<Backend>, headers: HeaderMap, body: Option<Json<ExchangeBody>>) -> Response {
-    let user = match user(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn exchange_token(State(b): State<Backend>, User(user): User, body: Option<Json<ExchangeBody>>) -> Response {
     let Some(Json(body)) = body else {
         return failure(StatusCode::BAD_REQUEST, "Send {\"public_token\": \"…\"}");
     };
@@ -172,11 +172,7 @@ async fn exchange_token(State(b): State<Backend>, headers: HeaderMap, body: Opti
 }
 
 /// `GET /api/kryptos/holdings`: the seed's `makeApiCallWithCheck` around `getUserHoldings`.
-async fn holdings(State(b): State<Backend>, headers: HeaderMap) -> Response {
-    let user = match user(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn holdings(State(b): State<Backend>, User(user): User) -> Response {
     let Some(tokens) = b.tokens_of(&user) else {
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "Connect your account first", "reconnect": true })))
             .into_response();
@@ -193,11 +189,7 @@ async fn holdings(State(b): State<Backend>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /api/kryptos/session`: whether the stored token still works.
-async fn session(State(b): State<Backend>, headers: HeaderMap) -> Response {
-    let user = match user(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn session(State(b): State<Backend>, User(user): User) -> Response {
     let Some(tokens) = b.tokens_of(&user) else {
         return Json(json!({ "connected": false })).into_response();
     };
@@ -215,11 +207,7 @@ async fn session(State(b): State<Backend>, headers: HeaderMap) -> Response {
 }
 
 /// `POST /api/kryptos/disconnect`: revokes the grant and forgets the token.
-async fn disconnect(State(b): State<Backend>, headers: HeaderMap) -> Response {
-    let user = match user(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn disconnect(State(b): State<Backend>, User(user): User) -> Response {
     let Some(tokens) = b.tokens_of(&user) else {
         return Json(json!({ "success": true })).into_response();
     };

@@ -141,3 +141,73 @@ async fn the_openapi_document_and_the_reference_page_are_served() {
     }
     app.stop().await;
 }
+
+/// A TCP server that accepts connections and never answers.
+async fn black_hole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    base
+}
+
+/// Regression (found while documenting the Data API's error answers): a request that times
+/// out in the middleware is answered with the Connect envelope on every route, but SPEC §5
+/// gives the Data API its own error shape, `{"error", "message", "details"}`.
+#[tokio::test]
+async fn a_data_api_request_that_times_out_keeps_the_data_api_error_shape() {
+    let prices = black_hole().await;
+    let (url, dir) = fresh_database(Db::Sqlite).await;
+    let app = spawn_app_on(&url, &dir, |s| {
+        s.server.request_timeout_secs = 1;
+        s.sync.poll_interval_ms = 20;
+        s.prices.source = "coingecko".to_owned();
+        s.prices.base_url = prices;
+        s.prices.timeout_secs = 30;
+    })
+    .await;
+    let kryptos = connect(&app).await;
+    let link = kryptos.create_link_token(Default::default()).await.expect("link token");
+    let (l, m) = (LinkTokenCredential::new(link.link_token), RequestMeta::default());
+    let widget = kryptos.client();
+    widget.auth_anonymous(&l, &m).await.expect("guest");
+    let wallet = CreateIntegrationRequest {
+        provider: "ethereum".to_owned(),
+        address: Some("0x47c2e31e9ce22437bcf6313d2b9e98245a7bfcfa".to_owned()),
+        ..Default::default()
+    };
+    widget.create_integration(&l, &m, wallet).await.expect("wallet");
+    widget.consent(&l, &m, ConsentRequest { approve: true }).await.expect("consent");
+    let public = widget.complete(&l, &m).await.expect("complete").public_token.expect("public");
+    let grant = kryptos.exchange_public_token(&public).await.expect("exchange");
+    // Wait for the sandbox balances, so that holdings asks the (hanging) price source.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = kryptos.integrations(&grant.access_token, Default::default()).await.expect("integrations");
+        if page.data.iter().all(|i| i.status == "COMPLETED") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the wallet synced: {page:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let creds = app.client().await;
+    drop(creds);
+    let res = app
+        .http
+        .get(format!("{}/api/v1/holdings", app.base))
+        .bearer_auth(grant.access_token.expose())
+        .header("X-Client-Id", kryptos.client_id())
+        .header("X-Client-Secret", secret_of(&kryptos))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(res.status().as_u16(), 503, "the request timed out");
+    let body: serde_json::Value = res.json().await.expect("JSON");
+    assert_eq!(body["error"], json!("service_unavailable"), "the Data API error shape: {body}");
+    assert!(body["message"].is_string() && body["details"] == json!([]), "the Data API error shape: {body}");
+    app.stop().await;
+}

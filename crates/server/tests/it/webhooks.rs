@@ -290,7 +290,8 @@ async fn deliveries_are_signed_and_in_order_per_grant(db: Db) {
     // Grant 1's first delivery is refused, so everything after it for grant 1 must wait.
     rx.then(&[Reply::Status(503)]);
     let g1 = link_guest(&app, &creds).await;
-    rx.wait_for(1, WAIT, "grant 1 created").await;
+    let refused = rx.wait_for(1, WAIT, "grant 1 created").await.remove(0);
+    wait_recorded(&app, &creds.id, &refused.id(), 1).await;
     let wallet = add_wallet(&app, &creds, &g1).await;
     wait_synced(&app, &creds, &g1).await;
     // Order is per grant: grant 2 goes out while grant 1 waits for its retry.
@@ -381,7 +382,8 @@ async fn a_503_is_retried_with_exponential_backoff_and_a_delivery_gives_up_after
     // 503, then success.
     rx.then(&[Reply::Status(503)]);
     let g = link_guest(&app, &creds).await;
-    rx.wait_for(1, WAIT, "first attempt").await;
+    let id = rx.wait_for(1, WAIT, "first attempt").await[0].id();
+    wait_recorded(&app, &creds.id, &id, 1).await;
     rx.assert_quiet(1, QUIET, "no retry before the backoff has passed").await;
     app.clock.advance(time::Duration::milliseconds(1100));
     let hits = rx.wait_for(2, WAIT, "second attempt").await;
@@ -397,13 +399,16 @@ async fn a_503_is_retried_with_exponential_backoff_and_a_delivery_gives_up_after
     // Always 503: attempts at +0, +1 s, +3 s (backoff 1 s then 2 s), then failed.
     rx.always(503);
     revoke(&app, &creds, &g.grant_id).await;
-    rx.wait_for(3, WAIT, "revocation, first attempt").await;
+    let id = rx.wait_for(3, WAIT, "revocation, first attempt").await[2].id();
+    wait_recorded(&app, &creds.id, &id, 1).await;
     app.clock.advance(time::Duration::milliseconds(1100));
     rx.wait_for(4, WAIT, "second attempt after 1 s").await;
+    wait_recorded(&app, &creds.id, &id, 2).await;
     app.clock.advance(time::Duration::milliseconds(1100));
     rx.assert_quiet(4, QUIET, "the second backoff is 2 s, not 1 s").await;
     app.clock.advance(time::Duration::milliseconds(1000));
     let hits = rx.wait_for(5, WAIT, "third attempt after 2 s more").await;
+    wait_recorded(&app, &creds.id, &id, 3).await;
     app.clock.advance(time::Duration::hours(1));
     rx.assert_quiet(5, QUIET, "no fourth attempt").await;
     assert!(hits[2..].iter().all(|h| h.event() == "grant.revoked" && h.id() == hits[2].id()));
@@ -462,6 +467,20 @@ async fn other_statuses_are_not_retried_while_network_errors_and_timeouts_are() 
     app.clock.advance(time::Duration::seconds(1));
     rx.wait_for(2, WAIT, "retried after the timeout").await;
     assert_eq!(wait_for_status(&app, &slow.id, "delivered").await.attempts, 2);
+}
+
+/// Waits until delivery `id` has `attempts` attempts recorded and is no longer being sent:
+/// the clock may only move once the dispatcher has scheduled the retry.
+async fn wait_recorded(app: &TestApp, client: &str, id: &str, attempts: i32) -> kc_store::WebhookDeliveryRecord {
+    let until = Instant::now() + WAIT;
+    loop {
+        let list = app.service.webhook_deliveries(client, 50).await.expect("deliveries");
+        if let Some(d) = list.iter().find(|d| d.id == id && d.attempts == attempts && d.status != "sending") {
+            return d.clone();
+        }
+        assert!(Instant::now() < until, "{id}: {attempts} attempts recorded: {list:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn wait_for_delivery_attempts(app: &TestApp, client: &str, n: i32) -> kc_store::WebhookDeliveryRecord {
