@@ -41,6 +41,7 @@ const STEPS: &[Step] = &[
     Step { name: "dependency direction", run: dependency_direction },
     Step { name: "codegen --check", run: |_| crate::codegen::codegen(true) },
     Step { name: "tests", run: run_tests },
+    Step { name: "contract fuzzing", run: contract_fuzz },
 ];
 
 /// Runs every step in order; prints a header per step and one summary line at the end.
@@ -154,6 +155,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("kc-api", &["sea-orm", "axum", "reqwest"]),
     ("kc-http", &["sea-orm", "kc-store"]),
     ("kc-service", &["axum"]),
+    ("kc-client", &["sea-orm", "axum", "kc-store", "kc-service", "openssl-sys", "native-tls"]),
 ];
 
 /// Fails if a layer depends, directly or transitively, on a crate it must not know.
@@ -204,6 +206,12 @@ fn run_tests(ctx: &Ctx) -> Result<()> {
     // --no-fail-fast: one CI run reports every failing test binary, not just the first.
     run_cmd(ctx.cargo("test").args(["--workspace", "--all-targets", "--no-fail-fast"]).env("KC_TEST_PG_URL", &pg_url))?;
     run_cmd(ctx.cargo("test").args(["--workspace", "--doc"]).env("KC_TEST_PG_URL", &pg_url))
+}
+
+/// Schemathesis against the running server's OpenAPI document: no 5xx, every response matches
+/// the schema (bounded in examples and time; loopback only).
+fn contract_fuzz(_: &Ctx) -> Result<()> {
+    run_cmd(Command::new("bash").args(["scripts/contract-fuzz.sh", "--max-examples", "25", "--max-time", "180"]))
 }
 
 #[cfg(test)]

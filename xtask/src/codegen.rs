@@ -24,7 +24,10 @@ struct Generated {
 ///     command: &["cargo", "run", "--quiet", "-p", "kryptos-connect", "--", "openapi"],
 /// },
 /// ```
-const GENERATED: &[Generated] = &[];
+const GENERATED: &[Generated] = &[Generated {
+    path: "docs/openapi.json",
+    command: &["cargo", "run", "--quiet", "-p", "kc-http", "--example", "openapi"],
+}];
 
 /// Regenerates every file in [`GENERATED`]; with `check`, writes nothing and fails if any is stale.
 pub(crate) fn codegen(check: bool) -> Result<()> {

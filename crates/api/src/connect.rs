@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /link-token`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CreateLinkTokenRequest {
     /// Space-separated scopes; omitted means every scope the client is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,7 +22,7 @@ pub struct CreateLinkTokenRequest {
 }
 
 /// `data` of a `POST /link-token` success.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CreateLinkTokenResponse {
     /// The `link_…` token for the widget (30 minutes).
     pub link_token: String,
@@ -40,7 +40,7 @@ pub struct CreateLinkTokenResponse {
 }
 
 /// Body of `POST /link-token/check-session`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CheckSessionRequest {
     /// The access token to check.
     pub access_token: String,
@@ -72,14 +72,14 @@ pub struct CheckSessionResponse {
 }
 
 /// Body of `POST /token/exchange`. Credentials may also travel in the body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ExchangeRequest {
     /// The one-time `public_…` token from the widget.
     pub public_token: String,
 }
 
 /// `data` of a `POST /token/exchange` success.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ExchangeResponse {
     /// The long-lived `cat_…` bearer token.
     pub access_token: String,
@@ -185,4 +185,52 @@ pub trait ConnectApi: Send + Sync {
         meta: &RequestMeta,
         query: ListGrantsQuery,
     ) -> ApiResult<GrantsPage>;
+}
+
+impl std::fmt::Debug for CreateLinkTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateLinkTokenRequest")
+            .field("scopes", &self.scopes)
+            .field("integration_name", &self.integration_name)
+            .field("prefill", &self.prefill)
+            .field("access_token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CreateLinkTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateLinkTokenResponse")
+            .field("expires_at", &self.expires_at)
+            .field("user_id", &self.user_id)
+            .field("workspace_id", &self.workspace_id)
+            .field("has_existing_grant", &self.has_existing_grant)
+            .field("link_token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CheckSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckSessionRequest").field("access_token", &"[REDACTED]").finish()
+    }
+}
+
+impl std::fmt::Debug for ExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeRequest").field("public_token", &"[REDACTED]").finish()
+    }
+}
+
+impl std::fmt::Debug for ExchangeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeResponse")
+            .field("grant_id", &self.grant_id)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("workspace_id", &self.workspace_id)
+            .field("access_token", &"[REDACTED]")
+            .finish()
+    }
 }

@@ -97,7 +97,7 @@ pub struct ProvidersResponse {
 }
 
 /// Body of `POST /widget/integrations`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIntegrationRequest {
     /// Provider id.
@@ -162,7 +162,8 @@ pub struct IntegrationView {
     pub kind: String,
     /// Transactions imported.
     pub total_transactions: i64,
-    /// `queued`, `syncing`, `synced` or `failed`.
+    /// `queued`, `syncing`, `synced` or `failed` (ours; absent from the documented shape).
+    #[serde(default)]
     pub sync_status: String,
 }
 
@@ -171,4 +172,18 @@ pub struct IntegrationView {
 pub struct IntegrationsResponse {
     /// The session workspace's integrations, oldest first.
     pub integrations: Vec<IntegrationView>,
+}
+
+impl std::fmt::Debug for CreateIntegrationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateIntegrationRequest")
+            .field("provider", &self.provider)
+            .field("address", &self.address)
+            .field("account_name", &self.account_name)
+            .field("alias", &self.alias)
+            .field("api_key", &"[REDACTED]")
+            .field("secret_key", &"[REDACTED]")
+            .field("password", &"[REDACTED]")
+            .finish()
+    }
 }

@@ -149,7 +149,7 @@ pub struct SelectWorkspaceRequest {
 }
 
 /// `data` of `POST /widget/complete`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CompleteResponse {
     /// A one-time `public_…` token for a new user; `null` for a resumed session.
     pub public_token: Option<String>,
@@ -241,4 +241,10 @@ pub trait ProvidersApi: Send + Sync {
     /// The origins a client registered (for the widget page's `frame-ancestors`); empty for an
     /// unknown or disabled client.
     async fn client_origins(&self, client_id: &str) -> ApiResult<Vec<String>>;
+}
+
+impl std::fmt::Debug for CompleteResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleteResponse").field("public_token", &"[REDACTED]").finish()
+    }
 }

@@ -59,6 +59,8 @@ impl IntoResponse for ErrorResponse {
             "code": self.error.code.as_str(),
         });
         let mut res = (self.status, Json(body)).into_response();
+        // Lets outer middleware re-shape the error (the Data API has its own error shape).
+        res.extensions_mut().insert(EnvelopedError(self.error.clone()));
         if let Some(wait) = self.retry_after {
             let secs = wait.as_secs().max(1).to_string();
             if let Ok(v) = HeaderValue::from_str(&secs) {
@@ -68,6 +70,10 @@ impl IntoResponse for ErrorResponse {
         res
     }
 }
+
+/// Marks a response as a SPEC §5 error envelope, carrying the error it reports.
+#[derive(Debug, Clone)]
+pub(crate) struct EnvelopedError(pub(crate) ApiError);
 
 /// The result type of every Connect and widget handler.
 pub(crate) type HandlerResult<T> = Result<Envelope<T>, ErrorResponse>;

@@ -37,6 +37,7 @@ pub(crate) fn wrap(routes: Router, state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(axum::middleware::from_fn(data_api_error_shape))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(
@@ -95,4 +96,28 @@ pub(crate) async fn widget_cors(State(state): State<AppState>, req: Request, nex
         }
     }
     res
+}
+
+/// Under `/api/v1/`, errors produced outside the Data API handlers (timeouts, panics, unknown
+/// routes) are re-shaped into the Data API's `{"error", "message", "details"}`.
+async fn data_api_error_shape(req: Request, next: Next) -> Response {
+    let data_api = req.uri().path().starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if !data_api {
+        return res;
+    }
+    match res.extensions().get::<crate::envelope::EnvelopedError>() {
+        Some(crate::envelope::EnvelopedError(e)) => {
+            let status = res.status();
+            let mut shaped = crate::routes::data_error_response(e.clone());
+            // Keep 404/405 for unknown routes and methods.
+            if matches!(status, StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+                *shaped.status_mut() = status;
+                let body = serde_json::json!({ "error": "not_found", "message": e.message, "details": [] });
+                shaped = (status, axum::Json(body)).into_response();
+            }
+            shaped
+        }
+        None => res,
+    }
 }

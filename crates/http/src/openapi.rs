@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of the HTTP surface, generated from the code: the DTOs of `kc-api`
 //! derive their schemas, every handler carries a `#[utoipa::path]` attribute, and
-//! [`Conventions`] adds what holds for whole families of routes (authentication, the error
+//! `Conventions` adds what holds for whole families of routes (authentication, the error
 //! answers every route may give). Served at `GET /openapi.json`; `GET /docs` is a reference page
 //! that renders it with embedded assets (no CDN). `docs/openapi.json` is the committed copy
 //! ([`committed_json`]); a test fails when it drifts.

@@ -12,7 +12,7 @@ use kc_api::*;
 use serde::Serialize;
 
 /// A Data API error in its documented shape.
-pub(super) struct DataError(ApiError);
+pub(crate) struct DataError(ApiError);
 
 impl DataError {
     fn unauthorized() -> Self {

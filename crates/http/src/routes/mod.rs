@@ -71,6 +71,12 @@ pub fn router(state: AppState, extra: Router) -> Router {
     middleware::wrap(api.with_state(state.clone()).merge(extra), state)
 }
 
+/// A Data API error response for `e` (`{"error", "message", "details"}`).
+pub(crate) fn data_error_response(e: kc_api::ApiError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    data::DataError::from(e).into_response()
+}
+
 /// A preflight without a cross-origin `Origin` (the CORS layer handles the others).
 async fn preflight() -> StatusCode {
     StatusCode::NO_CONTENT

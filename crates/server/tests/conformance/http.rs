@@ -170,7 +170,9 @@ async fn a_data_api_request_that_times_out_keeps_the_data_api_error_shape() {
         s.prices.timeout_secs = 30;
     })
     .await;
-    let kryptos = connect(&app).await;
+    let c = app.client().await;
+    let kryptos =
+        Client::new(app.base.clone()).expect("client").with_credentials(ClientCredentials::new(&c.id, &c.secret));
     let link = kryptos.create_link_token(Default::default()).await.expect("link token");
     let (l, m) = (LinkTokenCredential::new(link.link_token), RequestMeta::default());
     let widget = kryptos.client();
@@ -194,14 +196,12 @@ async fn a_data_api_request_that_times_out_keeps_the_data_api_error_shape() {
         assert!(std::time::Instant::now() < deadline, "the wallet synced: {page:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let creds = app.client().await;
-    drop(creds);
     let res = app
         .http
         .get(format!("{}/api/v1/holdings", app.base))
         .bearer_auth(grant.access_token.expose())
-        .header("X-Client-Id", kryptos.client_id())
-        .header("X-Client-Secret", secret_of(&kryptos))
+        .header("X-Client-Id", &c.id)
+        .header("X-Client-Secret", &c.secret)
         .send()
         .await
         .expect("an answer");
