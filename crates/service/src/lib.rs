@@ -20,6 +20,7 @@
 
 mod admin;
 mod audit;
+mod background;
 pub mod catalog;
 pub mod config;
 mod connect;

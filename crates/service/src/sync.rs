@@ -181,25 +181,8 @@ impl SyncWorker {
 
     /// Runs until `stop` turns true: process due jobs back to back, sleep when idle, and
     /// back off when the database is unreachable.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let idle = match self.run_once().await {
-                Ok(true) => Duration::ZERO,
-                Ok(false) => self.settings.poll_interval,
-                Err(e) => {
-                    tracing::warn!(error = %e, worker = %self.id, "sync worker cannot reach storage");
-                    self.settings.poll_interval * 4
-                }
-            };
-            if idle > Duration::ZERO {
-                tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
-                    _ = stop.changed() => {}
-                }
-            }
-        }
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
+        let poll = self.settings.poll_interval;
+        crate::background::poll_until_stopped("sync worker", &self.id, poll, stop, || self.run_once()).await;
     }
 }

@@ -236,6 +236,44 @@ impl SeaStore {
     }
 }
 
+/// Inserts a user (a guest when `email` is `None`) owning a new personal workspace.
+async fn insert_user_with_workspace(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: &UserId,
+    email: Option<&str>,
+    workspace_id: &WorkspaceId,
+    workspace_name: &str,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    let now = ms(at);
+    user::ActiveModel {
+        id: Set(user_id.to_string()),
+        email: Set(email.map(str::to_owned)),
+        is_anonymous: Set(email.is_none()),
+        name: Set(None),
+        language: Set("en".to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    workspace::ActiveModel {
+        id: Set(workspace_id.to_string()),
+        name: Set(workspace_name.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    membership::ActiveModel {
+        workspace_id: Set(workspace_id.to_string()),
+        user_id: Set(user_id.to_string()),
+        role: Set(WorkspaceRole::Owner.as_str().to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
 fn create_sqlite_parent_dir(url: &str) -> StoreResult<()> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
@@ -346,32 +384,7 @@ impl Store for SeaStore {
 
     async fn create_guest_for_session(&self, session_id: i64, g: &NewGuest) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
-        let now = ms(g.created_at);
-        user::ActiveModel {
-            id: Set(g.user_id.to_string()),
-            email: Set(None),
-            is_anonymous: Set(true),
-            name: Set(None),
-            language: Set("en".to_owned()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        workspace::ActiveModel {
-            id: Set(g.workspace_id.to_string()),
-            name: Set(g.workspace_name.clone()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        membership::ActiveModel {
-            workspace_id: Set(g.workspace_id.to_string()),
-            user_id: Set(g.user_id.to_string()),
-            role: Set(WorkspaceRole::Owner.as_str().to_owned()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+        insert_user_with_workspace(&txn, &g.user_id, None, &g.workspace_id, &g.workspace_name, g.created_at).await?;
         let res = link_token::Entity::update_many()
             .col_expr(link_token::Column::UserId, Expr::value(g.user_id.as_str()))
             .col_expr(link_token::Column::WorkspaceId, Expr::value(g.workspace_id.as_str()))
@@ -557,31 +570,14 @@ impl Store for SeaStore {
                 UserId::from_stored(found.id)
             }
             None => {
-                let now = ms(u.created_at);
-                user::ActiveModel {
-                    id: Set(u.user_id.to_string()),
-                    email: Set(Some(u.email.clone())),
-                    is_anonymous: Set(false),
-                    name: Set(None),
-                    language: Set("en".to_owned()),
-                    created_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-                workspace::ActiveModel {
-                    id: Set(u.workspace_id.to_string()),
-                    name: Set(u.workspace_name.clone()),
-                    created_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-                membership::ActiveModel {
-                    workspace_id: Set(u.workspace_id.to_string()),
-                    user_id: Set(u.user_id.to_string()),
-                    role: Set(WorkspaceRole::Owner.as_str().to_owned()),
-                    created_at: Set(now),
-                }
-                .insert(&txn)
+                insert_user_with_workspace(
+                    &txn,
+                    &u.user_id,
+                    Some(&u.email),
+                    &u.workspace_id,
+                    &u.workspace_name,
+                    u.created_at,
+                )
                 .await?;
                 u.user_id.clone()
             }
