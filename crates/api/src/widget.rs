@@ -67,6 +67,9 @@ pub struct WidgetSession {
     pub expires_at: String,
     /// Origins the widget may post its result to.
     pub allowed_origins: Vec<String>,
+    /// Registered redirect URIs the full-page widget may return to (exact match).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// `data` of `POST /widget/auth/anonymous`.

@@ -598,7 +598,13 @@
     }
   }
 
+  /**
+   * The redirect target, only if it is exactly one of the client's registered redirect URIs
+   * (never an arbitrary URL: that would hand the public token to whoever built the link).
+   */
   function safeRedirect(raw) {
+    const registered = (state.session && state.session.redirect_uris) || [];
+    if (registered.indexOf(raw) < 0) return null;
     try {
       const u = new URL(raw);
       return u.protocol === "https:" || u.protocol === "http:" ? u : null;

@@ -75,6 +75,7 @@ impl WidgetApi for Service {
             prefill,
             expires_at: rfc3339(session.expires_at),
             allowed_origins: client.allowed_origins,
+            redirect_uris: client.redirect_uris,
         })
     }
 
