@@ -1463,7 +1463,7 @@
   async function complete() {
     const data = await api("POST", "/widget/complete");
     const token = data && typeof data.public_token === "string" && data.public_token ? data.public_token : null;
-    const redirecting = state.mode === "page" && state.redirectUri;
+    const redirecting = state.mode === "page" && !!state.redirectUri && !!safeRedirect(state.redirectUri);
     $("done-lead").textContent = redirecting ? t("done.redirecting")
       : state.mode === "page" && !inFrame() ? t("done.leadPage") : t("done.lead");
     state.pendingSuccess = { type: "success", public_token: token };

@@ -17,6 +17,7 @@ mod smtp;
 
 mod demo_flow;
 mod email;
+mod redirect;
 mod sandbox;
 mod theme;
 
