@@ -109,3 +109,47 @@ font-weight=\"600\" fill=\"#fff\">{initials}</text></svg>"
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     (headers, svg).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SDK_DTS, SDK_JS};
+
+    /// The keys of the object literal that starts at the line `marker` in `source`.
+    fn object_keys(source: &str, marker: &str) -> Vec<String> {
+        let start = source.find(marker).unwrap_or_else(|| panic!("connect.js has `{marker}`"));
+        let body = &source[start + marker.len()..];
+        let end = body.find("\n  };").expect("the object literal ends");
+        body[..end]
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let (key, _) = l.split_once(':')?;
+                (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| key.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_type_declarations_describe_every_public_member_of_the_sdk() {
+        let members = object_keys(SDK_JS, "var api = {");
+        assert!(members.len() >= 6, "found the SDK surface: {members:?}");
+        for m in members.iter().filter(|m| !m.starts_with("__")) {
+            let declared = SDK_DTS.contains(&format!("  {m}(")) || SDK_DTS.contains(&format!("readonly {m}:"));
+            assert!(declared, "connect.d.ts declares KryptosConnect.{m}");
+        }
+    }
+
+    #[test]
+    fn the_type_declarations_describe_every_configuration_option() {
+        let options = object_keys(SDK_JS, "var config = {");
+        assert!(options.len() >= 6, "found the configuration: {options:?}");
+        let config_decl = &SDK_DTS[SDK_DTS.find("export interface KryptosConnectConfig").expect("config interface")..];
+        let config_decl = &config_decl[..config_decl.find("\n}").expect("interface ends")];
+        for o in options {
+            assert!(
+                config_decl.contains(&format!("  {o}:")) || config_decl.contains(&format!("  {o}?:")),
+                "KryptosConnectConfig declares `{o}`"
+            );
+        }
+    }
+}
