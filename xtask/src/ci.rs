@@ -40,6 +40,7 @@ const STEPS: &[Step] = &[
     Step { name: "clippy", run: clippy },
     Step { name: "dependency direction", run: dependency_direction },
     Step { name: "codegen --check", run: |_| crate::codegen::codegen(true) },
+    Step { name: "docs", run: docs },
     Step { name: "tests", run: run_tests },
     Step { name: "contract fuzzing", run: contract_fuzz },
 ];
@@ -206,6 +207,11 @@ fn run_tests(ctx: &Ctx) -> Result<()> {
     // --no-fail-fast: one CI run reports every failing test binary, not just the first.
     run_cmd(ctx.cargo("test").args(["--workspace", "--all-targets", "--no-fail-fast"]).env("KC_TEST_PG_URL", &pg_url))?;
     run_cmd(ctx.cargo("test").args(["--workspace", "--doc"]).env("KC_TEST_PG_URL", &pg_url))
+}
+
+/// `cargo doc` with warnings denied: every crate's page builds, with no broken links.
+fn docs(ctx: &Ctx) -> Result<()> {
+    run_cmd(ctx.cargo("doc").args(["--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
 }
 
 /// Schemathesis against the running server's OpenAPI document: no 5xx, every response matches

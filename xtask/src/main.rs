@@ -4,7 +4,7 @@
 //! - `ci`: everything CI checks, in order, failing fast (see [`ci`]).
 //! - `codegen [--check]`: rewrite (or check) committed generated files (see [`codegen`]).
 //! - `bench [--seconds N] [--concurrency C] [--db sqlite|postgres|both] [--tokens N]`: load figures
-//!   for the release server over loopback (see [`bench`]).
+//!   for the release server over loopback (see [`mod@bench`]).
 
 mod bench;
 mod ci;

@@ -158,6 +158,15 @@ pub struct CompleteResponse {
     pub public_token: Option<String>,
 }
 
+/// `data` of `DELETE /widget/integrations/{walletId}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct DeleteIntegrationResponse {
+    /// The removed integration's `walletId`.
+    pub wallet_id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
 /// The widget API, authenticated by a link token.
 ///
 /// Every method fails with `INVALID_TOKEN` for an unknown or malformed link token,
@@ -230,6 +239,17 @@ pub trait WidgetApi: Send + Sync {
         link: &LinkTokenCredential,
         meta: &RequestMeta,
     ) -> ApiResult<IntegrationsResponse>;
+
+    /// Removes an integration of the session's workspace with its balances and pending syncs, and
+    /// notifies clients holding a live grant on the workspace (`integration.deleted`).
+    /// `INVALID_REQUEST` before sign-in and workspace selection; `WORKSPACE_NOT_FOUND` when the
+    /// session's workspace has no integration `wallet_id` (unknown, or another workspace's).
+    async fn delete_integration(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        wallet_id: &str,
+    ) -> ApiResult<()>;
 
     /// Whether any enabled client registered `origin` (answers CORS preflights of widget routes).
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool>;

@@ -338,6 +338,11 @@ impl<'a> Call<'a> {
         Self::new(Method::PATCH, segments, Idempotency::Unsafe).json(body)
     }
 
+    /// A `DELETE` without a body; not repeated once sent (a repeat would answer 404).
+    pub(crate) fn delete(segments: &[&str]) -> Self {
+        Self::new(Method::DELETE, segments, Idempotency::Unsafe)
+    }
+
     /// Any other method, safe to repeat.
     pub(crate) fn other(method: Method, segments: &[&str]) -> Self {
         Self::new(method, segments, Idempotency::Safe)

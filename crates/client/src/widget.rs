@@ -103,6 +103,17 @@ impl WidgetApi for Client {
         self.widget(Call::get(&["widget", "integrations"]), link, meta).await
     }
 
+    async fn delete_integration(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        wallet_id: &str,
+    ) -> ApiResult<()> {
+        let _: DeleteIntegrationResponse =
+            self.widget(Call::delete(&["widget", "integrations", wallet_id]), link, meta).await?;
+        Ok(())
+    }
+
     /// Asked the way a browser asks: a CORS preflight of a widget route from `origin`; the
     /// origin is registered when the server allows it.
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool> {

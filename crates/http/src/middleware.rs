@@ -87,7 +87,7 @@ pub(crate) async fn widget_cors(State(state): State<AppState>, req: Request, nex
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
         if preflight {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE"));
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("content-type, x-link-token, x-request-id"),

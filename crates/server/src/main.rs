@@ -1,4 +1,6 @@
 //! `kryptos-connect`: serve the Connect platform and administer it.
+// Doc comments below double as `--help` text, where bare URLs read better than links.
+#![allow(rustdoc::bare_urls)]
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kc_server::{app, telemetry, Application};

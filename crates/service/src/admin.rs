@@ -15,7 +15,7 @@ pub struct NewClient {
     pub mode: ClientMode,
     /// Allowed scopes; `None` means the default client scopes.
     pub scopes: Option<String>,
-    /// Origins allowed to embed the widget (scheme://host[:port]).
+    /// Origins allowed to embed the widget (`scheme://host[:port]`).
     pub origins: Vec<String>,
     /// Redirect URIs for the full-page widget.
     pub redirect_uris: Vec<String>,

@@ -19,6 +19,8 @@ pub enum AuditKind {
     WidgetWorkspace,
     /// A user connected a wallet or exchange.
     IntegrationCreate,
+    /// A user removed a wallet or exchange.
+    IntegrationDelete,
     /// A user approved or denied the scopes.
     WidgetConsent,
     /// The widget completed and issued a public token (or resumed a session).
@@ -39,6 +41,7 @@ impl AuditKind {
             Self::WidgetAuthEmail => "widget.auth.email",
             Self::WidgetWorkspace => "widget.workspace",
             Self::IntegrationCreate => "integration.create",
+            Self::IntegrationDelete => "integration.delete",
             Self::WidgetConsent => "widget.consent",
             Self::WidgetComplete => "widget.complete",
             Self::ClientAdmin => "client.admin",

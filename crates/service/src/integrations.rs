@@ -231,6 +231,34 @@ impl Service {
         Ok(self.integration_view(&record))
     }
 
+    pub(crate) async fn remove_integration(&self, r: Resolved, meta: &RequestMeta, wallet_id: &str) -> ApiResult<()> {
+        let Resolved { session, client } = r;
+        let (Some(user_id), Some(workspace_id)) = (session.user_id.clone(), session.workspace_id.clone()) else {
+            return Err(ApiError::invalid_request("Sign in and choose a workspace before removing accounts"));
+        };
+        let not_found = || ApiError::new(ErrorCode::WorkspaceNotFound, "No such integration in this workspace");
+        // Wallet ids are `wal_` + hex; anything else cannot exist (and stays out of the audit trail).
+        let well_formed = wallet_id.len() <= 64
+            && wallet_id
+                .strip_prefix("wal_")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !well_formed {
+            return Err(not_found());
+        }
+        let removed =
+            self.ports.store.delete_integration(&workspace_id, wallet_id, self.now()).await.map_err(store_error)?;
+        if !removed {
+            return Err(not_found());
+        }
+        self.audit(AuditKind::IntegrationDelete, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.user_id = Some(user_id.to_string());
+            e.detail = Some(wallet_id.to_owned());
+        })
+        .await;
+        Ok(())
+    }
+
     pub(crate) async fn workspace_integrations(&self, r: Resolved) -> ApiResult<IntegrationsResponse> {
         let Some(workspace_id) = r.session.workspace_id else {
             return Ok(IntegrationsResponse { integrations: Vec::new() });

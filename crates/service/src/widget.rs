@@ -231,6 +231,17 @@ impl WidgetApi for Service {
         self.workspace_integrations(r).await
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn delete_integration(
+        &self,
+        link: &LinkTokenCredential,
+        meta: &RequestMeta,
+        wallet_id: &str,
+    ) -> ApiResult<()> {
+        let r = self.resolve_link(link, meta).await?;
+        self.remove_integration(r, meta, wallet_id).await
+    }
+
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool> {
         let clients = self.ports.store.list_clients().await.map_err(store_error)?;
         Ok(clients.iter().any(|c| !c.disabled && c.allowed_origins.iter().any(|o| o == origin)))

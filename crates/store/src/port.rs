@@ -448,6 +448,12 @@ pub trait Store: Send + Sync {
     /// A workspace's integrations, oldest first.
     async fn list_integrations(&self, workspace: &WorkspaceId) -> StoreResult<Vec<IntegrationRecord>>;
 
+    /// Removes integration `id` of `workspace` with its balance snapshots and sync jobs, and
+    /// enqueues `integration.deleted` (its data as the integration was), all in one transaction.
+    /// `false` (and nothing changed) if the workspace has no such integration. A sync job of it
+    /// that a worker holds is deleted too: the worker's `finish_sync_job` / `fail_sync_job`
+    /// then answer `false`.
+    async fn delete_integration(&self, workspace: &WorkspaceId, id: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// Finds an integration by wallet id.
     async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>>;
     /// Queues a sync of an integration unless one is already queued or running; `true` if queued now.

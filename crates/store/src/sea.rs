@@ -651,6 +651,36 @@ impl Store for SeaStore {
             .collect()
     }
 
+    async fn delete_integration(&self, ws: &WorkspaceId, id: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        // Lock order: sync jobs, then the integration, as `finish_sync_job` / `fail_sync_job` do
+        // (job row, then integration), so the two never deadlock on PostgreSQL. The first write
+        // also takes SQLite's write lock.
+        sync_job::Entity::delete_many().filter(sync_job::Column::IntegrationId.eq(id)).exec(&txn).await?;
+        // Touching the row locks it: a concurrent `enqueue_sync` (which touches it first) either
+        // committed already (its job is deleted below) or waits and then finds it gone.
+        let touched = integration::Entity::update_many()
+            .col_expr(integration::Column::UpdatedAt, Expr::value(ms(now)))
+            .filter(integration::Column::Id.eq(id))
+            .filter(integration::Column::WorkspaceId.eq(ws.as_str()))
+            .exec(&txn)
+            .await?;
+        if touched.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        // Reads the row and the grants over its workspace, so it runs before the row goes.
+        outbox::enqueue_integration_event(&txn, WebhookEvent::IntegrationDeleted, id, ms(now)).await?;
+        sync_job::Entity::delete_many().filter(sync_job::Column::IntegrationId.eq(id)).exec(&txn).await?;
+        balance_snapshot::Entity::delete_many()
+            .filter(balance_snapshot::Column::IntegrationId.eq(id))
+            .exec(&txn)
+            .await?;
+        integration::Entity::delete_many().filter(integration::Column::Id.eq(id)).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>> {
         integration::Entity::find_by_id(id).one(&self.db).await?.map(integration_from).transpose()
     }

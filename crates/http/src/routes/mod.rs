@@ -31,6 +31,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
             "/widget/integrations",
             get(widget::list_integrations).post(widget::create_integration).options(preflight),
         )
+        .route("/widget/integrations/{wallet_id}", axum::routing::delete(widget::delete_integration).options(preflight))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::widget_cors));
     let demo = if state.options.demo_enabled {
         Router::new()

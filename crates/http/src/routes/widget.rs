@@ -186,6 +186,30 @@ pub(super) async fn list_integrations(
     Ok(Envelope(state.api.list_integrations(&link, &meta).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/widget/integrations/{walletId}",
+    tag = "Widget API",
+    summary = "Remove an integration",
+    description = "Removes a wallet or exchange of the session's workspace with its balances and pending syncs. \
+Clients holding a live grant on the workspace receive `integration.deleted`.",
+    params(("walletId" = String, Path, description = "The integration's `walletId`.")),
+    responses(
+        (status = 200, description = "Removed.", body = crate::openapi::Success<DeleteIntegrationResponse>),
+        (status = 400, description = "`INVALID_REQUEST`: no user signed in or no workspace selected yet.", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`: the session's workspace has no such integration.", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+pub(super) async fn delete_integration(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    LinkHeader(link): LinkHeader,
+    axum::extract::Path(wallet_id): axum::extract::Path<String>,
+) -> HandlerResult<DeleteIntegrationResponse> {
+    state.api.delete_integration(&link, &meta, &wallet_id).await?;
+    Ok(Envelope(DeleteIntegrationResponse { wallet_id, deleted: true }))
+}
+
 /// `GET /integrations/public/list`: the provider catalogue, no authentication.
 #[utoipa::path(
     get,
