@@ -287,6 +287,14 @@
     return h("span", { className: n > 0 ? "up" : n < 0 ? "down" : "", text: (n > 0 ? "+" : "") + money(n, currency) });
   }
 
+  /** A signed percentage, e.g. `+2.5%` (the Data API's 24-hour changes are percentages). */
+  function signedPct(value) {
+    const n = Number(value);
+    if (value == null || !isFinite(n)) return h("span", { text: "—" });
+    const text = (n > 0 ? "+" : "") + n.toLocaleString(undefined, { maximumFractionDigits: 2 }) + "%";
+    return h("span", { className: n > 0 ? "up" : n < 0 ? "down" : "", text: text });
+  }
+
   async function loadHoldings() {
     const box = $("holdings");
     replace(box, h("p", { className: "muted", text: "Loading holdings…" }));
@@ -314,7 +322,7 @@
     const summary = h("div", { className: "summary" }, [
       h("div", {}, [h("span", { text: "Total value" }), h("strong", { text: money(s.totalValue, currency) })]),
       h("div", {}, [h("span", { text: "Unrealized P&L" }), h("strong", {}, [signed(s.totalUnrealizedPnL, currency)])]),
-      h("div", {}, [h("span", { text: "24h" }), h("strong", {}, [signed(s.total24hrChange, currency)])])
+      h("div", {}, [h("span", { text: "24h" }), h("strong", {}, [signedPct(s.total24hrChange)])])
     ]);
     const rows = holdings.map((item) => {
       const a = item.asset || {};
@@ -327,7 +335,7 @@
         h("td", { text: quantity(item.totalQuantity) }),
         h("td", { text: money(item.marketPrice, item.baseCurrency || currency) }),
         h("td", { text: money(item.marketValue, item.baseCurrency || currency) }),
-        h("td", {}, [signed(item["24hrChange"], item.baseCurrency || currency)])
+        h("td", {}, [signedPct(item["24hrChange"])])
       ]);
     });
     const table = h("table", {}, [
