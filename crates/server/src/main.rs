@@ -274,7 +274,7 @@ async fn serve(settings: Settings) -> Result<(), AnyError> {
         } else {
             println!("  client_secret: stored in {}", demo.file.display());
         }
-        println!("  Try it:        {base}/api/health");
+        println!("Open the demo:   {base}/demo   (API reference: {base}/docs)");
     }
     app.run_until_stopped().await?;
     Ok(())
