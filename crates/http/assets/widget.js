@@ -127,6 +127,11 @@
       "integration.badEvm": "An Ethereum-style address starts with 0x followed by 40 hexadecimal characters.",
       "integration.badSolana": "A Solana address is 32 to 44 base58 characters.",
       "integration.badBitcoin": "This doesn’t look like a Bitcoin address (bc1…, 1… or 3…).",
+      "integration.remove": "Remove",
+      "integration.removeLabel": "Remove {name}",
+      "integration.removeConfirm": "Confirm",
+      "integration.removeConfirmLabel": "Confirm removing {name}",
+      "integration.removed": "{name} removed.",
 
       "field.address": "Wallet address",
       "field.apiKey": "API key",
@@ -287,6 +292,11 @@
       "integration.badEvm": "Une adresse de type Ethereum commence par 0x suivi de 40 caractères hexadécimaux.",
       "integration.badSolana": "Une adresse Solana compte de 32 à 44 caractères base58.",
       "integration.badBitcoin": "Cela ne ressemble pas à une adresse Bitcoin (bc1…, 1… ou 3…).",
+      "integration.remove": "Retirer",
+      "integration.removeLabel": "Retirer {name}",
+      "integration.removeConfirm": "Confirmer",
+      "integration.removeConfirmLabel": "Confirmer le retrait de {name}",
+      "integration.removed": "{name} a été retiré.",
 
       "field.address": "Adresse du portefeuille",
       "field.apiKey": "Clé d’API",
@@ -1202,8 +1212,60 @@
     list.textContent = "";
     const known = state.integrations.slice();
     state.added.forEach((a) => { if (!known.some((i) => i.id && i.id === a.id)) known.push(a); });
-    known.forEach((i) => list.appendChild(integrationRow(i, "added-")));
+    known.forEach((i) => {
+      const row = integrationRow(i, "added-");
+      if (i.id) row.appendChild(removeButton(i));
+      list.appendChild(row);
+    });
     box.hidden = known.length === 0;
+  }
+
+  /** Name shown for an integration in rows and announcements. */
+  function integrationName(i) {
+    const provider = state.providers.find((p) => p.id === i.provider) || {};
+    return i.alias || i.publicName || providerName(provider) || i.provider;
+  }
+
+  /** "Remove" for one connected integration: a first click asks to confirm, a second removes it. */
+  function removeButton(i) {
+    const name = integrationName(i);
+    const btn = h("button", {
+      className: "kc-link kc-row-remove",
+      text: t("integration.remove"),
+      attrs: { type: "button", "data-testid": "integration-remove-" + i.id, "aria-label": t("integration.removeLabel", { name: name }) }
+    });
+    let revert = null;
+    btn.addEventListener("click", () => {
+      if (btn.getAttribute("data-confirm") !== "true") {
+        btn.setAttribute("data-confirm", "true");
+        btn.textContent = t("integration.removeConfirm");
+        btn.setAttribute("aria-label", t("integration.removeConfirmLabel", { name: name }));
+        revert = setTimeout(() => {
+          btn.removeAttribute("data-confirm");
+          btn.textContent = t("integration.remove");
+          btn.setAttribute("aria-label", t("integration.removeLabel", { name: name }));
+        }, 5000);
+        return;
+      }
+      clearTimeout(revert);
+      busy(btn, () => removeIntegration(i, name));
+    });
+    return btn;
+  }
+
+  async function removeIntegration(i, name) {
+    try {
+      await api("DELETE", "/widget/integrations/" + encodeURIComponent(i.id));
+    } catch (err) {
+      // Already gone (e.g. removed in another tab): drop it from the list all the same.
+      if (!(err instanceof ApiError) || err.code !== "WORKSPACE_NOT_FOUND") throw err;
+    }
+    state.integrations = state.integrations.filter((x) => x.id !== i.id);
+    state.added = state.added.filter((x) => x.id !== i.id);
+    renderAdded();
+    renderContinue();
+    announce(t("integration.removed", { name: name }));
+    $("provider-search").focus();
   }
 
   function renderContinue() {

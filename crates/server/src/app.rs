@@ -110,7 +110,7 @@ impl Application {
         let options = HttpOptions {
             body_limit_bytes: settings.server.body_limit_bytes,
             request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             auth_failures_per_minute: settings.security.auth_failures_per_minute,
             public_origin: origin_of(&settings.server.public_url),

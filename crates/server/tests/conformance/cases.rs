@@ -373,6 +373,36 @@ pub async fn link_token_dies_when_the_widget_completes(w: &World) {
     expect_code(w.api.create_integration(&l, &meta(), req).await, used, "integration after completion");
 }
 
+pub async fn integrations_are_removed_from_the_sessions_workspace_only(w: &World) {
+    let creds = w.client().await;
+    let invalid = ErrorCode::InvalidRequest;
+    let fresh = link(&w.link_token(&creds, None).await);
+    expect_code(w.api.delete_integration(&fresh, &meta(), "wal_00").await, invalid, "before sign-in");
+
+    let (token, _) = w.consented(&creds, None).await;
+    let l = link(&token);
+    let eth = w.api.create_integration(&l, &meta(), integration("ethereum", ETH_TEST_ADDRESS)).await.expect("eth");
+    let sol = w.api.create_integration(&l, &meta(), integration("solana", SOL_TEST_ADDRESS)).await.expect("sol");
+    let (other, _) = w.consented(&creds, None).await;
+    let foreign =
+        w.api.create_integration(&link(&other), &meta(), integration("ethereum", ETH_TEST_ADDRESS)).await.expect("x");
+
+    let missing = ErrorCode::WorkspaceNotFound;
+    expect_code(w.api.delete_integration(&l, &meta(), &foreign.wallet_id).await, missing, "another workspace's");
+    expect_code(w.api.delete_integration(&l, &meta(), "wal_0123456789abcdef").await, missing, "an unknown wallet");
+    w.api.delete_integration(&l, &meta(), &eth.wallet_id).await.expect("remove");
+    expect_code(w.api.delete_integration(&l, &meta(), &eth.wallet_id).await, missing, "a second removal");
+    let listed = w.api.list_integrations(&l, &meta()).await.expect("list");
+    let ids: Vec<&str> = listed.integrations.iter().map(|i| i.wallet_id.as_str()).collect();
+    assert_eq!(ids, [sol.wallet_id.as_str()], "only the other wallet is left");
+    let theirs = w.api.list_integrations(&link(&other), &meta()).await.expect("list");
+    assert_eq!(theirs.integrations.len(), 1, "the other workspace keeps its wallet");
+
+    w.api.complete(&l, &meta()).await.expect("complete");
+    let used = ErrorCode::TokenAlreadyUsed;
+    expect_code(w.api.delete_integration(&l, &meta(), &sol.wallet_id).await, used, "after completion");
+}
+
 pub async fn link_token_expires_after_30_minutes(w: &World) {
     let creds = w.client().await;
     let token = w.link_token(&creds, None).await;

@@ -41,6 +41,7 @@ macro_rules! suite {
             revoke_rules,
             grants_are_listed_per_client_and_paged,
             link_token_dies_when_the_widget_completes,
+            integrations_are_removed_from_the_sessions_workspace_only,
             link_token_expires_after_30_minutes,
             bad_link_tokens_are_invalid_token,
             widget_steps_run_in_order,

@@ -55,3 +55,57 @@ async fn a_non_test_address_shows_the_sandbox_error_and_the_user_can_recover() {
     b.assert_clean_console().await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_wallet_can_be_removed_from_the_list_after_a_confirmation() {
+    let _serial = crate::serial().await;
+    let server = DemoServer::start(false).await;
+    let b = Browser::start("remove_integration", Viewport::Desktop).await;
+
+    open_demo(&b, &server).await;
+    open_widget(&b).await;
+    b.click("auth-anonymous").await;
+    b.click("consent-allow").await;
+    add_ethereum(&b, SANDBOX_ETH).await;
+    b.visible("integration-continue").await;
+
+    let testid = b
+        .until("the remove control of the new wallet", || async {
+            let v = b
+                .js(
+                    "const el = document.querySelector('[data-testid^=\"integration-remove-wal_\"]'); \
+                     return el ? el.getAttribute('data-testid') : null;",
+                    vec![],
+                )
+                .await;
+            v.as_str().map(str::to_owned)
+        })
+        .await;
+    let wallet_id = testid.trim_start_matches("integration-remove-").to_owned();
+    assert!(b.is_visible(&format!("added-{wallet_id}")).await, "the row of the new wallet");
+    assert_eq!(b.text(&testid).await, "Remove");
+
+    // A first click only asks to confirm.
+    b.click(&testid).await;
+    let asked = b.text_until(&testid, "the confirmation", |t| t.contains("Confirm")).await;
+    assert_eq!(asked, "Confirm");
+    assert!(b.is_visible(&format!("added-{wallet_id}")).await, "nothing removed yet");
+    b.shot("confirm-remove").await;
+
+    // The second removes it on the server and from the list.
+    b.click(&testid).await;
+    b.until("the row to leave the list", || async {
+        (!b.is_visible(&format!("added-{wallet_id}")).await).then_some(())
+    })
+    .await;
+    assert!(!b.is_visible("integration-continue").await, "nothing connected: no Continue");
+    let left = b.js("return document.querySelector('[data-testid=\"error\"]').textContent;", vec![]).await;
+    assert_eq!(left, serde_json::json!(""), "no error");
+    b.shot("removed").await;
+
+    // The wallet is gone on the server: connecting it again works (no duplicate refusal).
+    add_ethereum(&b, SANDBOX_ETH).await;
+    b.visible("integration-continue").await;
+    b.assert_clean_console().await;
+    b.close().await;
+}

@@ -10,6 +10,7 @@ mod connect_flow;
 mod data_api;
 mod errors;
 mod expiry;
+mod integration_delete;
 mod resilience;
 mod security;
 mod sync_worker;
