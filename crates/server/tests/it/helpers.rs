@@ -157,6 +157,11 @@ impl TestApp {
         Creds { id: c.id.to_string(), secret: secret.expose().to_owned() }
     }
 
+    /// This app as a plain HTTP [`Node`] sharing the app's connection pool.
+    fn as_node(&self) -> Node {
+        Node { base: self.base.clone(), http: self.http.clone() }
+    }
+
     /// Sends a request; `creds` become the client headers, `link` the `X-LINK-TOKEN`.
     pub async fn send(
         &self,
@@ -166,21 +171,7 @@ impl TestApp {
         link: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(c) = creds {
-            req = req.header("X-Client-Id", &c.id).header("X-Client-Secret", &c.secret);
-        }
-        if let Some(l) = link {
-            req = req.header("X-LINK-TOKEN", l);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request reaches the server");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+        self.as_node().send(method, path, creds, link, body).await
     }
 
     /// Sends a raw body with a content type.
@@ -198,41 +189,32 @@ impl TestApp {
 
     /// `POST` with client credentials.
     pub async fn post(&self, path: &str, creds: &Creds, body: Value) -> Answer {
-        self.send(Method::POST, path, Some(creds), None, Some(body)).await
+        self.as_node().post(path, creds, body).await
     }
 
     /// A fresh link token (new user).
     pub async fn link_token(&self, creds: &Creds) -> String {
-        let a = self.post("/link-token", creds, json!({})).await;
-        a.data()["link_token"].as_str().expect("link_token").to_owned()
+        self.as_node().link_token(creds).await
     }
 
     /// Runs the widget as a new guest through consent; returns the link token, ready to complete.
     pub async fn consented_link(&self, creds: &Creds) -> String {
-        let link = self.link_token(creds).await;
-        self.send(Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
-        self.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
-        link
+        self.as_node().consented_link(creds).await
     }
 
     /// A fresh public token from a full guest widget run.
     pub async fn public_token(&self, creds: &Creds) -> String {
-        let link = self.consented_link(creds).await;
-        let a = self.send(Method::POST, "/widget/complete", None, Some(&link), None).await;
-        a.data()["public_token"].as_str().expect("public_token").to_owned()
+        self.as_node().public_token(creds).await
     }
 
     /// Exchanges a public token; returns the answer.
     pub async fn exchange(&self, creds: &Creds, public_token: &str) -> Answer {
-        self.post("/token/exchange", creds, json!({ "public_token": public_token })).await
+        self.as_node().exchange(creds, public_token).await
     }
 
     /// A fresh access token and grant id.
     pub async fn access_token(&self, creds: &Creds) -> (String, String) {
-        let pt = self.public_token(creds).await;
-        let a = self.exchange(creds, &pt).await;
-        let d = a.data();
-        (d["access_token"].as_str().expect("token").to_owned(), d["grant_id"].as_str().expect("grant").to_owned())
+        self.as_node().access_token(creds).await
     }
 
     /// Stops the server and waits for it to drain.
@@ -324,10 +306,15 @@ impl Node {
         self.send(Method::POST, path, Some(creds), None, Some(body)).await
     }
 
+    /// A fresh link token (new user).
+    pub async fn link_token(&self, creds: &Creds) -> String {
+        let a = self.post("/link-token", creds, json!({})).await;
+        a.data()["link_token"].as_str().expect("link_token").to_owned()
+    }
+
     /// Runs the widget as a new guest through consent; returns the link token, ready to complete.
     pub async fn consented_link(&self, creds: &Creds) -> String {
-        let a = self.post("/link-token", creds, json!({})).await;
-        let link = a.data()["link_token"].as_str().expect("link_token").to_owned();
+        let link = self.link_token(creds).await;
         self.send(Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
         self.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
         link
