@@ -171,7 +171,10 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 /// The API error for a refused link or public token.
 pub(crate) fn refusal_error(r: TokenRefusal, what: &str) -> ApiError {
     match r {
-        TokenRefusal::Invalid => ApiError::new(ErrorCode::InvalidToken, format!("Invalid {what}")),
+        TokenRefusal::Invalid => ApiError::new(
+            ErrorCode::InvalidToken,
+            format!("Invalid {what}: it is unknown, malformed or was issued to another client"),
+        ),
         TokenRefusal::Expired => {
             ApiError::new(ErrorCode::TokenExpired, format!("The {what} has expired; create a new link token"))
         }

@@ -236,6 +236,17 @@ impl SeaStore {
     }
 }
 
+/// An update that releases `job`'s claim, matching only while `worker` still holds it
+/// (a worker whose lease lapsed and was taken over changes nothing).
+fn release_held_job(job: &SyncJob, worker: &str, now: OffsetDateTime) -> sea_orm::UpdateMany<sync_job::Entity> {
+    sync_job::Entity::update_many()
+        .col_expr(sync_job::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(sync_job::Column::UpdatedAt, Expr::value(ms(now)))
+        .filter(sync_job::Column::Id.eq(job.id))
+        .filter(sync_job::Column::LockedBy.eq(worker))
+        .filter(sync_job::Column::Status.eq("running"))
+}
+
 /// Inserts a user (a guest when `email` is `None`) owning a new personal workspace.
 async fn insert_user_with_workspace(
     txn: &sea_orm::DatabaseTransaction,
@@ -782,14 +793,9 @@ impl Store for SeaStore {
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
-        let done = sync_job::Entity::update_many()
+        let done = release_held_job(job, worker, now)
             .col_expr(sync_job::Column::Status, Expr::value("done"))
-            .col_expr(sync_job::Column::LockedBy, Expr::value(Option::<String>::None))
             .col_expr(sync_job::Column::LastError, Expr::value(Option::<String>::None))
-            .col_expr(sync_job::Column::UpdatedAt, Expr::value(ms(now)))
-            .filter(sync_job::Column::Id.eq(job.id))
-            .filter(sync_job::Column::LockedBy.eq(worker))
-            .filter(sync_job::Column::Status.eq("running"))
             .exec(&txn)
             .await?;
         if done.rows_affected != 1 {
@@ -845,15 +851,10 @@ impl Store for SeaStore {
             Some(t) => ("queued", ms(t), SyncStatus::Queued),
             None => ("failed", ms(now), SyncStatus::Failed),
         };
-        let updated = sync_job::Entity::update_many()
+        let updated = release_held_job(job, worker, now)
             .col_expr(sync_job::Column::Status, Expr::value(status))
             .col_expr(sync_job::Column::RunAfter, Expr::value(run_after))
-            .col_expr(sync_job::Column::LockedBy, Expr::value(Option::<String>::None))
             .col_expr(sync_job::Column::LastError, Expr::value(error))
-            .col_expr(sync_job::Column::UpdatedAt, Expr::value(ms(now)))
-            .filter(sync_job::Column::Id.eq(job.id))
-            .filter(sync_job::Column::LockedBy.eq(worker))
-            .filter(sync_job::Column::Status.eq("running"))
             .exec(&txn)
             .await?;
         if updated.rows_affected != 1 {

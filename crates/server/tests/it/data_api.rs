@@ -13,6 +13,7 @@
 //! at a tiny SMTP sink on 127.0.0.1 (`mail.transport = "smtp"`, `smtp_security = "none"`).
 
 use crate::helpers::*;
+use crate::smtp::SmtpSink;
 use crate::sync_worker::{FakeEvmNode, Holdings};
 use kc_service::NewClient;
 use reqwest::Method;
@@ -264,131 +265,17 @@ impl Body {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// A minimal SMTP sink, so email sign-in runs with the code the server really sent.
-// ---------------------------------------------------------------------------------------
-
-mod smtp {
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpListener;
-
-    /// One accepted message: recipients and the DATA section.
-    #[derive(Debug, Clone)]
-    pub(crate) struct Mail {
-        pub to: Vec<String>,
-        pub data: String,
-    }
-
-    /// Accepts every message on a random port of 127.0.0.1; stops with the test's runtime.
-    pub(crate) struct Sink {
-        pub port: u16,
-        mails: Arc<Mutex<Vec<Mail>>>,
-    }
-
-    impl Sink {
-        pub(crate) async fn start() -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
-            let port = listener.local_addr().expect("sink address").port();
-            let mails = Arc::new(Mutex::new(Vec::new()));
-            let store = mails.clone();
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        let _ = session(stream, store).await;
-                    });
-                }
-            });
-            Self { port, mails }
-        }
-
-        /// The 6-digit code of the latest message to `to` (its subject starts with it),
-        /// waiting at most 10 s for one.
-        pub(crate) async fn code_for(&self, to: &str) -> String {
-            let until = Instant::now() + Duration::from_secs(10);
-            loop {
-                let found = {
-                    let mails = self.mails.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    mails.iter().rev().find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).cloned()
-                };
-                if let Some(m) = found {
-                    let subject = m
-                        .data
-                        .split("\r\n")
-                        .find_map(|l| l.strip_prefix("Subject: "))
-                        .unwrap_or_else(|| panic!("a Subject header in {}", m.data));
-                    let code = subject.split_whitespace().next().unwrap_or_default().to_owned();
-                    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "a code in {subject:?}");
-                    return code;
-                }
-                assert!(Instant::now() < until, "no sign-in mail to {to} reached the SMTP sink within 10 s");
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        }
-    }
-
-    fn path_arg(rest: &str) -> String {
-        let rest = rest.split_once(':').map_or(rest, |(_, r)| r).trim();
-        rest.split_whitespace().next().unwrap_or("").trim_start_matches('<').trim_end_matches('>').to_owned()
-    }
-
-    async fn session(stream: tokio::net::TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> std::io::Result<()> {
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read);
-        write.write_all(b"220 kc-it-sink ESMTP ready\r\n").await?;
-        let mut to = Vec::new();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if lines.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let cmd = line.trim_end_matches(['\r', '\n']).to_owned();
-            let verb = cmd.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-            let reply: &[u8] = match verb.as_str() {
-                "EHLO" => b"250-kc-it-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
-                "HELO" | "NOOP" => b"250 OK\r\n",
-                "MAIL" | "RSET" => {
-                    to.clear();
-                    b"250 OK\r\n"
-                }
-                "RCPT" => {
-                    to.push(path_arg(&cmd[4..]));
-                    b"250 OK\r\n"
-                }
-                "DATA" => {
-                    write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
-                    let mut data = String::new();
-                    loop {
-                        line.clear();
-                        if lines.read_line(&mut line).await? == 0 {
-                            return Ok(());
-                        }
-                        if line == ".\r\n" || line == ".\n" {
-                            break;
-                        }
-                        data.push_str(line.strip_prefix('.').unwrap_or(&line).trim_end_matches(['\r', '\n']));
-                        data.push_str("\r\n");
-                    }
-                    let mail = Mail { to: std::mem::take(&mut to), data };
-                    store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(mail);
-                    b"250 OK: queued\r\n"
-                }
-                "QUIT" => {
-                    write.write_all(b"221 Bye\r\n").await?;
-                    return Ok(());
-                }
-                _ => b"502 Command not implemented\r\n",
-            };
-            write.write_all(reply).await?;
-        }
-    }
+/// The 6-digit code of the latest sign-in mail to `to` (its subject starts with it).
+async fn code_for(sink: &SmtpSink, to: &str) -> String {
+    let mail = sink.wait_for(to, std::time::Duration::from_secs(10)).await;
+    let subject = mail.header("Subject").unwrap_or_else(|| panic!("a Subject header in {}", mail.data));
+    let code = subject.split_whitespace().next().unwrap_or_default().to_owned();
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "a code in {subject:?}");
+    code
 }
 
 /// An app whose mailer delivers to `sink`.
-async fn spawn_with_mail(db: Db, sink: &smtp::Sink) -> TestApp {
+async fn spawn_with_mail(db: Db, sink: &SmtpSink) -> TestApp {
     let port = sink.port;
     spawn_with(db, move |s| {
         s.mail.transport = "smtp".into();
@@ -402,7 +289,7 @@ async fn spawn_with_mail(db: Db, sink: &smtp::Sink) -> TestApp {
 /// Like [`connect_guest`], but the user signs in by email with the code the sink received.
 async fn connect_email_user(
     app: &TestApp,
-    sink: &smtp::Sink,
+    sink: &SmtpSink,
     creds: &Creds,
     scopes: Option<&str>,
     email: &str,
@@ -411,7 +298,7 @@ async fn connect_email_user(
     let started =
         app.send(Method::POST, "/widget/auth/email/start", None, Some(&link), Some(json!({"email": email}))).await;
     assert_eq!(started.status.as_u16(), 202, "email start: {}", started.body);
-    let code = sink.code_for(email).await;
+    let code = code_for(sink, email).await;
     let verified = app
         .send(Method::POST, "/widget/auth/email/verify", None, Some(&link), Some(json!({"email": email, "code": code})))
         .await;
@@ -643,7 +530,7 @@ fn optional_claims(user_info: &Value) -> Vec<&'static str> {
 }
 
 async fn userinfo_claims_follow_the_openid_profile_and_email_scopes(db: Db) {
-    let sink = smtp::Sink::start().await;
+    let sink = SmtpSink::start().await;
     let app = spawn_with_mail(db, &sink).await;
     let creds = app.client().await;
     // (who, scopes, the optional claims that must be present). A claim outside the scopes
@@ -1155,7 +1042,7 @@ async fn patch_limit(app: &TestApp, creds: &Creds, grant_id: &str, body: Value) 
 }
 
 async fn transaction_limit_applies_to_guest_grants_only(db: Db) {
-    let sink = smtp::Sink::start().await;
+    let sink = SmtpSink::start().await;
     let app = spawn_with_mail(db, &sink).await;
     let creds = app.client().await;
     let guest = connect_guest(&app, &creds, None, &[]).await;

@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 mod helpers;
+/// The SMTP sink shared with the browser tests.
+#[path = "../e2e/smtp.rs"]
+mod smtp;
 
 mod audit;
 mod concurrency;
