@@ -40,6 +40,7 @@ const STEPS: &[Step] = &[
     Step { name: "clippy", run: clippy },
     Step { name: "dependency direction", run: dependency_direction },
     Step { name: "codegen --check", run: |_| crate::codegen::codegen(true) },
+    Step { name: "sdk tests", run: sdk_tests },
     Step { name: "docs", run: docs },
     Step { name: "tests", run: run_tests },
     Step { name: "contract fuzzing", run: contract_fuzz },
@@ -89,6 +90,20 @@ fn install(_: &Ctx) -> Result<()> {
     }
 
     ensure_postgres()?;
+    // nginx for the two-node cluster test behind a reverse proxy.
+    crate::cluster::ensure_nginx()?;
+
+    // axe-core, injected by the browser tests' accessibility checks, from its lockfile.
+    run_cmd(
+        Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir("crates/server/tests/e2e/axe"),
+    )
+    .context("cannot install axe-core for the browser tests (npm ci in crates/server/tests/e2e/axe)")?;
+
+    // The client SDKs' npm workspace (build tools, unit tests; the SDK tarball test needs React).
+    run_cmd(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir("sdk"))
+        .context("cannot install the SDK workspace (npm ci in sdk/)")?;
 
     if succeeds(cargo().arg("fmt").arg("--version")) && succeeds(cargo().arg("clippy").arg("--version")) {
         println!("rustfmt and clippy present");
@@ -99,7 +114,7 @@ fn install(_: &Ctx) -> Result<()> {
 }
 
 /// Starts the local PostgreSQL cluster(s) if 127.0.0.1:5432 does not answer, and waits up to 30 s.
-fn ensure_postgres() -> Result<()> {
+pub(crate) fn ensure_postgres() -> Result<()> {
     let ready = || succeeds(Command::new("pg_isready").args(["-q", "-h", "127.0.0.1", "-p", "5432"]));
     if ready() {
         println!("postgresql accepting connections on 127.0.0.1:5432");
@@ -130,6 +145,11 @@ fn ensure_postgres() -> Result<()> {
     Ok(())
 }
 
+/// The SDK packages' own checks: type-check and unit tests of every package (`npm test`).
+fn sdk_tests(_: &Ctx) -> Result<()> {
+    run_cmd(Command::new("npm").args(["test", "--workspaces", "--if-present"]).current_dir("sdk"))
+}
+
 /// `cargo fmt --check` over the workspace.
 fn fmt(_: &Ctx) -> Result<()> {
     run_cmd(cargo().args(["fmt", "--all", "--", "--check"])).context("code is not formatted: run `cargo fmt --all`")
@@ -147,7 +167,9 @@ fn clippy(ctx: &Ctx) -> Result<()> {
         "clippy::dbg_macro",
         "-D",
         "clippy::todo",
-    ]))
+    ]))?;
+    // The optional OTLP trace export of the binary (feature `otlp`) must keep compiling too.
+    run_cmd(ctx.cargo("clippy").args(["-p", "kryptos-connect", "--features", "otlp", "--", "-D", "warnings"]))
 }
 
 /// Crates that must never appear among a crate's normal (non-dev, non-build) dependencies.

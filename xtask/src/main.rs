@@ -3,11 +3,14 @@
 //!
 //! - `ci`: everything CI checks, in order, failing fast (see [`ci`]).
 //! - `codegen [--check]`: rewrite (or check) committed generated files (see [`codegen`]).
-//! - `bench [--seconds N] [--concurrency C] [--db sqlite|postgres|both] [--tokens N]`: load figures
-//!   for the release server over loopback (see [`mod@bench`]).
+//! - `bench [--seconds N] [--concurrency C] [--threads T] [--db sqlite|postgres|both] [--tokens N]
+//!   [--soak S] [--no-cluster] [--only A,B]`: load figures for the release server over loopback,
+//!   driven by wrk (see [`mod@bench`]).
+//! - `cluster [--port N]`: two release nodes behind nginx on the local PostgreSQL (see [`cluster`]).
 
 mod bench;
 mod ci;
+mod cluster;
 mod codegen;
 
 use anyhow::{bail, Context, Result};
@@ -21,11 +24,18 @@ usage: cargo xtask <command>
 commands:
   ci                       fmt, clippy, dependency direction, codegen check, tests (what CI runs)
   codegen [--check]        regenerate committed generated files (--check: fail if stale)
-  bench [options]          load figures for the release server over loopback
-      --seconds N          seconds per scenario (default 10)
-      --concurrency C      concurrent connections (default 16)
+  bench [options]          load figures for the release server over loopback (wrk; installed if missing)
+      --seconds N          seconds per scenario (default 8)
+      --concurrency C      concurrent connections (default 32)
+      --threads T          wrk threads (default 1)
       --db sqlite|postgres|both   database(s) to measure (default both)
-      --tokens N           public tokens prepared for the exchange scenario (default 2000)
+      --tokens N           public tokens per exchange run (default: 4000 per second of the run)
+      --soak S             also run the write path for S seconds, sampling RSS
+      --no-cluster         skip the two-process PostgreSQL run
+      --only A,B           only scenarios whose label contains A or B
+      --server PATH        measure this server binary instead of this checkout's build
+  cluster [--port N]       nginx on 127.0.0.1:N (default 8080) in front of two release nodes on the
+                           local PostgreSQL (the deploy/compose.yaml topology); Ctrl-C stops it
 ";
 
 fn main() -> ExitCode {
@@ -55,8 +65,19 @@ fn run(args: Vec<String>) -> Result<()> {
         }
         "bench" => bench::run(bench::Options::from_flags(&Flags::parse(
             rest,
-            &["--seconds=", "--concurrency=", "--db=", "--tokens="],
+            &[
+                "--seconds=",
+                "--concurrency=",
+                "--threads=",
+                "--db=",
+                "--tokens=",
+                "--soak=",
+                "--no-cluster",
+                "--only=",
+                "--server=",
+            ],
         )?)?),
+        "cluster" => cluster::run(&Flags::parse(rest, &["--port="])?),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

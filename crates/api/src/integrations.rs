@@ -145,6 +145,10 @@ pub struct IntegrationView {
     /// Why the last sync failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A caution for the user about the connection (an exchange API key that can also trade
+    /// or withdraw: read-only keys are enough). Absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// Per-stage status, e.g. `{"Balances": "COMPLETED"}`; absent until a sync has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_log: Option<serde_json::Map<String, serde_json::Value>>,
@@ -165,6 +169,13 @@ pub struct IntegrationView {
     /// `queued`, `syncing`, `synced` or `failed` (ours; absent from the documented shape).
     #[serde(default)]
     pub sync_status: String,
+    /// Whether the user proved ownership of the address by signing a sign-in message with the
+    /// wallet (ours). `false` for a pasted address and for exchanges.
+    #[serde(default)]
+    pub is_verified: bool,
+    /// When ownership was proved, epoch milliseconds; `null` unless `isVerified` (ours).
+    #[serde(default)]
+    pub verified_at: Option<i64>,
 }
 
 /// `data` of `GET /widget/integrations`.

@@ -11,19 +11,29 @@
 //! assert_eq!(e.code.as_str(), "TOKEN_ALREADY_USED");
 //! ```
 
+mod admin;
 mod connect;
 mod credentials;
+mod csv_import;
 mod data;
 mod error;
 mod health;
 mod integrations;
+mod oidc;
+mod transactions;
+mod wallets;
 mod widget;
 
+pub use admin::*;
 pub use connect::*;
 pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
+pub use csv_import::{CsvImportApi, CsvImportResponse, CSV_MAX_BYTES};
 pub use data::*;
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ParamIssue};
 pub use health::{HealthApi, HealthInfo};
 pub use integrations::*;
 pub use kc_domain::ErrorCode;
+pub use oidc::*;
+pub use transactions::*;
+pub use wallets::*;
 pub use widget::*;

@@ -57,6 +57,14 @@ pub struct WidgetSession {
     /// Whether the user approved the scopes (`null` until decided).
     #[serde(default)]
     pub consent: Option<bool>,
+    /// Whether the consent step is still to be taken. `false` once the user decided, and for a
+    /// returning user whose grant already holds every requested scope (no consent screen).
+    #[serde(default)]
+    pub consent_required: bool,
+    /// Space-separated scopes the consent step asks for: every requested scope for a new user,
+    /// only those the grant lacks for a returning user (empty when there is nothing to approve).
+    #[serde(default)]
+    pub consent_scopes: String,
     /// Provider to preselect.
     #[serde(default)]
     pub integration_name: Option<String>,
@@ -84,7 +92,8 @@ pub struct AnonymousAuthResponse {
 /// Body of `POST /widget/consent`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ConsentRequest {
-    /// `true` approves the requested scopes; `false` ends the session.
+    /// `true` approves the session's `consent_scopes` (for a returning user, approval adds
+    /// them to the grant); `false` ends the session and leaves any grant as it was.
     pub approve: bool,
 }
 
@@ -93,7 +102,7 @@ pub struct ConsentRequest {
 pub struct ConsentResponse {
     /// What was recorded.
     pub approved: bool,
-    /// The scopes approved (empty when denied).
+    /// The scopes approved (empty when denied); for a returning user, every scope the grant now holds.
     pub granted_scopes: String,
 }
 
@@ -170,7 +179,8 @@ pub struct DeleteIntegrationResponse {
 /// The widget API, authenticated by a link token.
 ///
 /// Every method fails with `INVALID_TOKEN` for an unknown or malformed link token,
-/// `TOKEN_EXPIRED` past its 30 minutes and `TOKEN_ALREADY_USED` once the widget completed.
+/// `TOKEN_EXPIRED` past its 30 minutes and `TOKEN_ALREADY_USED` once the widget completed;
+/// for a resumed session, `INVALID_GRANT` once the grant it resumes is revoked or expired.
 #[async_trait]
 pub trait WidgetApi: Send + Sync {
     /// What the widget needs to render: client, scopes, and where the session stands.
@@ -181,7 +191,8 @@ pub trait WidgetApi: Send + Sync {
     async fn auth_anonymous(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<AnonymousAuthResponse>;
 
     /// Records the user's decision on the requested scopes. `INVALID_REQUEST` before sign-in
-    /// and workspace selection.
+    /// and workspace selection. For a returning user, approval extends the resumed grant with
+    /// the scopes it lacks (`grant.updated` webhook); denial ends the session, grant untouched.
     async fn consent(
         &self,
         link: &LinkTokenCredential,
@@ -190,7 +201,8 @@ pub trait WidgetApi: Send + Sync {
     ) -> ApiResult<ConsentResponse>;
 
     /// Finishes the session: a public token for a new user, `null` for a resumed one.
-    /// The link token is dead afterwards. `INVALID_REQUEST` before consent was given.
+    /// The link token is dead afterwards. `INVALID_REQUEST` before consent was given (a
+    /// returning user whose grant holds every requested scope needs none).
     async fn complete(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<CompleteResponse>;
 
     /// Sends a 6-digit sign-in code to `email` (10 minutes, 5 attempts). `INVALID_REQUEST` for a

@@ -60,8 +60,22 @@ pub(crate) async fn fetch(
     request: reqwest::RequestBuilder,
     timeout: Duration,
 ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    fetch_with_retry_after(request, timeout).await.map(|(status, _, body)| (status, body))
+}
+
+/// [`fetch`], also returning the reply's `Retry-After` (in seconds only; an HTTP date is ignored).
+pub(crate) async fn fetch_with_retry_after(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<(StatusCode, Option<Duration>, Vec<u8>), FetchError> {
     let mut response = request.send().await.map_err(|e| FetchError::Transport(describe(&e, timeout)))?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::Transport(describe(&e, timeout)))? {
         if body.len() + chunk.len() > MAX_REPLY_BYTES {
@@ -69,7 +83,7 @@ pub(crate) async fn fetch(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((status, body))
+    Ok((status, retry_after, body))
 }
 
 /// Describes a reqwest error without its URL (which may hold a key).
@@ -139,15 +153,67 @@ impl RpcClient {
         self.batch_or_single(calls, true).await
     }
 
-    async fn batch_or_single(&self, calls: Vec<(&str, Value)>, batched: bool) -> Result<Vec<Value>, ChainError> {
+    /// Several calls in one batched request; returns each call's own outcome in request
+    /// order (a JSON-RPC error of one call, e.g. a reverting `eth_call`, does not fail the
+    /// others). A reply the whole batch cannot be matched to is still an error.
+    pub(crate) async fn batch_each(
+        &self,
+        calls: Vec<(&str, Value)>,
+    ) -> Result<Vec<Result<Value, ChainError>>, ChainError> {
         let count = calls.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let reply = self.post(&Self::requests(calls, true)).await?;
+        let items = match reply {
+            Value::Array(items) => items,
+            Value::Object(_) if reply.get("error").is_some() => {
+                return Err(match_replies(vec![reply], count)
+                    .err()
+                    .unwrap_or_else(|| ChainError::Malformed("a refused batch without an error object".to_owned())))
+            }
+            other => return Err(ChainError::Malformed(format!("expected a JSON-RPC reply, got {}", kind(&other)))),
+        };
+        let mut by_id: HashMap<u64, Result<Value, ChainError>> = HashMap::with_capacity(items.len());
+        for item in items {
+            let Value::Object(mut obj) = item else {
+                return Err(ChainError::Malformed("a JSON-RPC reply is not an object".to_owned()));
+            };
+            let Some(id) = obj.get("id").and_then(Value::as_u64) else {
+                // An error without id refuses the whole batch.
+                return Err(match_replies(vec![Value::Object(obj)], count)
+                    .err()
+                    .unwrap_or_else(|| ChainError::Malformed("a JSON-RPC reply has no numeric id".to_owned())));
+            };
+            let outcome = match obj.get("error").filter(|e| !e.is_null()) {
+                Some(error) => Err(rpc_error(error)),
+                None => obj.remove("result").ok_or_else(|| ChainError::Malformed(format!("reply {id} has no result"))),
+            };
+            if by_id.insert(id, outcome).is_some() {
+                return Err(ChainError::Malformed(format!("duplicate reply id {id}")));
+            }
+        }
+        (0..count as u64)
+            .map(|id| by_id.remove(&id).ok_or_else(|| ChainError::Malformed(format!("no reply for request id {id}"))))
+            .collect()
+    }
+
+    fn requests(calls: Vec<(&str, Value)>, batched: bool) -> Value {
         let requests: Vec<Value> = calls
             .into_iter()
             .enumerate()
             .map(|(id, (method, params))| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .collect();
-        let body = if batched { Value::Array(requests) } else { requests.into_iter().next().unwrap_or(Value::Null) };
-        let reply = self.post(&body).await?;
+        if batched {
+            Value::Array(requests)
+        } else {
+            requests.into_iter().next().unwrap_or(Value::Null)
+        }
+    }
+
+    async fn batch_or_single(&self, calls: Vec<(&str, Value)>, batched: bool) -> Result<Vec<Value>, ChainError> {
+        let count = calls.len();
+        let reply = self.post(&Self::requests(calls, batched)).await?;
         let items = match reply {
             Value::Array(items) => items,
             // A single object: the reply to a single call, or one error for a whole
@@ -157,6 +223,13 @@ impl RpcClient {
         };
         match_replies(items, count)
     }
+}
+
+/// A JSON-RPC error object as a [`ChainError::Rpc`].
+fn rpc_error(error: &Value) -> ChainError {
+    let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("(no message)").to_owned();
+    ChainError::Rpc { code, message }
 }
 
 fn looks_like_rpc(value: &Value) -> bool {
@@ -173,12 +246,10 @@ fn match_replies(items: Vec<Value>, count: usize) -> Result<Vec<Value>, ChainErr
         };
         let id = obj.get("id").and_then(Value::as_u64);
         if let Some(error) = obj.get("error").filter(|e| !e.is_null()) {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("(no message)").to_owned();
             // An error without id (a refused batch) ranks before all others.
             let rank = id.unwrap_or(0);
             if first_error.as_ref().is_none_or(|(r, _)| rank < *r) {
-                first_error = Some((rank, ChainError::Rpc { code, message }));
+                first_error = Some((rank, rpc_error(error)));
             }
             continue;
         }

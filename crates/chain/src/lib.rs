@@ -10,6 +10,15 @@
 //! - [`PriceSource`] prices token ids in USD. Adapters: [`StaticPrices`] (a fixed
 //!   table for sandbox and development) and [`CoinGeckoPrices`] (the
 //!   `/simple/price` endpoint, with an in-memory cache).
+//! - [`TransactionSource`] pages through the transaction history of an address, as
+//!   incoming, outgoing and fee [`HistoryLeg`]s (the ledger's input). Adapters:
+//!   [`EvmRpcHistory`] (ERC-20 `Transfer` logs by bounded `eth_getLogs`, native and internal
+//!   transfers by block scan or `trace_filter` where the node allows it, fees from receipts), [`ExplorerHistory`]
+//!   (Etherscan-compatible `txlist`, `txlistinternal`, `tokentx`) and [`SolanaHistory`]
+//!   (`getSignaturesForAddress` + `getTransaction`, `jsonParsed`).
+//! - [`HistoricalPriceSource`] prices a token id on a past day. Adapter:
+//!   [`CoinGeckoHistory`] (`/coins/{id}/market_chart/range`, behind a pluggable
+//!   [`HistoricalPriceCache`]).
 //!
 //! Quantities and prices are exact [`Decimal`]s: no floating point is used for
 //! money or quantities anywhere, on the wire or in memory. Every network adapter
@@ -32,19 +41,35 @@
 mod asset;
 mod chain;
 mod error;
+pub mod esplora;
 mod evm;
+mod evm_history;
+pub mod exchanges;
+mod explorer;
+mod history;
 mod http;
 mod price;
+mod price_history;
 mod provider;
 mod sandbox;
+mod sandbox_history;
 mod solana;
+mod solana_history;
 
 pub use asset::{AssetInfo, Balance};
 pub use chain::{Chain, UnknownChain};
 pub use error::{ChainError, PriceError};
 pub use evm::{Erc20Token, EvmRpcProvider};
+pub use evm_history::{EvmHistoryOptions, EvmRpcHistory, TRANSFER_TOPIC};
+pub use explorer::{ExplorerHistory, ExplorerOptions};
+pub use history::{
+    HistoricalPriceSource, HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource,
+};
 pub use price::{CoinGeckoPrices, Price, PriceSource, StaticPrices};
+pub use price_history::{CoinGeckoHistory, CoinGeckoHistoryOptions, HistoricalPriceCache, MemoryPriceCache};
 pub use provider::ChainProvider;
 pub use rust_decimal::Decimal;
 pub use sandbox::SandboxProvider;
+pub use sandbox_history::{SandboxHistory, StaticHistoricalPrices};
 pub use solana::{SolanaRpcProvider, SplToken};
+pub use solana_history::{SolanaHistory, SolanaHistoryOptions};

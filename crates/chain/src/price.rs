@@ -318,7 +318,7 @@ fn parse_simple_price(body: &[u8]) -> Result<HashMap<String, Price>, PriceError>
 }
 
 /// The exact decimal of a JSON number's text; `null` is `None`.
-fn decimal_from_json(text: &str) -> Result<Option<Decimal>, String> {
+pub(crate) fn decimal_from_json(text: &str) -> Result<Option<Decimal>, String> {
     let text = text.trim();
     if text == "null" {
         return Ok(None);

@@ -178,7 +178,7 @@ fn token_account(account: &Value) -> Result<(String, u8, Decimal), String> {
 }
 
 /// `EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v` → `EPjF…Dt1v`.
-fn shorten(mint: &str) -> String {
+pub(crate) fn shorten(mint: &str) -> String {
     let chars: Vec<char> = mint.chars().collect();
     if chars.len() <= 10 {
         return mint.to_owned();

@@ -265,6 +265,15 @@ impl ConnectClient {
         self.client.holdings_as(&self.credentials, access_token, &self.meta, &query).await
     }
 
+    /// `GET /api/v1/transactions` (`transactions:read`): the ledger, filtered and paged.
+    pub async fn transactions(
+        &self,
+        access_token: &BearerToken,
+        query: TransactionsQuery,
+    ) -> Result<TransactionsResponse, ClientError> {
+        self.client.transactions_as(&self.credentials, access_token, &self.meta, &query).await
+    }
+
     /// `POST /developer/integrations/{walletId}/resync`.
     pub async fn resync(&self, wallet_id: &str, req: ResyncRequest) -> Result<ResyncResponse, ClientError> {
         self.client.resync_as(&self.credentials, &self.meta, wallet_id, &req).await

@@ -70,3 +70,29 @@ impl DataApi for Client {
         Ok(self.holdings_as(client, token, meta, &query).await?)
     }
 }
+
+impl Client {
+    pub(crate) async fn transactions_as(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: &TransactionsQuery,
+    ) -> Result<TransactionsResponse, ClientError> {
+        let call = Call::get(&["api", "v1", "transactions"]).query(query)?.client(client).bearer(token).meta(meta);
+        self.send(call, Shape::Bare).await
+    }
+}
+
+#[async_trait]
+impl TransactionsApi for Client {
+    async fn transactions(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: TransactionsQuery,
+    ) -> ApiResult<TransactionsResponse> {
+        Ok(self.transactions_as(client, token, meta, &query).await?)
+    }
+}

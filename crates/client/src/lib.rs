@@ -2,7 +2,7 @@
 //!
 //! - [`ConnectClient`] is what a client backend uses: one app's credentials, the Connect API
 //!   (link tokens, exchange, check-session, grants, revocation), the developer endpoints and the
-//!   Data API (`userinfo`, `integrations`, `holdings`).
+//!   Data API (`userinfo`, `integrations`, `holdings`, `transactions`).
 //! - [`Client`] is the transport. It implements [`kc_api::ConnectApi`], [`kc_api::WidgetApi`],
 //!   [`kc_api::DataApi`], [`kc_api::DeveloperApi`], [`kc_api::HealthApi`] and
 //!   [`kc_api::ProvidersApi`], so code written against those traits runs unchanged in-process

@@ -29,6 +29,18 @@ pub enum ErrorCode {
     SandboxAddressNotAllowed,
     /// The operation is for guest (anonymous) users only.
     NotAnonUser,
+    /// A wallet's sign-in message is malformed, or for another domain, URI, chain or time.
+    InvalidSignInMessage,
+    /// A wallet signature is malformed or was not made by the message's address.
+    InvalidSignature,
+    /// A smart-contract (EIP-1271) wallet's signature: its ownership cannot be verified.
+    ContractWalletNotSupported,
+    /// A wallet sign-in nonce that is unknown, of another link session or for another address.
+    InvalidNonce,
+    /// A wallet sign-in nonce past its 5 minutes.
+    NonceExpired,
+    /// A wallet sign-in nonce that was already used.
+    NonceAlreadyUsed,
     /// Too many requests or failed authentications.
     RateLimited,
     /// The database is unreachable; try again shortly.
@@ -39,7 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in SPEC order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidToken,
@@ -52,6 +64,12 @@ impl ErrorCode {
         Self::SandboxProviderNotAllowed,
         Self::SandboxAddressNotAllowed,
         Self::NotAnonUser,
+        Self::InvalidSignInMessage,
+        Self::InvalidSignature,
+        Self::ContractWalletNotSupported,
+        Self::InvalidNonce,
+        Self::NonceExpired,
+        Self::NonceAlreadyUsed,
         Self::RateLimited,
         Self::ServiceUnavailable,
         Self::InternalError,
@@ -72,6 +90,12 @@ impl ErrorCode {
             Self::SandboxProviderNotAllowed => "SANDBOX_PROVIDER_NOT_ALLOWED",
             Self::SandboxAddressNotAllowed => "SANDBOX_ADDRESS_NOT_ALLOWED",
             Self::NotAnonUser => "NOT_ANON_USER",
+            Self::InvalidSignInMessage => "INVALID_SIGN_IN_MESSAGE",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::ContractWalletNotSupported => "CONTRACT_WALLET_NOT_SUPPORTED",
+            Self::InvalidNonce => "INVALID_NONCE",
+            Self::NonceExpired => "NONCE_EXPIRED",
+            Self::NonceAlreadyUsed => "NONCE_ALREADY_USED",
             Self::RateLimited => "RATE_LIMITED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalError => "INTERNAL_ERROR",
@@ -93,8 +117,12 @@ impl ErrorCode {
             | Self::TokenAlreadyUsed
             | Self::InvalidScope
             | Self::InvalidGrant
-            | Self::NotAnonUser => 400,
-            Self::InvalidClient | Self::InvalidToken => 401,
+            | Self::NotAnonUser
+            | Self::InvalidSignInMessage
+            | Self::ContractWalletNotSupported
+            | Self::NonceExpired
+            | Self::NonceAlreadyUsed => 400,
+            Self::InvalidClient | Self::InvalidToken | Self::InvalidSignature | Self::InvalidNonce => 401,
             Self::InsufficientPermissions | Self::SandboxProviderNotAllowed | Self::SandboxAddressNotAllowed => 403,
             Self::WorkspaceNotFound => 404,
             Self::RateLimited => 429,

@@ -20,11 +20,14 @@ mod error;
 mod grant;
 mod ids;
 mod integration;
+pub mod ledger;
+mod oidc;
 mod rng;
 mod scope;
 mod sealed;
 mod session;
 mod token;
+mod wallet_proof;
 mod webhook;
 
 pub use address::{AddressError, ChainFamily};
@@ -37,11 +40,21 @@ pub use integration::{
     sandbox_check, ProviderKind, SandboxViolation, SyncStatus, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_PROVIDERS,
     SANDBOX_SOLANA_ADDRESS,
 };
+pub use oidc::{
+    keys_in_use, oidc_lifetimes, pkce_matches, redirect_uri_registered, rotation_due, s256_challenge,
+    valid_code_challenge, valid_code_verifier, AuthorizationCode, GrantRefusal, OAuthErrorCode, OidcSecret,
+    RefreshTokenRecord, SigningAlg, SigningKeyInfo,
+};
 pub use rng::{OsSecretRng, SecretRng};
 pub use scope::{ScopeError, ScopeSet, DEFAULT_CLIENT_SCOPES};
 pub use sealed::{CredentialCipher, SealError, Sealed};
 pub use session::{LinkSession, PublicTokenRecord, TokenRefusal, WorkspaceRole};
 pub use token::{MalformedToken, PlainToken, TokenDigest, TokenKind};
+pub use wallet_proof::{
+    eip55_address, evm_sign_in_message, solana_sign_in_message, verify_evm_proof, verify_solana_proof, ProofChain,
+    ProofExpectations, ProofRefusal, VerifiedProof, WalletNonce, SIGN_IN_STATEMENT, SOLANA_CHAIN_ID,
+    WALLET_NONCE_LIFETIME,
+};
 pub use webhook::{
     sign_webhook, verify_webhook, webhook_delivery_id, webhook_endpoint_id, webhook_timestamp, VerifyError,
     WebhookEvent, WebhookSecret, WEBHOOK_EVENT_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,

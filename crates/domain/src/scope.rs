@@ -71,6 +71,18 @@ impl ScopeSet {
         }
     }
 
+    /// The scopes of `self` that `granted` lacks, in `self`'s order (empty when `self` is within `granted`).
+    pub fn missing_from(&self, granted: &ScopeSet) -> ScopeSet {
+        Self { ordered: self.ordered.iter().filter(|s| !granted.contains_str(s)).cloned().collect() }
+    }
+
+    /// `self` followed by the scopes of `more` it lacks.
+    pub fn union(&self, more: &ScopeSet) -> ScopeSet {
+        let mut ordered = self.ordered.clone();
+        ordered.extend(more.missing_from(self).ordered);
+        Self { ordered }
+    }
+
     /// The scopes in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.ordered.iter().map(String::as_str)
@@ -133,6 +145,16 @@ mod tests {
         let allowed = ScopeSet::default_client();
         let asked: ScopeSet = "openid nft:write".parse().expect("known");
         assert_eq!(asked.ensure_within(&allowed), Err(ScopeError::NotAllowed("nft:write".into())));
+    }
+
+    #[test]
+    fn missing_scopes_and_unions_keep_the_order() {
+        let granted: ScopeSet = "openid users:read".parse().expect("known");
+        let asked: ScopeSet = "portfolios:read openid integrations:read".parse().expect("known");
+        assert_eq!(asked.missing_from(&granted).to_string(), "portfolios:read integrations:read");
+        assert!(granted.missing_from(&asked.union(&granted)).is_empty());
+        assert_eq!(granted.union(&asked).to_string(), "openid users:read portfolios:read integrations:read");
+        assert_eq!(granted.union(&granted), granted);
     }
 
     #[test]

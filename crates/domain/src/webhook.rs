@@ -40,6 +40,8 @@ pub const WEBHOOK_TIMESTAMP_HEADER: &str = "X-Webhook-Timestamp";
 pub enum WebhookEvent {
     /// A public token was exchanged: a client now holds a new grant.
     GrantCreated,
+    /// A grant's scopes were extended: a returning user approved more scopes in the widget.
+    GrantUpdated,
     /// A grant was revoked.
     GrantRevoked,
     /// A wallet or exchange was connected to a workspace the client has a grant on.
@@ -50,28 +52,68 @@ pub enum WebhookEvent {
     IntegrationDeleted,
     /// An integration's sync failed for good.
     IntegrationFailed,
+    /// Transfer detection began for a workspace's ledger.
+    TransferDetectionStarted,
+    /// Transfer detection finished.
+    TransferDetectionCompleted,
+    /// Transfer detection failed.
+    TransferDetectionFailed,
+    /// Cost basis calculation began.
+    CostbasisStarted,
+    /// Cost basis calculation finished.
+    CostbasisCompleted,
+    /// Cost basis calculation failed.
+    CostbasisFailed,
 }
 
 impl WebhookEvent {
     /// Every event, in documentation order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 13] = [
         Self::GrantCreated,
+        Self::GrantUpdated,
         Self::GrantRevoked,
         Self::IntegrationCreated,
         Self::IntegrationUpdated,
         Self::IntegrationDeleted,
         Self::IntegrationFailed,
+        Self::TransferDetectionStarted,
+        Self::TransferDetectionCompleted,
+        Self::TransferDetectionFailed,
+        Self::CostbasisStarted,
+        Self::CostbasisCompleted,
+        Self::CostbasisFailed,
     ];
 
     /// The wire spelling, `<category>.<action>`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GrantCreated => "grant.created",
+            Self::GrantUpdated => "grant.updated",
             Self::GrantRevoked => "grant.revoked",
             Self::IntegrationCreated => "integration.created",
             Self::IntegrationUpdated => "integration.updated",
             Self::IntegrationDeleted => "integration.deleted",
             Self::IntegrationFailed => "integration.failed",
+            Self::TransferDetectionStarted => "transfer_detection.started",
+            Self::TransferDetectionCompleted => "transfer_detection.completed",
+            Self::TransferDetectionFailed => "transfer_detection.failed",
+            Self::CostbasisStarted => "costbasis.started",
+            Self::CostbasisCompleted => "costbasis.completed",
+            Self::CostbasisFailed => "costbasis.failed",
+        }
+    }
+
+    /// For processing events: the `action` (`DETECT_TRANSFER`, `ACCOUNT_MANAGER`) and
+    /// `status` (`started`, `completed`, `failed`) of their `data`.
+    pub fn processing(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::TransferDetectionStarted => Some(("DETECT_TRANSFER", "started")),
+            Self::TransferDetectionCompleted => Some(("DETECT_TRANSFER", "completed")),
+            Self::TransferDetectionFailed => Some(("DETECT_TRANSFER", "failed")),
+            Self::CostbasisStarted => Some(("ACCOUNT_MANAGER", "started")),
+            Self::CostbasisCompleted => Some(("ACCOUNT_MANAGER", "completed")),
+            Self::CostbasisFailed => Some(("ACCOUNT_MANAGER", "failed")),
+            _ => None,
         }
     }
 

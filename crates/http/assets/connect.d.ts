@@ -19,9 +19,9 @@ export type KryptosCssVars = Record<`--kc-${string}`, string>;
 export interface KryptosConnectConfig {
   /** Your Kryptos client id; sent as `?client_id=` when loading the widget. */
   clientId: string;
-  /** Your application name (the widget shows the name registered for the client). */
+  /** Your application name; passed to the widget, which shows it beside the registered client name. */
   appName: string;
-  /** Logo URL of your application. */
+  /** Logo URL of your application; passed to the widget. */
   appLogo?: string;
   /** UI theme. Default `"light"`. */
   theme?: KryptosTheme;
@@ -34,6 +34,8 @@ export interface KryptosConnectConfig {
   /** Origin (and optional path prefix) of the Kryptos Connect server.
    *  Default: the origin `connect.js` was loaded from. */
   baseUrl?: string;
+  /** WalletConnect Cloud project id: accepted and passed to the widget; reserved. */
+  walletConnectProjectId?: string;
 }
 
 /** Values that pre-populate the integration form (all optional, all editable). */
@@ -67,7 +69,9 @@ export interface KryptosConnectError extends Error {
    * A server error code (`TOKEN_EXPIRED`, `INVALID_TOKEN`, `RATE_LIMITED`, …) or one of:
    * `ACCESS_DENIED` (user denied consent), `USER_CLOSED` (user dismissed the widget),
    * `CLOSED` (`KryptosConnect.close()` was called), `LINK_TOKEN_ERROR` /
-   * `INVALID_LINK_TOKEN` (generateLinkToken failed), `INVALID_CONFIG`.
+   * `INVALID_LINK_TOKEN` (generateLinkToken failed), `INVALID_CONFIG`,
+   * `ORIGIN_NOT_ALLOWED` (this page's origin is not registered for the client; the message
+   * names the `kryptos-connect clients update … --add-origin …` command to run).
    */
   code: string;
   cause?: unknown;
@@ -120,7 +124,8 @@ export interface KryptosConnectSDK {
   /** Whether a widget is currently open. */
   isOpen(): boolean;
   /** A copy of the current global configuration. */
-  getConfig(): Required<Omit<KryptosConnectConfig, "appLogo">> & Pick<KryptosConnectConfig, "appLogo">;
+  getConfig(): Required<Omit<KryptosConnectConfig, "appLogo" | "walletConnectProjectId">> &
+    Pick<KryptosConnectConfig, "appLogo" | "walletConnectProjectId">;
 }
 
 /** Messages the widget posts to its parent window (`event.data`). */

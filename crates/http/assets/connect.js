@@ -1,415 +1,723 @@
-/*!
- * Kryptos Connect browser SDK — served at /sdk/connect.js. No dependencies.
- *
- *   KryptosConnect.init({ clientId, appName, theme, language, authMethods, cssVars, baseUrl? });
- *   KryptosConnect.open({ generateLinkToken, onConnectSuccess, onConnectError,
- *                         integrationName?, extraConfig?: { prefill } });
- *   document.body.appendChild(KryptosConnect.createButton({ ...same options, children: "Connect" }));
- *
- * The widget runs in a sandboxed iframe served by the Kryptos Connect server.
- * The link token travels in the iframe URL *fragment* (never sent over the
- * network, removed by the widget on load). Results come back by postMessage,
- * accepted only from that iframe and the server's origin.
- */
-(function (window, document) {
-  "use strict";
+/*! Kryptos Connect browser SDK 1.0.0 — served at /sdk/connect.js, typed by /sdk/connect.d.ts.
+ *  Generated from sdk/web/src (the same core as @kryptos_connect/web-sdk); do not edit. */
+"use strict";
+(() => {
+  // src/styles/index.css?raw
+  var styles_default = '/*\n * @kryptos_connect/web-sdk \u2014 styles of the trigger button.\n *\n * Every rule has zero specificity (:where), so any class of your page wins. The colours come\n * from the --kc-* variables of the theming reference; set them on :root, or under\n * [data-kc-theme="dark"] for the dark theme (the button carries data-kc-theme, and the same\n * variables are handed to the widget when it opens).\n */\n:where(.kc-connect-button) {\n  display: inline-flex;\n  align-items: center;\n  justify-content: center;\n  gap: 8px;\n  box-sizing: border-box;\n  padding: var(--kc-btn-padding, 10px 18px);\n  min-height: var(--kc-btn-height, 44px);\n  font: inherit;\n  font-size: var(--kc-btn-font-size, 15px);\n  font-weight: 600;\n  line-height: 1.2;\n  border: 0;\n  border-radius: var(--kc-border-radius, 10px);\n  background: var(--kc-primary, #00c693);\n  color: var(--kc-primary-text, #03261c);\n  cursor: pointer;\n  transition: background-color 0.15s ease, transform 0.05s ease;\n}\n:where(.kc-connect-button):hover {\n  background: var(--kc-primary-hover, #00b386);\n}\n:where(.kc-connect-button):active {\n  transform: translateY(1px);\n}\n:where(.kc-connect-button):focus-visible {\n  outline: 2px solid var(--kc-border-focus, #00c693);\n  outline-offset: 2px;\n}\n:where(.kc-connect-button)[aria-busy="true"] {\n  cursor: progress;\n  opacity: 0.75;\n}\n:where(.kc-connect-button):disabled {\n  cursor: not-allowed;\n  opacity: 0.6;\n}\n:where(.kc-connect-button--sm) {\n  --kc-btn-padding: 8px 14px;\n  --kc-btn-font-size: 14px;\n  --kc-btn-height: 36px;\n}\n:where(.kc-connect-button--lg) {\n  --kc-btn-padding: 12px 22px;\n  --kc-btn-font-size: 16px;\n  --kc-btn-height: 52px;\n}\n:where(.kc-connect-button__logo) {\n  display: inline-flex;\n  align-items: center;\n  justify-content: center;\n  width: 1.25em;\n  height: 1.25em;\n  overflow: hidden;\n  border-radius: 4px;\n}\n:where(.kc-connect-button__logo) > :where(img, svg) {\n  width: 100%;\n  height: 100%;\n  object-fit: contain;\n}\n';
 
-  if (window.KryptosConnect && window.KryptosConnect.__sdk === "kryptos-connect") return; // loaded twice
-
-  var VERSION = "1.0.0";
-  var WIDGET_SOURCE = "kryptos-connect";   // messages from the widget
-  var DEFAULT_LABEL = "Connect to Kryptos";
-  var FALLBACK_CLOSE_AFTER_MS = 10000;     // show our own × if the widget never says "ready"
-
-  // Where this script came from = where the widget lives (unless baseUrl is given).
-  var scriptOrigin = (function () {
-    var s = document.currentScript;
-    try { return new URL(s && s.src ? s.src : window.location.href, window.location.href).origin; }
-    catch (e) { return window.location.origin; }
-  })();
-
-  var config = {
-    clientId: "",
-    appName: "",
-    appLogo: null,
-    theme: "light",
-    language: "en",
-    authMethods: ["email", "anonymous"],
-    cssVars: {},
-    baseUrl: scriptOrigin
+  // src/core/errors.ts
+  var KryptosConnectError = class extends Error {
+    constructor(code, message, cause) {
+      super(message || code);
+      Object.setPrototypeOf(this, new.target.prototype);
+      this.name = "KryptosConnectError";
+      this.code = code;
+      if (cause !== void 0) this.cause = cause;
+    }
   };
+  function hasCode(value) {
+    return value instanceof Error && typeof value.code === "string";
+  }
+  function toConnectError(err, fallback, message) {
+    if (err instanceof KryptosConnectError) return err;
+    if (hasCode(err)) return new KryptosConnectError(err.code, err.message, err);
+    const detail = err instanceof Error && err.message ? err.message : message;
+    return new KryptosConnectError(fallback, detail, err);
+  }
 
-  var current = null;   // the open widget: { overlay, frame, origin, settled, ... }
-  var opening = false;  // generateLinkToken() in flight
-
-  // ---------------------------------------------------------------- helpers
-  function noop() {}
-
-  function assign(target) {
-    for (var i = 1; i < arguments.length; i++) {
-      var src = arguments[i];
-      if (src) for (var k in src) if (Object.prototype.hasOwnProperty.call(src, k)) target[k] = src[k];
+  // src/core/messages.ts
+  var TEXT = {
+    en: {
+      close: "Close",
+      originTitle: "Kryptos Connect is not set up for this site",
+      originLead: (origin) => `This page (${origin}) is not allowed to open Kryptos Connect for this app, so nothing can be shared from here. Please try again later or contact the site's support.`,
+      originDev: "For the developer \u2014 register this origin on the Kryptos Connect server:",
+      configTitle: "Kryptos Connect is not configured",
+      configLead: "This app did not give its Kryptos Connect client id, so the connection cannot start."
+    },
+    fr: {
+      close: "Fermer",
+      originTitle: "Kryptos Connect n\u2019est pas configur\xE9 pour ce site",
+      originLead: (origin) => `Cette page (${origin}) n\u2019est pas autoris\xE9e \xE0 ouvrir Kryptos Connect pour cette application : rien ne peut \xEAtre partag\xE9 d\u2019ici. R\xE9essayez plus tard ou contactez le support du site.`,
+      originDev: "Pour le d\xE9veloppeur \u2014 enregistrez cette origine sur le serveur Kryptos Connect :",
+      configTitle: "Kryptos Connect n\u2019est pas configur\xE9",
+      configLead: "Cette application n\u2019a pas fourni son identifiant client Kryptos Connect : la connexion ne peut pas d\xE9marrer."
     }
-    return target;
+  };
+  function noticeText(language) {
+    return /^fr\b/i.test(language) ? TEXT.fr : TEXT.en;
+  }
+  function addOriginCommand(clientId, origin) {
+    return `kryptos-connect clients update ${clientId} --add-origin ${origin}`;
   }
 
-  /** Set styles through CSSOM (works under a strict host CSP, unlike style="" attributes). */
-  function css(el, styles) {
-    for (var k in styles) {
-      if (!Object.prototype.hasOwnProperty.call(styles, k) || styles[k] == null) continue;
-      if (k.indexOf("-") >= 0) el.style.setProperty(k, String(styles[k]));
-      else el.style[k] = styles[k];
+  // src/core/protocol.ts
+  var WIDGET_SOURCE = "kryptos-connect";
+  var DEFAULT_LABEL = "Connect to Kryptos";
+  function widgetUrl(p) {
+    const frag = new URLSearchParams();
+    frag.set("link_token", p.linkToken);
+    frag.set("origin", p.pageOrigin);
+    frag.set("theme", p.theme);
+    frag.set("lang", p.language);
+    frag.set("mode", "iframe");
+    if (Object.keys(p.cssVars).length) frag.set("css", JSON.stringify(p.cssVars));
+    if (p.authMethods.length) frag.set("auth", p.authMethods.join(","));
+    if (p.appName) frag.set("app_name", p.appName);
+    if (p.appLogo) frag.set("app_logo", p.appLogo);
+    if (p.walletConnectProjectId) frag.set("walletconnect_project_id", p.walletConnectProjectId);
+    if (p.integrationName) frag.set("integration", p.integrationName);
+    if (p.prefill) frag.set("prefill", JSON.stringify(p.prefill));
+    const query = p.clientId ? "?client_id=" + encodeURIComponent(p.clientId) : "";
+    return p.baseUrl + "/connect" + query + "#" + frag.toString();
+  }
+  function readWidgetMessage(data) {
+    if (!data || typeof data !== "object") return null;
+    const d = data;
+    if (d.source !== WIDGET_SOURCE) return null;
+    switch (d.type) {
+      case "ready":
+        return { kind: "event", event: { type: "ready" } };
+      case "step":
+        return { kind: "event", event: { type: "step", step: String(d.step) } };
+      case "success": {
+        const token = d.public_token;
+        return { kind: "success", consent: typeof token === "string" && token ? { public_token: token } : null };
+      }
+      case "error":
+        return {
+          kind: "error",
+          code: String(d.code || "UNKNOWN_ERROR"),
+          message: String(d.message || "Kryptos Connect failed")
+        };
+      case "close":
+        return { kind: "close" };
+      default:
+        return null;
     }
   }
-
-  function makeError(code, message, cause) {
-    var err = new Error(message || code);
-    err.name = "KryptosConnectError";
-    err.code = code;
-    if (cause) err.cause = cause;
-    return err;
+  function normalizeTheme(theme) {
+    return theme === "dark" || theme === "auto" ? theme : "light";
   }
-
-  /** Call a user callback without letting its exception break the SDK. */
-  function safeCall(fn, arg) {
-    try { fn(arg); } catch (e) { setTimeout(function () { throw e; }); }
-  }
-
-  function normalizeBase(url) {
-    var u = new URL(String(url), window.location.href);
+  function normalizeBase(url, relativeTo) {
+    const u = new URL(String(url), relativeTo);
     return (u.origin + u.pathname).replace(/\/+$/, "");
   }
-
-  function themeBackground(theme, cssVars) {
-    if (cssVars && cssVars["--kc-bg-primary"]) return cssVars["--kc-bg-primary"];
-    var dark = theme === "dark" ||
-      (theme === "auto" && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
-    return dark ? "#0a0a0a" : "#ffffff";
-  }
-
-  // ------------------------------------------------------------------- init
-  /** Set the global configuration. Can be called again at any time; returns the SDK. */
-  function init(options) {
-    options = options || {};
-    var next = assign({}, config, options);
-    if (["light", "dark", "auto"].indexOf(next.theme) < 0) next.theme = "light";
-    next.language = String(next.language || "en");
-    next.cssVars = assign({}, options.cssVars || config.cssVars);
-    next.baseUrl = normalizeBase(options.baseUrl || config.baseUrl || scriptOrigin);
-    if (!Array.isArray(next.authMethods) || !next.authMethods.length) next.authMethods = ["email", "anonymous"];
-    config = next;
-    return api;
-  }
-
-  // ------------------------------------------------------------------- open
-  /**
-   * Open the widget. Awaits generateLinkToken(), then shows the overlay.
-   * Ignored (resolves immediately) while a widget is already open or opening.
-   */
-  function open(options) {
-    options = options || {};
-    if (current || opening) return Promise.resolve();
-
-    var callbacks = {
-      success: options.onConnectSuccess || options.onSuccess || noop,
-      error: options.onConnectError || options.onError || noop,
-      event: options.onEvent || noop
+  function callbacksOf(options) {
+    const both = (a, b) => (v) => {
+      if (a) a(v);
+      if (b && b !== a) b(v);
     };
-    if (typeof options.generateLinkToken !== "function") {
-      safeCall(callbacks.error, makeError("INVALID_CONFIG", "KryptosConnect.open: generateLinkToken is required"));
-      return Promise.resolve();
+    return {
+      success: both(options.onConnectSuccess, options.onSuccess),
+      error: both(options.onConnectError, options.onError),
+      event: options.onEvent || (() => void 0)
+    };
+  }
+  function mergeConfig(config, options) {
+    const extra = options.extraConfig || {};
+    const merged = { ...config };
+    if (typeof extra.appName === "string") merged.appName = extra.appName;
+    if (typeof extra.appLogo === "string") merged.appLogo = extra.appLogo;
+    if (extra.theme) merged.theme = extra.theme;
+    if (extra.language) merged.language = extra.language;
+    if (Array.isArray(extra.authMethods) && extra.authMethods.length) merged.authMethods = extra.authMethods;
+    if (typeof extra.walletConnectProjectId === "string") merged.walletConnectProjectId = extra.walletConnectProjectId;
+    merged.cssVars = { ...config.cssVars || {}, ...extra.cssVars || {} };
+    return merged;
+  }
+
+  // src/core/theme.ts
+  var KC_CSS_VARS = [
+    "--kc-primary",
+    "--kc-primary-hover",
+    "--kc-primary-light",
+    "--kc-primary-text",
+    "--kc-primary-rgb",
+    "--kc-bg-primary",
+    "--kc-bg-secondary",
+    "--kc-bg-tertiary",
+    "--kc-bg-hover",
+    "--kc-text-primary",
+    "--kc-text-secondary",
+    "--kc-text-tertiary",
+    "--kc-text-inverse",
+    "--kc-border",
+    "--kc-border-focus",
+    "--kc-border-radius",
+    "--kc-secondary",
+    "--kc-secondary-hover",
+    "--kc-success",
+    "--kc-success-light",
+    "--kc-success-dark",
+    "--kc-error",
+    "--kc-error-light",
+    "--kc-error-dark",
+    "--kc-warning",
+    "--kc-warning-light",
+    "--kc-warning-dark",
+    "--kc-shadow-sm",
+    "--kc-shadow-md",
+    "--kc-shadow-lg"
+  ];
+  function resolveTheme(theme, win) {
+    if (theme !== "auto") return theme;
+    return typeof win.matchMedia === "function" && win.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  function readPageCssVars(el, win) {
+    const out = {};
+    const styles = [];
+    for (let node = el; node; node = node.parentElement) {
+      try {
+        styles.push(win.getComputedStyle(node));
+      } catch {
+        break;
+      }
     }
-
-    opening = true;
-    return Promise.resolve()
-      .then(function () { return options.generateLinkToken(); })
-      .then(function (result) {
-        opening = false;
-        var token = result && (result.link_token || result.linkToken);
-        if (typeof token !== "string" || !token) {
-          throw makeError("INVALID_LINK_TOKEN", "generateLinkToken() did not return a link_token");
+    for (const name of KC_CSS_VARS) {
+      for (const style of styles) {
+        const value = style.getPropertyValue(name).trim();
+        if (value) {
+          out[name] = value;
+          break;
         }
-        mount(token, options, callbacks);
-      })
-      .catch(function (err) {
-        opening = false;
-        if (current) return;
-        safeCall(callbacks.error, err && err.code ? err
-          : makeError("LINK_TOKEN_ERROR", (err && err.message) || "Could not create a link token", err));
+      }
+    }
+    return out;
+  }
+  function sanitizeCssVars(vars) {
+    const out = {};
+    if (!vars) return out;
+    for (const [name, value] of Object.entries(vars)) {
+      if (!/^--kc-[a-z0-9-]+$/.test(name) || value == null) continue;
+      const v = String(value).trim();
+      if (v && v.length <= 200 && !/[;{}<>]/.test(v)) out[name] = v;
+    }
+    return out;
+  }
+
+  // src/core/overlay.ts
+  var FALLBACK_CLOSE_AFTER_MS = 1e4;
+  function css(el, styles) {
+    for (const [k, v] of Object.entries(styles)) {
+      if (v == null) continue;
+      if (k.includes("-")) el.style.setProperty(k, v);
+      else el.style[k] = v;
+    }
+  }
+  function safely(win, fn) {
+    try {
+      fn();
+    } catch (e) {
+      win.setTimeout(() => {
+        throw e;
       });
+    }
   }
-
-  /** Build the iframe URL: client_id in the query, everything else in the fragment. */
-  function widgetUrl(linkToken, options, cfg) {
-    var extra = options.extraConfig || {};
-    var frag = new URLSearchParams();
-    frag.set("link_token", linkToken);
-    frag.set("origin", window.location.origin);
-    frag.set("theme", cfg.theme);
-    frag.set("lang", cfg.language);
-    frag.set("mode", "iframe");
-    if (cfg.cssVars && Object.keys(cfg.cssVars).length) frag.set("css", JSON.stringify(cfg.cssVars));
-    if (cfg.authMethods) frag.set("auth", cfg.authMethods.join(","));
-    var integration = options.integrationName || extra.integrationName;
-    if (integration) frag.set("integration", String(integration));
-    if (extra.prefill && typeof extra.prefill === "object") frag.set("prefill", JSON.stringify(extra.prefill));
-    var query = cfg.clientId ? "?client_id=" + encodeURIComponent(cfg.clientId) : "";
-    return cfg.baseUrl + "/connect" + query + "#" + frag.toString();
-  }
-
-  function mount(linkToken, options, callbacks) {
-    // extraConfig: per-open overrides merged onto the global config.
-    var extra = options.extraConfig || {};
-    var cfg = assign({}, config, extra);
-    cfg.cssVars = assign({}, config.cssVars, extra.cssVars);
-    var origin = new URL(cfg.baseUrl).origin;
-
-    var overlay = document.createElement("div");
+  var LIGHT = { bg: "#ffffff", text: "#1f2937", muted: "#4b5563", code: "#f3f4f6" };
+  var DARK = { bg: "#0a0a0a", text: "#f6f6f8", muted: "#e5e7eb", code: "#1a1a1d" };
+  function mountOverlay(p) {
+    const { win, callbacks } = p;
+    const doc = win.document;
+    const theme = resolveTheme(p.widget.theme, win);
+    const pageOrigin = win.location.origin;
+    const serverOrigin = new URL(p.widget.baseUrl).origin;
+    const text = noticeText(p.widget.language);
+    const overlay = doc.createElement("div");
     overlay.setAttribute("data-kryptos-connect", "overlay");
+    overlay.setAttribute("data-kc-theme", theme);
     overlay.setAttribute("role", "dialog");
     overlay.setAttribute("aria-modal", "true");
     overlay.setAttribute("aria-label", "Kryptos Connect");
     css(overlay, {
-      position: "fixed", top: "0", right: "0", bottom: "0", left: "0",
+      position: "fixed",
+      top: "0",
+      right: "0",
+      bottom: "0",
+      left: "0",
       zIndex: "2147483646",
-      display: "flex", alignItems: "center", justifyContent: "center",
+      display: "flex",
+      alignItems: "center",
+      justifyContent: "center",
       background: "rgba(15, 23, 42, 0.55)",
-      opacity: "0", transition: "opacity 160ms ease"
+      opacity: "0",
+      transition: "opacity 160ms ease"
     });
-
-    var frame = document.createElement("iframe");
+    doc.body.appendChild(overlay);
+    const cssVars = { ...readPageCssVars(overlay, win), ...p.widget.cssVars };
+    const palette = theme === "dark" ? DARK : LIGHT;
+    const bg = cssVars["--kc-bg-primary"] || palette.bg;
+    const frame = doc.createElement("iframe");
     frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups");
     frame.setAttribute("title", "Kryptos Connect");
     frame.setAttribute("allow", "clipboard-write");
     css(frame, {
-      border: "0", display: "block",
-      background: themeBackground(cfg.theme, cfg.cssVars),
+      border: "0",
+      display: "block",
+      background: bg,
       boxShadow: "0 25px 50px -12px rgba(0, 0, 0, 0.35)",
-      transform: "translateY(8px)", transition: "transform 180ms ease"
+      transform: "translateY(8px)",
+      transition: "transform 180ms ease"
     });
-    frame.src = widgetUrl(linkToken, options, cfg);
-
-    // Last-resort close button, only if the widget never reports "ready"
-    // (e.g. blocked by frame-ancestors because this origin is not registered).
-    var fallbackClose = document.createElement("button");
+    frame.src = widgetUrl({ ...p.widget, cssVars, pageOrigin });
+    const fallbackClose = doc.createElement("button");
     fallbackClose.type = "button";
-    fallbackClose.setAttribute("aria-label", "Close");
-    fallbackClose.textContent = "\u00d7";
+    fallbackClose.setAttribute("aria-label", text.close);
+    fallbackClose.textContent = "\xD7";
     css(fallbackClose, {
-      position: "absolute", top: "12px", right: "12px", width: "40px", height: "40px",
-      border: "0", borderRadius: "999px", background: "rgba(255, 255, 255, 0.9)", color: "#111827",
-      fontSize: "24px", lineHeight: "40px", cursor: "pointer", display: "none"
+      position: "absolute",
+      top: "12px",
+      right: "12px",
+      width: "40px",
+      height: "40px",
+      border: "0",
+      borderRadius: "999px",
+      background: "rgba(255, 255, 255, 0.9)",
+      color: "#111827",
+      fontSize: "24px",
+      lineHeight: "40px",
+      cursor: "pointer",
+      display: "none"
     });
-
     overlay.appendChild(frame);
     overlay.appendChild(fallbackClose);
-
-    var state = {
-      overlay: overlay,
-      frame: frame,
-      origin: origin,
-      callbacks: callbacks,
-      settled: false,
-      ready: false,
-      previousFocus: document.activeElement,
-      previousOverflow: document.documentElement.style.overflow,
-      media: window.matchMedia ? window.matchMedia("(max-width: 480px), (max-height: 600px)") : null
+    const previousFocus = doc.activeElement;
+    const previousOverflow = doc.documentElement.style.overflow;
+    const media = typeof win.matchMedia === "function" ? win.matchMedia("(max-width: 480px), (max-height: 600px)") : null;
+    let ready = false;
+    let delivered = false;
+    let removed = false;
+    let notice = null;
+    const layout = () => {
+      const compact = !!media && media.matches;
+      const box = compact ? { width: "100%", height: "100%", maxWidth: "none", maxHeight: "none", borderRadius: "0" } : {
+        width: "420px",
+        height: "700px",
+        maxWidth: "calc(100vw - 32px)",
+        maxHeight: "calc(100vh - 32px)",
+        borderRadius: "16px"
+      };
+      css(frame, box);
     };
-
-    state.layout = function () {
-      var compact = state.media && state.media.matches;
-      css(frame, compact
-        ? { width: "100%", height: "100%", maxWidth: "none", maxHeight: "none", borderRadius: "0" }
-        : { width: "420px", height: "700px", maxWidth: "calc(100vw - 32px)", maxHeight: "calc(100vh - 32px)", borderRadius: "16px" });
+    const deliver = (fn) => {
+      if (delivered) return;
+      delivered = true;
+      safely(win, fn);
     };
-
-    state.onMessage = function (event) {
-      // Only our iframe, only the server's origin, only widget messages.
-      if (event.source !== frame.contentWindow || event.origin !== origin) return;
-      var d = event.data;
-      if (!d || typeof d !== "object" || d.source !== WIDGET_SOURCE) return;
-      switch (d.type) {
-        case "ready":
-          state.ready = true;
-          fallbackClose.style.display = "none";
-          safeCall(callbacks.event, { type: "ready" });
-          break;
-        case "step":
-          safeCall(callbacks.event, { type: "step", step: d.step });
+    const teardown = () => {
+      if (removed) return;
+      removed = true;
+      win.removeEventListener("message", onMessage);
+      doc.removeEventListener("keydown", onKeydown);
+      doc.removeEventListener("focusin", onFocusIn);
+      if (media) {
+        if (media.removeEventListener) media.removeEventListener("change", layout);
+        else if (media.removeListener) media.removeListener(layout);
+      }
+      win.clearTimeout(fallbackTimer);
+      if (overlay.parentNode) overlay.parentNode.removeChild(overlay);
+      doc.documentElement.style.overflow = previousOverflow;
+      if (previousFocus && typeof previousFocus.focus === "function" && doc.contains(previousFocus)) {
+        try {
+          previousFocus.focus();
+        } catch {
+        }
+      }
+      p.onTeardown();
+    };
+    const finish = (fn) => {
+      if (delivered) {
+        teardown();
+        return;
+      }
+      teardown();
+      deliver(fn);
+    };
+    const closeWith = (code, message) => finish(() => callbacks.error(new KryptosConnectError(code, message)));
+    const userClosed = () => closeWith("USER_CLOSED", "The user closed Kryptos Connect");
+    const showNotice = (code, title, lead, devLabel, command) => {
+      if (notice || removed) return;
+      if (frame.parentNode) frame.parentNode.removeChild(frame);
+      fallbackClose.style.display = "none";
+      notice = doc.createElement("div");
+      notice.setAttribute("data-kryptos-connect", "notice");
+      notice.setAttribute("data-code", code);
+      notice.setAttribute("role", "alert");
+      css(notice, {
+        boxSizing: "border-box",
+        width: "440px",
+        maxWidth: "calc(100vw - 32px)",
+        maxHeight: "calc(100vh - 32px)",
+        overflow: "auto",
+        padding: "24px",
+        borderRadius: cssVars["--kc-border-radius"] ? `calc(${cssVars["--kc-border-radius"]} * 2)` : "16px",
+        background: bg,
+        color: cssVars["--kc-text-primary"] || palette.text,
+        boxShadow: "0 25px 50px -12px rgba(0, 0, 0, 0.35)",
+        fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        fontSize: "15px",
+        lineHeight: "1.5",
+        textAlign: "left"
+      });
+      const h = doc.createElement("h2");
+      h.textContent = title;
+      css(h, { margin: "0 0 8px", fontSize: "18px", lineHeight: "1.3", fontWeight: "650" });
+      const lp = doc.createElement("p");
+      lp.textContent = lead;
+      css(lp, { margin: "0 0 16px", color: cssVars["--kc-text-secondary"] || palette.muted });
+      notice.appendChild(h);
+      notice.appendChild(lp);
+      if (command) {
+        const dl = doc.createElement("p");
+        dl.textContent = devLabel;
+        css(dl, { margin: "0 0 6px", fontSize: "13px", color: cssVars["--kc-text-secondary"] || palette.muted });
+        const code2 = doc.createElement("code");
+        code2.textContent = command;
+        css(code2, {
+          display: "block",
+          padding: "10px 12px",
+          marginBottom: "20px",
+          borderRadius: "8px",
+          background: cssVars["--kc-bg-secondary"] || palette.code,
+          fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
+          fontSize: "13px",
+          wordBreak: "break-all",
+          userSelect: "all"
+        });
+        notice.appendChild(dl);
+        notice.appendChild(code2);
+      }
+      const close = doc.createElement("button");
+      close.type = "button";
+      close.textContent = text.close;
+      close.setAttribute("data-kryptos-connect", "notice-close");
+      css(close, {
+        display: "block",
+        width: "100%",
+        minHeight: "44px",
+        padding: "10px 18px",
+        border: "0",
+        borderRadius: cssVars["--kc-border-radius"] || "10px",
+        background: palette.text,
+        color: palette.bg,
+        font: "inherit",
+        fontWeight: "600",
+        cursor: "pointer"
+      });
+      close.addEventListener("click", teardown);
+      notice.appendChild(close);
+      overlay.appendChild(notice);
+      try {
+        close.focus();
+      } catch {
+      }
+    };
+    const originNotAllowed = (origin) => {
+      const clientId = p.widget.clientId;
+      const command = addOriginCommand(clientId, origin);
+      showNotice("ORIGIN_NOT_ALLOWED", text.originTitle, text.originLead(origin), text.originDev, command);
+      deliver(
+        () => callbacks.error(
+          new KryptosConnectError(
+            "ORIGIN_NOT_ALLOWED",
+            `This page's origin ${origin} is not registered for the Kryptos Connect client ${clientId}, so the browser refuses to show the widget. Register it on the server: ${command}`
+          )
+        )
+      );
+    };
+    function onMessage(event) {
+      if (event.source !== frame.contentWindow || event.origin !== serverOrigin) return;
+      const signal = readWidgetMessage(event.data);
+      if (!signal) return;
+      switch (signal.kind) {
+        case "event":
+          if (signal.event.type === "ready") {
+            ready = true;
+            fallbackClose.style.display = "none";
+          }
+          safely(win, () => callbacks.event(signal.event));
           break;
         case "success":
-          var consent = typeof d.public_token === "string" && d.public_token ? { public_token: d.public_token } : null;
-          settle(function () { callbacks.success(consent); });
+          finish(() => callbacks.success(signal.consent));
           break;
         case "error":
-          settle(function () {
-            callbacks.error(makeError(String(d.code || "UNKNOWN_ERROR"), String(d.message || "Kryptos Connect failed")));
-          });
+          closeWith(signal.code, signal.message);
           break;
         case "close":
-          settle(function () { callbacks.error(makeError("USER_CLOSED", "The user closed Kryptos Connect")); });
+          userClosed();
           break;
       }
-    };
-
-    state.onKeydown = function (event) {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        settle(function () { callbacks.error(makeError("USER_CLOSED", "The user closed Kryptos Connect")); });
-      }
-    };
-
-    // Keep keyboard focus inside the dialog.
-    state.onFocusIn = function (event) {
-      if (!overlay.contains(event.target)) frame.focus();
-    };
-
-    fallbackClose.addEventListener("click", function () {
-      settle(function () { callbacks.error(makeError("USER_CLOSED", "The user closed Kryptos Connect")); });
-    });
-
-    current = state;
-    window.addEventListener("message", state.onMessage);
-    document.addEventListener("keydown", state.onKeydown);
-    document.addEventListener("focusin", state.onFocusIn);
-    if (state.media) {
-      if (state.media.addEventListener) state.media.addEventListener("change", state.layout);
-      else if (state.media.addListener) state.media.addListener(state.layout);
     }
-    state.fallbackTimer = setTimeout(function () {
-      if (!state.ready) fallbackClose.style.display = "block";
+    function onKeydown(event) {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      userClosed();
+    }
+    function onFocusIn(event) {
+      const target = event.target;
+      if (target && overlay.contains(target)) return;
+      const inside = notice ? notice.querySelector("button") : frame;
+      if (inside) inside.focus();
+    }
+    fallbackClose.addEventListener("click", userClosed);
+    win.addEventListener("message", onMessage);
+    doc.addEventListener("keydown", onKeydown);
+    doc.addEventListener("focusin", onFocusIn);
+    if (media) {
+      if (media.addEventListener) media.addEventListener("change", layout);
+      else if (media.addListener) media.addListener(layout);
+    }
+    const fallbackTimer = win.setTimeout(() => {
+      if (!ready && !notice) fallbackClose.style.display = "block";
     }, FALLBACK_CLOSE_AFTER_MS);
-
-    state.layout();
-    document.documentElement.style.overflow = "hidden"; // no background scroll
-    document.body.appendChild(overlay);
-    requestAnimationFrame(function () {
+    layout();
+    doc.documentElement.style.overflow = "hidden";
+    const show = () => {
       overlay.style.opacity = "1";
       frame.style.transform = "none";
-      frame.focus();
-    });
-  }
-
-  /** Tear down first, then call the user callback — exactly once per open(). */
-  function settle(callback) {
-    var state = current;
-    if (!state || state.settled) return;
-    state.settled = true;
-    teardown(state);
-    if (callback) {
-      try { callback(); } catch (e) { setTimeout(function () { throw e; }); }
+      if (!notice) frame.focus();
+    };
+    if (typeof win.requestAnimationFrame === "function") win.requestAnimationFrame(show);
+    else show();
+    if (pageOrigin !== serverOrigin) {
+      if (!p.widget.clientId) {
+        showNotice("INVALID_CONFIG", text.configTitle, text.configLead, "", "");
+        deliver(
+          () => callbacks.error(
+            new KryptosConnectError(
+              "INVALID_CONFIG",
+              "clientId is required to open Kryptos Connect from another origin (set it in the provider config or KryptosConnect.init)"
+            )
+          )
+        );
+      } else if (typeof win.fetch === "function") {
+        const url = `${p.widget.baseUrl}/widget/origin-check?client_id=${encodeURIComponent(p.widget.clientId)}`;
+        win.fetch(url, { method: "GET", mode: "cors", credentials: "omit", cache: "no-store" }).then((res) => res.ok ? res.json() : null).then((body) => {
+          const data = body && typeof body === "object" ? body.data : null;
+          if (!data || typeof data !== "object") return;
+          const { allowed, origin } = data;
+          if (allowed === false && !ready && !removed) {
+            originNotAllowed(typeof origin === "string" && origin ? origin : pageOrigin);
+          }
+        }).catch(() => {
+        });
+      }
     }
+    return { overlay, close: closeWith };
   }
 
-  function teardown(state) {
-    window.removeEventListener("message", state.onMessage);
-    document.removeEventListener("keydown", state.onKeydown);
-    document.removeEventListener("focusin", state.onFocusIn);
-    if (state.media) {
-      if (state.media.removeEventListener) state.media.removeEventListener("change", state.layout);
-      else if (state.media.removeListener) state.media.removeListener(state.layout);
+  // src/core/client.ts
+  var VERSION = "1.0.0";
+  var DEFAULT_AUTH = ["email", "anonymous"];
+  function resolveConfig(config, defaultBaseUrl) {
+    const out = {
+      clientId: String(config.clientId || ""),
+      appName: String(config.appName || ""),
+      theme: normalizeTheme(config.theme),
+      language: String(config.language || "en"),
+      authMethods: Array.isArray(config.authMethods) && config.authMethods.length ? [...config.authMethods] : [...DEFAULT_AUTH],
+      cssVars: sanitizeCssVars(config.cssVars),
+      baseUrl: String(config.baseUrl || defaultBaseUrl())
+    };
+    if (typeof config.appLogo === "string" && config.appLogo) out.appLogo = config.appLogo;
+    if (typeof config.walletConnectProjectId === "string" && config.walletConnectProjectId) {
+      out.walletConnectProjectId = config.walletConnectProjectId;
     }
-    clearTimeout(state.fallbackTimer);
-    if (state.overlay.parentNode) state.overlay.parentNode.removeChild(state.overlay);
-    document.documentElement.style.overflow = state.previousOverflow;
-    if (current === state) current = null;
-    var prev = state.previousFocus;
-    if (prev && typeof prev.focus === "function" && document.contains(prev)) {
-      try { prev.focus(); } catch (e) { /* ignore */ }
-    }
+    return out;
   }
-
-  /** Close the open widget from code. onConnectError receives an Error with code "CLOSED". */
-  function close() {
-    if (!current) return;
-    var callbacks = current.callbacks;
-    settle(function () { callbacks.error(makeError("CLOSED", "Kryptos Connect was closed")); });
-  }
-
-  // ----------------------------------------------------------------- button
-  var SIZES = {
-    sm: { padding: "8px 14px", fontSize: "14px", minHeight: "36px" },
-    md: { padding: "10px 18px", fontSize: "15px", minHeight: "44px" },
-    lg: { padding: "12px 22px", fontSize: "16px", minHeight: "52px" }
-  };
-
-  // Zero-specificity base rules (:where) so any class of the host page wins.
-  // Installed as a constructable stylesheet: CSSOM, so a strict host CSP allows it.
-  var BUTTON_CSS =
-    ":where(.kc-connect-button){display:inline-flex;align-items:center;justify-content:center;gap:8px;" +
-    "padding:var(--kc-btn-padding,10px 18px);min-height:var(--kc-btn-height,44px);font:inherit;" +
-    "font-size:var(--kc-btn-font-size,15px);font-weight:600;line-height:1.2;border:0;" +
-    "border-radius:var(--kc-border-radius,10px);background:var(--kc-primary,#00c693);" +
-    "color:var(--kc-primary-text,#fff);cursor:pointer;transition:background-color .15s ease,transform .05s ease}" +
-    ":where(.kc-connect-button):hover{background:var(--kc-primary-hover,#007558)}" +
-    ":where(.kc-connect-button):active{transform:translateY(1px)}" +
-    ":where(.kc-connect-button):focus-visible{outline:2px solid var(--kc-border-focus,#00c693);outline-offset:2px}" +
-    ":where(.kc-connect-button)[aria-busy=true]{cursor:progress;opacity:.75}" +
-    ":where(.kc-connect-button):disabled{cursor:not-allowed;opacity:.6}";
-
-  var buttonSheetInstalled = false;
-  function installButtonSheet() {
-    if (buttonSheetInstalled) return true;
+  function installButtonSheet(doc) {
+    const marked = doc;
+    if (marked.__kcButtonSheet) return true;
     try {
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(BUTTON_CSS);
-      document.adoptedStyleSheets = document.adoptedStyleSheets.concat([sheet]);
-      buttonSheetInstalled = true;
-    } catch (e) { /* older browser: fall back to inline CSSOM styles */ }
-    return buttonSheetInstalled;
-  }
-
-  /**
-   * Create a <button> that opens the widget. Options: everything open() takes,
-   * plus className, style (object), children (string | Node), size ("sm"|"md"|"lg").
-   */
-  function createButton(options) {
-    options = options || {};
-    var btn = document.createElement("button");
-    btn.type = "button";
-    btn.className = "kc-connect-button" + (options.className ? " " + options.className : "");
-
-    // Theme variables the button uses (--kc-primary, --kc-primary-text, ...).
-    var vars = assign({}, config.cssVars, options.extraConfig && options.extraConfig.cssVars);
-    for (var name in vars) if (/^--kc-/.test(name)) btn.style.setProperty(name, String(vars[name]));
-    var size = SIZES[options.size] || SIZES.md;
-    btn.style.setProperty("--kc-btn-padding", size.padding);
-    btn.style.setProperty("--kc-btn-font-size", size.fontSize);
-    btn.style.setProperty("--kc-btn-height", size.minHeight);
-
-    if (!installButtonSheet()) {
-      css(btn, {
-        display: "inline-flex", alignItems: "center", justifyContent: "center", gap: "8px",
-        padding: size.padding, minHeight: size.minHeight, fontSize: size.fontSize, fontWeight: "600",
-        border: "0", borderRadius: vars["--kc-border-radius"] || "10px", cursor: "pointer",
-        background: vars["--kc-primary"] || "#00c693", color: vars["--kc-primary-text"] || "#ffffff"
-      });
+      const Sheet = (doc.defaultView || window).CSSStyleSheet;
+      const sheet = new Sheet();
+      sheet.replaceSync(styles_default);
+      doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+      marked.__kcButtonSheet = true;
+    } catch {
     }
-    if (options.style && typeof options.style === "object") css(btn, options.style);
-
-    var children = options.children != null ? options.children : options.buttonLabel;
-    if (children && typeof children === "object" && children.nodeType) btn.appendChild(children);
-    else btn.textContent = children != null && children !== "" ? String(children) : DEFAULT_LABEL;
-
-    btn.addEventListener("click", function () {
-      if (current || opening) return;
-      btn.setAttribute("aria-busy", "true");
-      open(options).then(function () { btn.removeAttribute("aria-busy"); });
-    });
-    return btn;
+    return !!marked.__kcButtonSheet;
+  }
+  function createController(defaultBaseUrl) {
+    let config = {};
+    let current = null;
+    let opening = false;
+    let snapshot = { open: false, opening: false };
+    const listeners = /* @__PURE__ */ new Set();
+    const changed = () => {
+      const next = { open: !!current, opening };
+      if (next.open === snapshot.open && next.opening === snapshot.opening) return;
+      snapshot = next;
+      for (const l of [...listeners]) l();
+    };
+    const controller = {
+      version: VERSION,
+      init(next) {
+        const merged = { ...config, ...next || {} };
+        merged.cssVars = { ...next && next.cssVars || config.cssVars || {} };
+        config = merged;
+        return controller;
+      },
+      open(options, override) {
+        const callbacks = callbacksOf(options || {});
+        if (current || opening) return Promise.resolve();
+        const report = (err) => {
+          try {
+            callbacks.error(err);
+          } catch (e) {
+            setTimeout(() => {
+              throw e;
+            });
+          }
+        };
+        if (!options || typeof options.generateLinkToken !== "function") {
+          report(new KryptosConnectError("INVALID_CONFIG", "generateLinkToken is required"));
+          return Promise.resolve();
+        }
+        const win = typeof window === "undefined" ? null : window;
+        if (!win) {
+          report(new KryptosConnectError("INVALID_CONFIG", "Kryptos Connect can only open in a browser"));
+          return Promise.resolve();
+        }
+        const base = resolveConfig(override || config, defaultBaseUrl);
+        const cfg = mergeConfig(base, options);
+        let baseUrl;
+        try {
+          baseUrl = normalizeBase(base.baseUrl, win.location.href);
+        } catch (e) {
+          report(new KryptosConnectError("INVALID_CONFIG", `baseUrl is not a URL: ${base.baseUrl}`, e));
+          return Promise.resolve();
+        }
+        opening = true;
+        changed();
+        return Promise.resolve().then(() => options.generateLinkToken()).then(
+          (result) => {
+            opening = false;
+            const token = result && (result.link_token || result.linkToken);
+            if (typeof token !== "string" || !token) {
+              changed();
+              report(new KryptosConnectError("INVALID_LINK_TOKEN", "generateLinkToken() did not return a link_token"));
+              return;
+            }
+            const extra = options.extraConfig || {};
+            const integration = options.integrationName || extra.integrationName;
+            current = mountOverlay({
+              win,
+              widget: {
+                baseUrl,
+                clientId: cfg.clientId,
+                linkToken: token,
+                theme: normalizeTheme(cfg.theme),
+                language: String(cfg.language || "en"),
+                authMethods: cfg.authMethods || DEFAULT_AUTH,
+                cssVars: sanitizeCssVars(cfg.cssVars),
+                appName: cfg.appName || void 0,
+                appLogo: cfg.appLogo,
+                walletConnectProjectId: cfg.walletConnectProjectId,
+                integrationName: integration ? String(integration) : void 0,
+                prefill: extra.prefill && typeof extra.prefill === "object" ? extra.prefill : void 0
+              },
+              callbacks,
+              onTeardown: () => {
+                current = null;
+                changed();
+              }
+            });
+            changed();
+          },
+          (err) => {
+            opening = false;
+            changed();
+            report(toConnectError(err, "LINK_TOKEN_ERROR", "Could not create a link token"));
+          }
+        );
+      },
+      close() {
+        if (current) current.close("CLOSED", "Kryptos Connect was closed");
+      },
+      isOpen: () => !!current,
+      getConfig: () => resolveConfig(config, defaultBaseUrl),
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => {
+          listeners.delete(listener);
+        };
+      },
+      state: () => snapshot,
+      createButton(options) {
+        const opts = options || {};
+        const doc = document;
+        const btn = doc.createElement("button");
+        btn.type = "button";
+        const size = opts.size === "sm" || opts.size === "lg" ? opts.size : "md";
+        btn.className = `kc-connect-button kc-connect-button--${size}${opts.className ? " " + opts.className : ""}`;
+        const cfg = mergeConfig(resolveConfig(config, defaultBaseUrl), opts);
+        btn.setAttribute("data-kc-theme", normalizeTheme(cfg.theme));
+        const vars = sanitizeCssVars(cfg.cssVars);
+        for (const [name, value] of Object.entries(vars)) btn.style.setProperty(name, value);
+        if (!installButtonSheet(doc)) {
+          const sizes = { sm: ["8px 14px", "14px", "36px"], md: ["10px 18px", "15px", "44px"], lg: ["12px 22px", "16px", "52px"] };
+          const [padding, fontSize, minHeight] = sizes[size];
+          Object.assign(btn.style, {
+            display: "inline-flex",
+            alignItems: "center",
+            justifyContent: "center",
+            padding,
+            fontSize,
+            minHeight,
+            fontWeight: "600",
+            border: "0",
+            cursor: "pointer",
+            borderRadius: vars["--kc-border-radius"] || "10px",
+            background: vars["--kc-primary"] || "#00c693",
+            color: vars["--kc-primary-text"] || "#ffffff"
+          });
+        }
+        if (opts.style && typeof opts.style === "object") {
+          for (const [k, v] of Object.entries(opts.style)) {
+            if (v == null) continue;
+            if (k.includes("-")) btn.style.setProperty(k, String(v));
+            else btn.style[k] = String(v);
+          }
+        }
+        const children = opts.children != null ? opts.children : opts.buttonLabel;
+        if (children && typeof children === "object" && "nodeType" in children) btn.appendChild(children);
+        else btn.textContent = children != null && children !== "" ? String(children) : DEFAULT_LABEL;
+        btn.addEventListener("click", () => {
+          if (current || opening) return;
+          btn.setAttribute("aria-busy", "true");
+          void controller.open(opts).then(() => btn.removeAttribute("aria-busy"));
+        });
+        return btn;
+      }
+    };
+    return controller;
   }
 
-  // -------------------------------------------------------------------- API
-  var api = {
-    __sdk: "kryptos-connect",
-    version: VERSION,
-    init: init,
-    open: open,
-    close: close,
-    createButton: createButton,
-    isOpen: function () { return !!current; },
-    getConfig: function () { return assign({}, config, { cssVars: assign({}, config.cssVars) }); }
-  };
-
-  window.KryptosConnect = api;
-})(window, document);
+  // src/global.ts
+  (function install(win, doc) {
+    if (win.KryptosConnect && win.KryptosConnect.__sdk === "kryptos-connect") return;
+    const script = doc.currentScript;
+    let scriptBase;
+    try {
+      scriptBase = new URL(script && script.src ? script.src : win.location.href, win.location.href).origin;
+    } catch {
+      scriptBase = win.location.origin;
+    }
+    const sdk = createController(() => scriptBase);
+    const api = {
+      __sdk: "kryptos-connect",
+      version: sdk.version,
+      init(config) {
+        sdk.init(config);
+        return api;
+      },
+      open: (options) => sdk.open(options),
+      close: () => sdk.close(),
+      createButton: sdk.createButton,
+      isOpen: () => sdk.isOpen(),
+      getConfig: () => sdk.getConfig()
+    };
+    win.KryptosConnect = api;
+  })(window, document);
+})();

@@ -103,17 +103,36 @@
   // ----------------------------------------------------------- SDK config
   function currentOptions() {
     const accent = $("opt-accent").value;
+    // Text on the accent: white or dark ink, whichever reads better (WCAG contrast).
+    const ink = contrast(accent, "#ffffff") >= contrast(accent, "#03261c") ? "#ffffff" : "#03261c";
     return {
       theme: $("opt-theme").value,
       language: $("opt-lang").value,
       cssVars: {
         "--kc-primary": accent,
-        "--kc-primary-hover": shade(accent, -0.25),
+        "--kc-primary-hover": shade(accent, ink === "#ffffff" ? -0.15 : -0.08),
+        "--kc-primary-text": ink,
         "--kc-primary-rgb": hexToRgb(accent),
         "--kc-border-focus": accent
       }
     };
   }
+
+  function luminance(hex) {
+    const c = hexToRgb(hex).split(", ").map((v) => Number(v) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function contrast(a, b) {
+    const x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+
+  /** Acme's logo for the widget header (appLogo): an inline SVG, as a data: URL. */
+  const ACME_LOGO = "data:image/svg+xml," + encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#4f46e5"/>' +
+    '<path d="M7 21l6-6 4 4 8-8M19 11h6v6" fill="none" stroke="#fff" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round"/></svg>');
 
   function hexToRgb(hex) {
     const n = parseInt(hex.slice(1), 16);
@@ -131,6 +150,7 @@
     window.KryptosConnect.init(Object.assign({
       clientId: clientId || window.KryptosConnect.getConfig().clientId,
       appName: "Acme Portfolio",
+      appLogo: ACME_LOGO,
       authMethods: ["email", "anonymous"]
     }, currentOptions()));
   }

@@ -10,7 +10,7 @@
  *                          &integration=<provider id>&prefill=<JSON>
  *           or a postMessage {source:"kryptos-connect-sdk", type:"init", …}
  *           from the declared parent origin.
- * Outputs : postMessage {source:"kryptos-connect", type:"ready"|"step"|
+ * Outputs : postMessage {source:"kryptos-connect", version:1, type:"ready"|"step"|
  *           "success"|"error"|"close", …} to the parent origin (only when the
  *           session lists it in allowed_origins), ReactNativeWebView.postMessage,
  *           or a redirect to redirect_uri in page mode.
@@ -27,6 +27,7 @@
   const MESSAGES = {
     en: {
       "header.via": "via Kryptos Connect",
+      "header.viaClient": "via {client}",
       "header.sandbox": "Sandbox",
       "footer.secured": "Secured by Kryptos Connect",
       "stepper.label": "Progress",
@@ -57,7 +58,17 @@
       "auth.verify": "Verify",
       "auth.resend": "Resend code",
       "auth.resendIn": "Resend code in {s}s",
-      "auth.resent": "A new code is on its way.",
+      "auth.resent": "New code sent to {email}. The previous code no longer works.",
+      "auth.wrongCode": "That code isn’t right. {n} attempts left.",
+      "auth.wrongCodeOne": "That code isn’t right. 1 attempt left.",
+      "auth.codeExpired": "This code has expired. Ask for a new one with Resend code.",
+      "auth.lockedIn": "Too many wrong codes. You can ask for a new code in {s} s (Resend code, below).",
+      "auth.lockedNow": "Too many wrong codes. Ask for a new code with Resend code, below.",
+      "auth.tooManyCodes": "Too many codes were requested for this address. Try again later.",
+      "auth.justSentIn": "A code was just sent. You can ask for another {when}.",
+      "auth.tooManyCodesIn": "Too many codes were requested for this address. Try again {when}.",
+      "auth.inSeconds": "in {s} s",
+      "auth.inMinutes": "in {m} min",
       "auth.changeEmail": "Use a different email",
       "auth.invalidEmail": "Please enter a valid email address.",
       "auth.invalidCode": "The code has 6 digits.",
@@ -71,6 +82,7 @@
 
       "consent.title": "{app} wants to access your Kryptos account",
       "consent.subtitle": "This will allow {app} to",
+      "consent.subtitleMore": "{app} is already connected and now also asks to",
       "consent.asEmail": "Signed in as {email}",
       "consent.asGuest": "Signed in with a guest account",
       "consent.workspace": "Workspace: {name}",
@@ -78,6 +90,18 @@
       "consent.allow": "Allow",
       "consent.deny": "Deny",
       "consent.writeBadge": "Can make changes",
+      "consent.details": "Technical details",
+      "consent.detailsLead": "Permissions (OAuth scopes) requested:",
+      "consent.guestTitle": "{app} wants to see your crypto portfolio",
+      "consent.g.identity": "Know who you are: your Kryptos account and profile",
+      "consent.g.identityGuest": "Recognise your anonymous guest account",
+      "consent.g.email": "See your email address",
+      "consent.g.portfolio": "See your holdings, balances and connected wallets",
+      "consent.g.transactions": "See your transaction history",
+      "consent.g.defi": "See your DeFi positions and NFTs",
+      "consent.g.finance": "See your tax calculations, accounting and reports",
+      "consent.g.workspace": "See your workspace settings",
+      "consent.g.offline": "Keep this access until you revoke it",
 
       "scope.openid": "Confirm your identity",
       "scope.profile": "View your basic profile (name, language)",
@@ -116,6 +140,7 @@
       "integration.allProviders": "All wallets and exchanges",
       "integration.wallet": "Wallet",
       "integration.exchange": "Exchange",
+      "integration.evm": "EVM network",
       "integration.formTitle": "Connect {name}",
       "integration.formSubWallet": "Paste a public address. We never ask for your seed phrase.",
       "integration.formSubExchange": "Use a read-only API key from your {name} account.",
@@ -132,6 +157,34 @@
       "integration.removeConfirm": "Confirm",
       "integration.removeConfirmLabel": "Confirm removing {name}",
       "integration.removed": "{name} removed.",
+      "csv.import": "Import CSV",
+      "csv.importLabel": "Import CSV into {name}",
+      "csv.importing": "Importing the file…",
+      "csv.imported": "{name}: {n} transactions imported ({total} in the file).",
+      "csv.rowErrors": "Nothing was imported: {n} row(s) of the file could not be read.",
+      "csv.line": "Line {line}: {message}",
+      "csv.tooLarge": "The file is larger than 10 MB.",
+      "csv.failed": "The file could not be imported: {message}",
+      "integration.verified": "Verified",
+      "integration.verifiedLabel": "Ownership verified by signature",
+      "wallet.detected": "Connect your browser wallet",
+      "wallet.or": "Or paste an address, or connect an exchange:",
+      "wallet.evm": "EVM networks · verified by signature",
+      "wallet.solana": "Solana · verified by signature",
+      "wallet.browser": "Browser wallet",
+      "wallet.title": "Connect {wallet}",
+      "wallet.sub": "Your wallet will ask you to connect, then to sign a message.",
+      "wallet.connectWait": "Approve the connection request in {wallet}.",
+      "wallet.signWait": "Sign the message in {wallet} to prove that you own {address}. It costs nothing and cannot move funds.",
+      "wallet.verifying": "Checking the signature…",
+      "wallet.pickTitle": "Choose an account",
+      "wallet.pickLead": "{wallet} shares several accounts. Which one do you want to connect?",
+      "wallet.account": "Account {n}",
+      "wallet.connected": "{name} connected and verified.",
+      "wallet.rejected": "You declined the request in {wallet}. Nothing was connected.",
+      "wallet.failed": "{wallet} could not complete the request. Try again, or paste the address instead.",
+      "wallet.noAccount": "{wallet} did not share any account.",
+      "wallet.fine": "Signing proves that you own the wallet. It is free and gives no access to your funds.",
 
       "field.address": "Wallet address",
       "field.apiKey": "API key",
@@ -173,13 +226,13 @@
       "errors.INVALID_TOKEN": "This link is not valid. Please start again from {app}.",
       "errors.INVALID_CLIENT": "This app is not set up correctly for Kryptos Connect.",
       "errors.INVALID_SCOPE": "This app asked for permissions it is not allowed to request.",
-      "errors.INVALID_REQUEST": "Please check your input: {message}",
       "errors.INVALID_GRANT": "This authorization is no longer valid. Please start again.",
       "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "This address can’t be connected in sandbox mode. Use the test address shown below.",
       "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "In sandbox mode only Ethereum and Solana wallets can be connected.",
       "errors.WORKSPACE_NOT_FOUND": "That workspace could not be found, or you are not a member of it.",
       "errors.INSUFFICIENT_PERMISSIONS": "You need to be an owner or admin of this workspace to share it.",
       "errors.RATE_LIMITED": "Too many attempts. Please wait a minute and try again.",
+      "errors.RATE_LIMITED_IN": "Too many attempts. Try again {when}.",
       "errors.SERVICE_UNAVAILABLE": "Kryptos is temporarily unavailable. Please try again shortly.",
       "errors.INTERNAL_ERROR": "Something went wrong on our side. Please try again.",
       "errors.NETWORK_ERROR": "We couldn’t reach Kryptos. Check your connection and try again.",
@@ -187,11 +240,18 @@
       "errors.ORIGIN_NOT_ALLOWED": "This website is not allowed to open Kryptos Connect for {app}.",
       "errors.ACCESS_DENIED": "You declined to share your data with {app}.",
       "errors.USER_CLOSED": "The connection was cancelled.",
+      "errors.INVALID_SIGNATURE": "The signature does not match this account. Try again from your wallet.",
+      "errors.INVALID_SIGN_IN_MESSAGE": "Your wallet signed a message we can’t accept (another site, network or time). Try again.",
+      "errors.CONTRACT_WALLET_NOT_SUPPORTED": "Smart-contract wallets can’t prove ownership here yet. Paste the address instead.",
+      "errors.INVALID_NONCE": "This sign-in request does not belong to this session. Try again.",
+      "errors.NONCE_EXPIRED": "The sign-in request expired after 5 minutes. Try again.",
+      "errors.NONCE_ALREADY_USED": "This sign-in request was already used. Try again.",
       "errors.UNKNOWN": "Something went wrong. Please try again."
     },
 
     fr: {
       "header.via": "via Kryptos Connect",
+      "header.viaClient": "via {client}",
       "header.sandbox": "Bac à sable",
       "footer.secured": "Sécurisé par Kryptos Connect",
       "stepper.label": "Progression",
@@ -222,7 +282,17 @@
       "auth.verify": "Vérifier",
       "auth.resend": "Renvoyer le code",
       "auth.resendIn": "Renvoyer le code dans {s} s",
-      "auth.resent": "Un nouveau code vous a été envoyé.",
+      "auth.resent": "Nouveau code envoyé à {email}. Le code précédent ne fonctionne plus.",
+      "auth.wrongCode": "Ce code n’est pas le bon. Encore {n} essais.",
+      "auth.wrongCodeOne": "Ce code n’est pas le bon. Dernier essai.",
+      "auth.codeExpired": "Ce code a expiré. Demandez-en un nouveau avec « Renvoyer le code ».",
+      "auth.lockedIn": "Trop de codes erronés. Vous pourrez demander un nouveau code dans {s} s (« Renvoyer le code », ci-dessous).",
+      "auth.lockedNow": "Trop de codes erronés. Demandez un nouveau code avec « Renvoyer le code », ci-dessous.",
+      "auth.tooManyCodes": "Trop de codes demandés pour cette adresse. Réessayez plus tard.",
+      "auth.justSentIn": "Un code vient d’être envoyé. Vous pourrez en demander un autre {when}.",
+      "auth.tooManyCodesIn": "Trop de codes demandés pour cette adresse. Réessayez {when}.",
+      "auth.inSeconds": "dans {s} s",
+      "auth.inMinutes": "dans {m} min",
       "auth.changeEmail": "Utiliser une autre adresse",
       "auth.invalidEmail": "Veuillez saisir une adresse e-mail valide.",
       "auth.invalidCode": "Le code comporte 6 chiffres.",
@@ -236,6 +306,7 @@
 
       "consent.title": "{app} souhaite accéder à votre compte Kryptos",
       "consent.subtitle": "Cela permettra à {app} de",
+      "consent.subtitleMore": "{app} est déjà connectée et demande aussi à",
       "consent.asEmail": "Connecté en tant que {email}",
       "consent.asGuest": "Connecté avec un compte invité",
       "consent.workspace": "Espace de travail : {name}",
@@ -243,6 +314,18 @@
       "consent.allow": "Autoriser",
       "consent.deny": "Refuser",
       "consent.writeBadge": "Peut modifier",
+      "consent.details": "Détails techniques",
+      "consent.detailsLead": "Autorisations (scopes OAuth) demandées :",
+      "consent.guestTitle": "{app} souhaite voir votre portefeuille crypto",
+      "consent.g.identity": "Savoir qui vous êtes : votre compte Kryptos et votre profil",
+      "consent.g.identityGuest": "Reconnaître votre compte invité anonyme",
+      "consent.g.email": "Voir votre adresse e-mail",
+      "consent.g.portfolio": "Voir vos actifs, vos soldes et vos portefeuilles connectés",
+      "consent.g.transactions": "Voir l’historique de vos transactions",
+      "consent.g.defi": "Voir vos positions DeFi et vos NFT",
+      "consent.g.finance": "Voir vos calculs fiscaux, votre comptabilité et vos rapports",
+      "consent.g.workspace": "Voir les paramètres de votre espace de travail",
+      "consent.g.offline": "Conserver cet accès jusqu’à ce que vous le révoquiez",
 
       "scope.openid": "Confirmer votre identité",
       "scope.profile": "Voir votre profil de base (nom, langue)",
@@ -275,12 +358,13 @@
       "integration.lead": "Choisissez où se trouvent vos cryptos. L’accès est en lecture seule.",
       "integration.connected": "Connectés",
       "integration.searchLabel": "Rechercher un portefeuille ou une plateforme",
-      "integration.searchPlaceholder": "Rechercher un portefeuille ou une plateforme",
+      "integration.searchPlaceholder": "Rechercher",
       "integration.noResults": "Aucun résultat pour « {q} ».",
       "integration.noProviders": "Aucun portefeuille ni aucune plateforme disponible.",
       "integration.allProviders": "Tous les portefeuilles et plateformes",
       "integration.wallet": "Portefeuille",
       "integration.exchange": "Plateforme",
+      "integration.evm": "réseau EVM",
       "integration.formTitle": "Connecter {name}",
       "integration.formSubWallet": "Collez une adresse publique. Nous ne demandons jamais votre phrase secrète.",
       "integration.formSubExchange": "Utilisez une clé d’API en lecture seule de votre compte {name}.",
@@ -297,6 +381,34 @@
       "integration.removeConfirm": "Confirmer",
       "integration.removeConfirmLabel": "Confirmer le retrait de {name}",
       "integration.removed": "{name} a été retiré.",
+      "csv.import": "Importer un CSV",
+      "csv.importLabel": "Importer un CSV dans {name}",
+      "csv.importing": "Import du fichier…",
+      "csv.imported": "{name} : {n} transactions importées ({total} dans le fichier).",
+      "csv.rowErrors": "Rien n’a été importé : {n} ligne(s) du fichier sont illisibles.",
+      "csv.line": "Ligne {line} : {message}",
+      "csv.tooLarge": "Le fichier dépasse 10 Mo.",
+      "csv.failed": "Le fichier n’a pas pu être importé : {message}",
+      "integration.verified": "Vérifié",
+      "integration.verifiedLabel": "Propriété vérifiée par signature",
+      "wallet.detected": "Connectez le portefeuille de votre navigateur",
+      "wallet.or": "Ou collez une adresse, ou connectez une plateforme :",
+      "wallet.evm": "Réseaux EVM · vérifié par signature",
+      "wallet.solana": "Solana · vérifié par signature",
+      "wallet.browser": "Portefeuille du navigateur",
+      "wallet.title": "Connecter {wallet}",
+      "wallet.sub": "Votre portefeuille vous demandera de vous connecter, puis de signer un message.",
+      "wallet.connectWait": "Approuvez la demande de connexion dans {wallet}.",
+      "wallet.signWait": "Signez le message dans {wallet} pour prouver que {address} vous appartient. Cela ne coûte rien et ne peut déplacer aucun fonds.",
+      "wallet.verifying": "Vérification de la signature…",
+      "wallet.pickTitle": "Choisissez un compte",
+      "wallet.pickLead": "{wallet} partage plusieurs comptes. Lequel voulez-vous connecter ?",
+      "wallet.account": "Compte {n}",
+      "wallet.connected": "{name} est connecté et vérifié.",
+      "wallet.rejected": "Vous avez refusé la demande dans {wallet}. Rien n’a été connecté.",
+      "wallet.failed": "{wallet} n’a pas pu traiter la demande. Réessayez, ou collez plutôt l’adresse.",
+      "wallet.noAccount": "{wallet} n’a partagé aucun compte.",
+      "wallet.fine": "La signature prouve que le portefeuille vous appartient. Elle est gratuite et ne donne aucun accès à vos fonds.",
 
       "field.address": "Adresse du portefeuille",
       "field.apiKey": "Clé d’API",
@@ -338,13 +450,13 @@
       "errors.INVALID_TOKEN": "Ce lien n’est pas valide. Recommencez depuis {app}.",
       "errors.INVALID_CLIENT": "Cette application n’est pas correctement configurée pour Kryptos Connect.",
       "errors.INVALID_SCOPE": "Cette application demande des autorisations qui ne lui sont pas permises.",
-      "errors.INVALID_REQUEST": "Vérifiez votre saisie : {message}",
       "errors.INVALID_GRANT": "Cette autorisation n’est plus valide. Recommencez.",
       "errors.SANDBOX_ADDRESS_NOT_ALLOWED": "Cette adresse ne peut pas être connectée en mode bac à sable. Utilisez l’adresse de test ci-dessous.",
       "errors.SANDBOX_PROVIDER_NOT_ALLOWED": "En mode bac à sable, seuls les portefeuilles Ethereum et Solana peuvent être connectés.",
       "errors.WORKSPACE_NOT_FOUND": "Cet espace de travail est introuvable, ou vous n’en êtes pas membre.",
       "errors.INSUFFICIENT_PERMISSIONS": "Vous devez être propriétaire ou administrateur de cet espace de travail pour le partager.",
       "errors.RATE_LIMITED": "Trop de tentatives. Patientez une minute puis réessayez.",
+      "errors.RATE_LIMITED_IN": "Trop de tentatives. Réessayez {when}.",
       "errors.SERVICE_UNAVAILABLE": "Kryptos est momentanément indisponible. Réessayez dans un instant.",
       "errors.INTERNAL_ERROR": "Un problème est survenu de notre côté. Veuillez réessayer.",
       "errors.NETWORK_ERROR": "Impossible de joindre Kryptos. Vérifiez votre connexion puis réessayez.",
@@ -352,6 +464,12 @@
       "errors.ORIGIN_NOT_ALLOWED": "Ce site n’est pas autorisé à ouvrir Kryptos Connect pour {app}.",
       "errors.ACCESS_DENIED": "Vous avez refusé de partager vos données avec {app}.",
       "errors.USER_CLOSED": "La connexion a été annulée.",
+      "errors.INVALID_SIGNATURE": "La signature ne correspond pas à ce compte. Réessayez depuis votre portefeuille.",
+      "errors.INVALID_SIGN_IN_MESSAGE": "Votre portefeuille a signé un message que nous ne pouvons pas accepter (autre site, réseau ou heure). Réessayez.",
+      "errors.CONTRACT_WALLET_NOT_SUPPORTED": "Les portefeuilles à contrat intelligent ne peuvent pas encore prouver leur propriété ici. Collez plutôt l’adresse.",
+      "errors.INVALID_NONCE": "Cette demande de connexion n’appartient pas à cette session. Réessayez.",
+      "errors.NONCE_EXPIRED": "La demande de connexion a expiré au bout de 5 minutes. Réessayez.",
+      "errors.NONCE_ALREADY_USED": "Cette demande de connexion a déjà été utilisée. Réessayez.",
       "errors.UNKNOWN": "Un problème est survenu. Veuillez réessayer."
     }
   };
@@ -361,19 +479,21 @@
   // ===================================================================
   const SDK_SOURCE = "kryptos-connect-sdk"; // messages from the parent page
   const WIDGET_SOURCE = "kryptos-connect";  // messages we send
+  // Version of the host message format (docs/webview-protocol.md); bumped only on a breaking change.
+  const PROTOCOL_VERSION = 1;
   const TEST_ADDRESSES = {
     ethereum: "0x47c2e31e9ce22437bcf6313d2b9e98245a7bfcfa",
     solana: "2r8Hm938GzCQ2gXTP2deDarkn52ezYf1UUaEzMpkwrk1"
   };
   // Stepper position of each step (workspace belongs to "Sign in").
   const STEP_INDEX = { auth: 0, workspace: 0, consent: 1, integration: 2, status: 3, done: 4 };
-  const POLL_INTERVAL_MS = 2000;
-  const POLL_MAX_MS = 20000;
+  const POLL_INTERVAL_MS = 1500;     // sync status polling: first interval…
+  const POLL_MAX_INTERVAL_MS = 6000; // …growing to this while syncs stay pending
   const RESEND_COOLDOWN_S = 30;
   const INIT_WAIT_MS = 10000;
   const SUCCESS_DELAY_MS = 1200; // long enough to read "You’re all set"
   // Errors after which the link token is unusable: show the error step.
-  const FATAL_CODES = ["TOKEN_EXPIRED", "TOKEN_ALREADY_USED", "INVALID_TOKEN", "INVALID_CLIENT", "INVALID_SCOPE"];
+  const FATAL_CODES = ["TOKEN_EXPIRED", "TOKEN_ALREADY_USED", "INVALID_TOKEN", "INVALID_CLIENT", "INVALID_SCOPE", "INVALID_GRANT"];
   // Session-load errors worth a "Try again" button.
   const RETRYABLE_CODES = ["NETWORK_ERROR", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED"];
   const ADDRESS_RULES = {
@@ -397,6 +517,8 @@
     authFilter: null,        // auth methods requested by the SDK (intersected with the session's)
     integrationHint: null,   // provider id requested by the SDK
     prefillHint: null,       // prefill requested by the SDK
+    pageAppName: null,       // appName of the embedding page (shown beside the registered name)
+    pageAppLogo: null,       // appLogo of the embedding page (https: or data:image/ only)
     session: null,
     step: "loading",
     email: "",
@@ -410,6 +532,11 @@
     finished: false,         // a terminal result has been delivered
     pollTimer: null,
     resendTimer: null,
+    wallets: [],             // browser wallets found: {id, kind: evm|solana, name, icon, provider|wallet}
+    walletFlow: 0,           // id of the wallet flow on screen (a stale one's results are dropped)
+    walletConnectProjectId: null, // reserved: forwarded by the SDKs, no WalletConnect path yet
+    resendLeft: 0,           // seconds until Resend is available
+    codeLocked: false,       // too many wrong codes: Verify waits for a new code
     initTimer: null
   };
 
@@ -450,7 +577,8 @@
       if (fallbackIcon) box.appendChild(icon(fallbackIcon));
       else box.textContent = initials(name);
     };
-    if (src && /^(https:|data:image\/|\/)/i.test(src)) {
+    // https:, data:image/, a path, or this server's own URL (its provider logos).
+    if (src && (/^(https:|data:image\/|\/[^/])/i.test(src) || src.indexOf(window.location.origin + "/") === 0)) {
       const img = h("img", { attrs: { src: src, alt: "", loading: "lazy", referrerpolicy: "no-referrer" } });
       img.addEventListener("error", fallback, { once: true });
       box.appendChild(img);
@@ -528,6 +656,48 @@
       const n = parseInt(hex[1], 16);
       root.setProperty("--kc-primary-rgb", [(n >> 16) & 255, (n >> 8) & 255, n & 255].join(", "));
     }
+    // A client colour must stay readable (WCAG AA): text on the primary fill, and the
+    // primary used as text (links) on the card, unless the client set those too.
+    if (hex) {
+      const primary = "#" + hex[1];
+      if (!vars["--kc-primary-text"]) {
+        root.setProperty("--kc-primary-text", contrast(primary, "#ffffff") >= contrast(primary, "#03261c") ? "#ffffff" : "#03261c");
+      }
+      if (!vars["--kc-link"]) root.setProperty("--kc-link", readableOn(primary, isDark() ? "#0a0a0a" : "#ffffff"));
+    }
+  }
+
+  function isDark() {
+    return state.theme === "dark" ||
+      (state.theme === "auto" && !!window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
+  }
+
+  function rgbOf(hex) {
+    const n = parseInt(hex.slice(1), 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  }
+
+  /** WCAG relative luminance of #rrggbb. */
+  function luminance(hex) {
+    const c = rgbOf(hex).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function contrast(a, b) {
+    const x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+
+  /** `hex`, darkened (on light) or lightened (on dark) until it reads at 4.5:1 on `bg`. */
+  function readableOn(hex, bg) {
+    const towardWhite = luminance(bg) < 0.2;
+    let rgb = rgbOf(hex);
+    for (let i = 0; i < 20; i++) {
+      const cur = "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
+      if (contrast(cur, bg) >= 4.6) return cur;
+      rgb = rgb.map((v) => Math.round(towardWhite ? v + (255 - v) * 0.15 : v * 0.85));
+    }
+    return towardWhite ? "#ffffff" : "#000000";
   }
 
   function parseJson(raw) {
@@ -564,7 +734,7 @@
    *   that origin, and the server's frame-ancestors already limits embedders.
    */
   function postToHost(msg) {
-    const payload = Object.assign({ source: WIDGET_SOURCE }, msg);
+    const payload = Object.assign({ source: WIDGET_SOURCE, version: PROTOCOL_VERSION }, msg);
     const rn = window.ReactNativeWebView;
     if (rn && typeof rn.postMessage === "function") {
       try { rn.postMessage(JSON.stringify(payload)); } catch (_) { /* ignore */ }
@@ -659,8 +829,15 @@
     }
     let json = null;
     try { json = await res.json(); } catch (_) { /* 202 / 204 may have no body */ }
-    if (json && json.success === false) throw new ApiError(json.code || "UNKNOWN", json.error, res.status);
-    if (!res.ok) throw new ApiError(STATUS_CODES[res.status] || "INTERNAL_ERROR", "", res.status);
+    const fail = (e) => {
+      // Retry-After: seconds (or an HTTP date) before asking again.
+      const ra = res.headers.get("Retry-After");
+      const secs = ra == null ? NaN : /^\d+$/.test(ra.trim()) ? Number(ra) : (Date.parse(ra) - Date.now()) / 1000;
+      if (isFinite(secs) && secs > 0) e.retryAfter = secs;
+      return e;
+    };
+    if (json && json.success === false) throw fail(new ApiError(json.code || "UNKNOWN", json.error, res.status));
+    if (!res.ok) throw fail(new ApiError(STATUS_CODES[res.status] || "INTERNAL_ERROR", "", res.status));
     return json && Object.prototype.hasOwnProperty.call(json, "data") ? json.data : json;
   }
 
@@ -668,9 +845,8 @@
   function friendly(err) {
     const code = (err && err.code) || "UNKNOWN";
     const serverMsg = (err && err.message && err.message !== code) ? err.message : "";
-    if (code === "INVALID_REQUEST") {
-      return serverMsg ? t("errors.INVALID_REQUEST", { message: serverMsg }) : t("errors.UNKNOWN");
-    }
+    if (code === "INVALID_REQUEST") return serverMsg || t("errors.UNKNOWN");
+    if (code === "RATE_LIMITED" && err.retryAfter) return waitText("errors.RATE_LIMITED_IN", err.retryAfter);
     const key = "errors." + code;
     if (MESSAGES.en[key]) return t(key, { eth: TEST_ADDRESSES.ethereum, sol: TEST_ADDRESSES.solana });
     return serverMsg || t("errors.UNKNOWN");
@@ -705,7 +881,7 @@
     } catch (err) {
       (onError || handleError)(err);
     } finally {
-      button.disabled = false;
+      button.disabled = button.hasAttribute("data-locked"); // a lockout or a countdown holds it
       button.removeAttribute("aria-busy");
     }
   }
@@ -726,7 +902,7 @@
   const STEPS = ["loading", "auth", "workspace", "consent", "integration", "status", "done", "error"];
 
   function showStep(step, focusTarget) {
-    if (step !== "status") stopPolling();
+    if (step !== "status" && step !== "integration") stopPolling();
     state.step = step;
     clearError();
     STEPS.forEach((s) => { $("step-" + s).hidden = s !== step; });
@@ -742,7 +918,9 @@
     list.hidden = idx == null;
     if (idx == null) return;
     Array.prototype.forEach.call(list.children, (li, i) => {
-      const skipped = i === 0 && state.session && state.session.is_authorized;
+      // A returning user skips sign-in, and consent too when the grant already covers the scopes.
+      const s = state.session;
+      const skipped = !!(s && s.is_authorized) && (i === 0 || (i === 1 && !s.consent_required));
       li.classList.toggle("is-done", i < idx || skipped);
       li.classList.toggle("is-current", i === idx);
       if (i === idx) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
@@ -776,6 +954,7 @@
     translateStatic();
     bindEvents();
     window.addEventListener("message", onParentMessage);
+    discoverWallets();
 
     if (state.linkToken) {
       loadSession();
@@ -799,6 +978,8 @@
     state.redirectUri = params.get("redirect_uri") || null;
     state.integrationHint = params.get("integration") || null;
     state.prefillHint = parseJson(params.get("prefill"));
+    state.walletConnectProjectId = params.get("walletconnect_project_id") || null;
+    setPageBrand(params.get("app_name"), params.get("app_logo"));
     const auth = params.get("auth");
     state.authFilter = auth ? auth.split(/[\s,]+/).filter(Boolean) : null;
 
@@ -825,7 +1006,9 @@
     applyCssVars(d.cssVars);
     if (d.integrationName) state.integrationHint = String(d.integrationName);
     if (d.prefill && typeof d.prefill === "object") state.prefillHint = d.prefill;
+    if (d.appName || d.appLogo) setPageBrand(d.appName, d.appLogo);
     if (Array.isArray(d.authMethods)) state.authFilter = d.authMethods;
+    if (typeof d.walletConnectProjectId === "string") state.walletConnectProjectId = d.walletConnectProjectId;
     loadSession();
   }
 
@@ -847,7 +1030,7 @@
     $("auth-email-back").addEventListener("click", () => { clearError(); showView("auth", "auth-choose"); });
     $("auth-email-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("email-submit"), startEmail); });
     $("auth-code-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("code-submit"), verifyCode); });
-    $("auth-code-back").addEventListener("click", () => { clearError(); showView("auth", "auth-email-form"); });
+    $("auth-code-back").addEventListener("click", () => { clearError(); setCodeLocked(false); showView("auth", "auth-email-form"); });
     $("code-resend").addEventListener("click", (e) => busy(e.currentTarget, resendCode));
     $("code-input").addEventListener("input", (e) => {
       const digits = e.target.value.replace(/\D/g, "").slice(0, 6);
@@ -869,6 +1052,7 @@
       if (first) openProviderForm(first);
     });
     $("integration-back").addEventListener("click", backToProviders);
+    $("wallet-back").addEventListener("click", () => { state.walletFlow += 1; backToProviders(); });
     $("integration-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("integration-submit"), submitIntegration); });
     $("integration-continue").addEventListener("click", enterStatus);
     $("use-test-address").addEventListener("click", useTestAddress);
@@ -908,17 +1092,45 @@
   function resume() {
     const s = state.session;
     if (s.consent === false) return fatal(new ApiError("ACCESS_DENIED", ""));
+    // A returning user (link token made with an access token): INIT → INTEGRATION → STATUS,
+    // with a consent step only for scopes the grant does not hold yet.
+    if (s.is_authorized) return s.consent_required ? enterConsent() : enterIntegration();
     if (s.consent === true) return enterIntegration();
-    if (s.is_authorized || (s.user && s.workspace)) return enterConsent();
+    if (s.user && s.workspace) return enterConsent();
     enterAuth();
+  }
+
+  /**
+   * The page's own branding (SDK `appName` / `appLogo`): plain text of at most 60
+   * characters, a logo only from https: or a data:image/ URL. It is shown beside the
+   * registered client name, never instead of it, so a page can brand the flow but cannot
+   * pass itself off as another client.
+   */
+  function setPageBrand(name, logo) {
+    const clean = String(name || "").replace(/[\u0000-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim().slice(0, 60);
+    state.pageAppName = clean || null;
+    const src = typeof logo === "string" ? logo.trim() : "";
+    state.pageAppLogo = /^(https:\/\/|data:image\/(png|jpeg|gif|webp|svg\+xml)[;,])/i.test(src) && src.length <= 100000 ? src : null;
+  }
+
+  /** The name in the header: the page's appName when it differs from the registered name. */
+  function brandName() {
+    const page = state.pageAppName;
+    return page && page.toLowerCase() !== appName().toLowerCase() ? page : null;
   }
 
   function renderHeader() {
     const c = state.session.client || {};
-    $("kc-app-name").textContent = appName();
+    const page = brandName();
+    $("kc-app-name").textContent = page || appName();
+    $("kc-app-name").setAttribute("data-testid", "brand-name");
     $("kc-app-logo").classList.remove("kc-logo--kryptos");
-    $("kc-brand-sub").hidden = false;
-    fillLogo($("kc-app-logo"), c.logo, appName());
+    const sub = $("kc-brand-sub");
+    sub.hidden = false;
+    sub.setAttribute("data-testid", "brand-via");
+    sub.textContent = page ? t("header.viaClient", { client: appName() }) : t("header.via");
+    sub.removeAttribute("data-i18n"); // set here, not by translateStatic
+    fillLogo($("kc-app-logo"), state.pageAppLogo || c.logo, page || appName());
     $("kc-sandbox-badge").hidden = c.mode !== "sandbox";
   }
 
@@ -978,31 +1190,92 @@
       throw new ApiError("CLIENT_VALIDATION", t("auth.invalidEmail"));
     }
     input.removeAttribute("aria-invalid");
-    await api("POST", "/widget/auth/email/start", { email: email });
+    const sent = await api("POST", "/widget/auth/email/start", { email: email }).catch(emailThrottle);
     state.email = email;
     $("code-lead").textContent = t("auth.codeLead", { email: email });
     $("code-input").value = "";
-    startResendCooldown();
+    setCodeNote("");
+    setCodeLocked(false);
+    startResendCooldown(sent && sent.resend_after);
     showView("auth", "auth-code-form");
   }
 
+  /** Resend: a new code replaces the old one; the field is emptied and the screen says so. */
   async function resendCode() {
-    await api("POST", "/widget/auth/email/start", { email: state.email });
-    startResendCooldown();
-    announce(t("auth.resent"));
+    const sent = await api("POST", "/widget/auth/email/start", { email: state.email }).catch(emailThrottle);
+    const input = $("code-input");
+    input.value = "";
+    input.removeAttribute("aria-invalid");
+    setCodeLocked(false);
+    setCodeNote(t("auth.resent", { email: state.email }));
+    startResendCooldown(sent && sent.resend_after);
+    input.focus();
   }
 
-  function startResendCooldown() {
+  /** A visible note under the code field (also announced). */
+  function setCodeNote(text) {
+    const note = $("code-note");
+    note.textContent = text;
+    note.hidden = !text;
+    if (text) announce(text);
+  }
+
+  /**
+   * A 429 on sending a code: say when a new one can be asked for (Retry-After when the
+   * server sends it) and keep Resend disabled until then.
+   */
+  function emailThrottle(err) {
+    if (!(err instanceof ApiError) || err.code !== "RATE_LIMITED") throw err;
+    const justSent = /just sent/i.test(err.message);
+    const wait = err.retryAfter || (justSent ? RESEND_COOLDOWN_S : 0);
+    const text = wait ? waitText(justSent ? "auth.justSentIn" : "auth.tooManyCodesIn", wait) : t("auth.tooManyCodes");
+    if ($("auth-code-form").hidden) throw new ApiError("RATE_LIMITED_EMAIL", text);
+    if (wait) startResendCooldown(wait);
+    // Locked out: the lockout message, now with the server's wait, says it all.
+    throw new ApiError("RATE_LIMITED_EMAIL", state.codeLocked ? lockoutText() : text);
+  }
+
+  /** "in 25 s" / "in 3 min" for `seconds`, through the message `key` ({when}). */
+  function waitText(key, seconds) {
+    const s = Math.max(1, Math.ceil(seconds));
+    return t(key, { when: s < 90 ? t("auth.inSeconds", { s: s }) : t("auth.inMinutes", { m: Math.ceil(s / 60) }) });
+  }
+
+  /** Verify is disabled after too many wrong codes, until a new code is sent. */
+  function setCodeLocked(locked) {
+    const btn = $("code-submit");
+    state.codeLocked = locked;
+    if (locked) { btn.setAttribute("data-locked", "true"); btn.disabled = true; }
+    else { btn.removeAttribute("data-locked"); btn.disabled = false; }
+    $("code-input").readOnly = locked;
+    if (locked) showLockout();
+  }
+
+  /** The lockout message, with when Resend becomes available (kept current by the countdown). */
+  function showLockout() {
+    showError(lockoutText(), "CODE_LOCKED");
+  }
+
+  function lockoutText() {
+    const left = state.resendLeft || 0;
+    return left > 0 ? t("auth.lockedIn", { s: left }) : t("auth.lockedNow");
+  }
+
+  function startResendCooldown(seconds) {
     const btn = $("code-resend");
-    let left = RESEND_COOLDOWN_S;
+    let left = Math.max(1, Math.ceil(Number(seconds) || RESEND_COOLDOWN_S));
     clearInterval(state.resendTimer);
     const tick = () => {
+      state.resendLeft = left;
+      if (state.codeLocked) showLockout();
       if (left <= 0) {
         clearInterval(state.resendTimer);
+        btn.removeAttribute("data-locked");
         btn.disabled = false;
         btn.textContent = t("auth.resend");
         return;
       }
+      btn.setAttribute("data-locked", "true");
       btn.disabled = true;
       btn.textContent = t("auth.resendIn", { s: left });
       left -= 1;
@@ -1011,7 +1284,19 @@
     state.resendTimer = setInterval(tick, 1000);
   }
 
+  /** The server's answer to a wrong code, in the user's language. */
+  function codeError(err) {
+    if (!(err instanceof ApiError) || err.code !== "INVALID_REQUEST") return err;
+    const m = String(err.message || "");
+    const left = /(\d+) attempt/.exec(m);
+    if (left) return new ApiError("CODE_WRONG", t(Number(left[1]) === 1 ? "auth.wrongCodeOne" : "auth.wrongCode", { n: left[1] }));
+    if (/expired/i.test(m)) return new ApiError("CODE_EXPIRED", t("auth.codeExpired"));
+    if (/request a new one/i.test(m)) return new ApiError("CODE_LOCKED", "");
+    return err;
+  }
+
   async function verifyCode() {
+    if (state.codeLocked) return;
     const input = $("code-input");
     const code = input.value.trim();
     if (!/^\d{6}$/.test(code)) {
@@ -1019,13 +1304,21 @@
       input.focus();
       throw new ApiError("CLIENT_VALIDATION", t("auth.invalidCode"));
     }
+    setCodeNote("");
     let data;
     try {
       data = await api("POST", "/widget/auth/email/verify", { email: state.email, code: code });
     } catch (err) {
       input.setAttribute("aria-invalid", "true");
+      const mapped = codeError(err);
+      if (mapped.code === "CODE_LOCKED" || mapped.code === "CODE_EXPIRED") {
+        // This code is spent: only a new one helps.
+        setCodeLocked(true);
+        if (mapped.code === "CODE_EXPIRED") showError(mapped.message, mapped.code);
+        return;
+      }
       input.select();
-      throw err;
+      throw mapped;
     }
     clearInterval(state.resendTimer);
     state.session.user = Object.assign({}, state.session.user, { user_id: data && data.user_id, email: state.email });
@@ -1080,9 +1373,9 @@
   function enterConsent() {
     const s = state.session;
     const c = s.client || {};
-    fillLogo($("consent-app-logo"), c.logo, appName());
+    fillLogo($("consent-app-logo"), state.pageAppLogo || c.logo, brandName() || appName());
     $("consent-title").textContent = t("consent.title");
-    $("consent-subtitle").textContent = t("consent.subtitle");
+    $("consent-subtitle").textContent = t(s.is_authorized ? "consent.subtitleMore" : "consent.subtitle");
     $("consent-fineprint").textContent = t("consent.fineprint");
 
     const who = [];
@@ -1093,26 +1386,68 @@
     const account = $("consent-account");
     account.textContent = "";
     who.forEach((text, i) => {
-      if (i) account.appendChild(document.createTextNode(" · "));
+      if (i) account.appendChild(h("span", { className: "kc-sep", text: " · ", attrs: { "aria-hidden": "true" } }));
       account.appendChild(h("span", { className: "kc-nowrap", text: text }));
     });
     account.hidden = who.length === 0;
 
+    // A returning user is asked only for the scopes the grant lacks.
+    const scopes = String((s.is_authorized ? s.consent_scopes : s.requested_scopes) || "").split(/\s+/).filter(Boolean);
+    const guest = !user.email && !!(user.anonymous || user.is_anonymous);
+    if (guest) $("consent-title").textContent = t("consent.guestTitle");
     const list = $("consent-scopes");
     list.textContent = "";
-    String(s.requested_scopes || "").split(/\s+/).filter(Boolean).forEach((scope) => {
-      const key = "scope." + scope;
-      const known = !!MESSAGES.en[key];
-      const write = /:write$/.test(scope);
-      list.appendChild(h("li", { className: "kc-scope" + (write ? " kc-scope--write" : ""), attrs: { "data-scope": scope } }, [
-        h("span", { className: "kc-scope-icon", attrs: { "aria-hidden": "true" } }, [icon(write ? "pencil" : "eye")]),
+    consentLines(scopes, guest).forEach((line) => {
+      list.appendChild(h("li", { className: "kc-scope" + (line.write ? " kc-scope--write" : ""), attrs: { "data-scope": line.scopes.join(" ") } }, [
+        h("span", { className: "kc-scope-icon", attrs: { "aria-hidden": "true" } }, [icon(line.write ? "pencil" : "eye")]),
         h("span", { className: "kc-scope-text" }, [
-          h("span", { className: "kc-scope-name", text: known ? t(key) : scope }),
-          h("span", { className: "kc-scope-raw", text: known ? scope + (write ? " · " + t("consent.writeBadge") : "") : "" })
+          h("span", { className: "kc-scope-name", text: line.text }),
+          line.write ? h("span", { className: "kc-scope-note", text: t("consent.writeBadge") }) : null
         ])
       ]));
     });
+    // The raw scope ids, for the curious, behind a toggle.
+    const raw = $("consent-raw");
+    raw.textContent = "";
+    scopes.forEach((scope) => raw.appendChild(h("li", {}, [h("code", { text: scope })])));
+    $("consent-details-box").open = false;
     showStep("consent");
+  }
+
+  /** Read scopes grouped under one plain sentence each, in this order. */
+  const SCOPE_GROUPS = [
+    ["identity", ["openid", "profile", "users:read"]],
+    ["email", ["email"]],
+    ["portfolio", ["portfolios:read", "balances:read", "integrations:read"]],
+    ["transactions", ["transactions:read"]],
+    ["defi", ["defi:read", "nft:read"]],
+    ["finance", ["tax:read", "accounting:read", "reports:read"]],
+    ["workspace", ["workspace:read"]],
+    ["offline", ["offline_access"]]
+  ];
+
+  /**
+   * What the user is asked, in words: one line per group of read scopes present, one per
+   * write scope, the raw id for a scope we do not know. A guest has no email address, so
+   * the email line is left out for guests (the raw id stays in the details).
+   */
+  function consentLines(scopes, guest) {
+    const lines = [];
+    const used = {};
+    SCOPE_GROUPS.forEach((g) => {
+      const present = g[1].filter((sc) => scopes.indexOf(sc) >= 0);
+      if (!present.length) return;
+      present.forEach((sc) => { used[sc] = true; });
+      if (g[0] === "email" && guest) return;
+      const key = g[0] === "identity" && guest ? "consent.g.identityGuest" : "consent.g." + g[0];
+      lines.push({ text: t(key), scopes: present, write: false });
+    });
+    scopes.forEach((sc) => {
+      if (used[sc]) return;
+      const key = "scope." + sc;
+      lines.push({ text: MESSAGES.en[key] ? t(key) : sc, scopes: [sc], write: /:write$/.test(sc) });
+    });
+    return lines;
   }
 
   async function consent(approve) {
@@ -1141,16 +1476,20 @@
         api("GET", "/widget/providers"),
         api("GET", "/widget/integrations").catch(() => null) // the list is a nicety here
       ]);
-      state.providers = Array.isArray(prov) ? prov : (prov && prov.providers) || [];
+      // Only what this server can sync: the others are listed with isWorking: false.
+      state.providers = (Array.isArray(prov) ? prov : (prov && prov.providers) || []).filter((p) => p.isWorking !== false);
       if (integ) state.integrations = normalizeIntegrations(integ);
     } catch (err) {
       list.removeAttribute("aria-busy");
       return handleError(err);
     }
     list.removeAttribute("aria-busy");
+    addFallbackWallets();
+    renderWallets();
     renderProviders();
     renderAdded();
     renderContinue();
+    watchSync(false);
 
     // Deep link: preselect the provider named by the link token / SDK, once.
     const hint = !state.hintConsumed && ((state.session && state.session.integration_name) || state.integrationHint);
@@ -1189,7 +1528,7 @@
         logo,
         h("span", { className: "kc-row-main" }, [
           h("span", { className: "kc-row-title", text: providerName(p) }),
-          h("span", { className: "kc-row-sub", text: p.chain && p.type !== "exchange" ? typeText + " · " + p.chain : typeText })
+          h("span", { className: "kc-row-sub", text: p.chain === "evm" && p.type !== "exchange" ? typeText + " · " + t("integration.evm") : typeText })
         ]),
         icon("chevron-right", "kc-chevron")
       ]);
@@ -1214,7 +1553,13 @@
     state.added.forEach((a) => { if (!known.some((i) => i.id && i.id === a.id)) known.push(a); });
     known.forEach((i) => {
       const row = integrationRow(i, "added-");
-      if (i.id) row.appendChild(removeButton(i));
+      if (i.id) {
+        const pill = row.querySelector(".kc-pill");
+        const end = h("span", { className: "kc-row-end" });
+        row.replaceChild(end, pill);
+        end.appendChild(pill);
+        end.appendChild(csvCapable(i) ? h("span", { className: "kc-row-actions" }, [csvButton(i), removeButton(i)]) : removeButton(i));
+      }
       list.appendChild(row);
     });
     box.hidden = known.length === 0;
@@ -1251,6 +1596,82 @@
       busy(btn, () => removeIntegration(i, name));
     });
     return btn;
+  }
+
+  /** Whether an integration accepts a CSV export (an exchange whose provider says `isCSV`). */
+  function csvCapable(i) {
+    const provider = state.providers.find((p) => p.id === i.provider) || {};
+    return provider.type === "exchange" && provider.isCSV === true;
+  }
+
+  const CSV_MAX_BYTES = 10 * 1024 * 1024;
+
+  /** "Import CSV" for an exchange account: the chosen file is sent as is (`text/csv`). */
+  function csvButton(i) {
+    const name = integrationName(i);
+    const input = h("input", {
+      attrs: { type: "file", accept: ".csv,text/csv", hidden: "", tabindex: "-1", "data-testid": "csv-input-" + i.id }
+    });
+    const btn = h("button", {
+      className: "kc-link kc-row-remove",
+      text: t("csv.import"),
+      attrs: { type: "button", "data-testid": "csv-import-" + i.id, "aria-label": t("csv.importLabel", { name: name }) }
+    });
+    btn.addEventListener("click", () => input.click());
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      input.value = "";
+      if (file) busy(btn, () => importCsv(i, name, file), csvError);
+    });
+    return h("span", { className: "kc-csv" }, [btn, input]);
+  }
+
+  async function importCsv(i, name, file) {
+    if (file.size > CSV_MAX_BYTES) throw new ApiError("CSV_TOO_LARGE", t("csv.tooLarge"), 413);
+    announce(t("csv.importing"));
+    const old = $("csv-done");
+    if (old) old.remove();
+    let res;
+    try {
+      res = await fetch("/widget/integrations/" + encodeURIComponent(i.id) + "/csv", {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "text/csv", "X-LINK-TOKEN": state.linkToken },
+        body: file,
+        credentials: "same-origin",
+        cache: "no-store"
+      });
+    } catch (_) {
+      throw new ApiError("NETWORK_ERROR", "", 0);
+    }
+    let json = null;
+    try { json = await res.json(); } catch (_) { /* no body */ }
+    if (!res.ok || !json || json.success !== true) {
+      const err = new ApiError((json && json.code) || STATUS_CODES[res.status] || "INTERNAL_ERROR", (json && json.error) || "", res.status);
+      err.rowErrors = json && Array.isArray(json.rowErrors) ? json.rowErrors : null;
+      throw err;
+    }
+    const done = t("csv.imported", { name: name, n: json.data.imported, total: json.data.transactions });
+    $("integration-added").appendChild(h("p", { className: "kc-csv-done", text: done, attrs: { id: "csv-done", "data-testid": "csv-done" } }));
+    announce(done);
+  }
+
+  /** A refused file: the rows at fault, one per line, or why the file was refused. */
+  function csvError(err) {
+    if (!(err instanceof ApiError)) return handleError(err);
+    if (FATAL_CODES.indexOf(err.code) >= 0) return fatal(err);
+    if (err.rowErrors && err.rowErrors.length) {
+      const box = $("kc-error");
+      box.textContent = "";
+      box.setAttribute("data-code", err.code);
+      box.appendChild(h("div", { className: "kc-csv-errors", attrs: { "data-testid": "csv-errors" } }, [
+        h("p", { text: t("csv.rowErrors", { n: err.rowErrors.length }) }),
+        h("ul", {}, err.rowErrors.slice(0, 20).map((r) => h("li", { text: t("csv.line", { line: r.line, message: r.message }) })))
+      ]));
+      if (box.scrollIntoView) box.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    if (err.status === 413) return showError(t("csv.tooLarge"), err.code);
+    showError(t("csv.failed", { message: err.message || friendly(err) }), err.code);
   }
 
   async function removeIntegration(i, name) {
@@ -1354,7 +1775,8 @@
 
   function fieldRow(f, value) {
     const id = "field-" + f.name;
-    const label = f.label || t("field." + f.name);
+    // Our own words (translated) for the known fields; the catalogue's label otherwise.
+    const label = MESSAGES.en["field." + f.name] ? t("field." + f.name) : f.label || f.name;
     const input = h("input", {
       className: "kc-input" + (f.name === "address" ? " kc-input--mono" : ""),
       attrs: {
@@ -1455,8 +1877,256 @@
     backToProviders();
     $("provider-search").value = "";
     renderProviders();
-    announce(t("integration.added", { name: name }));
+    // An exchange key that can also trade or withdraw is accepted with the server's warning.
+    announce(t("integration.added", { name: name }) + (created && created.warning ? " " + created.warning : ""));
     $("integration-continue").focus();
+    watchSync(false);
+  }
+
+  // ===================================================================
+  // BROWSER WALLETS: EIP-6963 / EIP-1193 (EVM) and Wallet Standard (Solana), connected by
+  // signing the server's sign-in message (EIP-4361 / Sign-In With Solana). The server
+  // verifies the signature; the wallet's word is never taken for the address.
+  // ===================================================================
+  const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+  function base58(bytes) {
+    const digits = [0];
+    for (let i = 0; i < bytes.length; i++) {
+      let carry = bytes[i];
+      for (let j = 0; j < digits.length; j++) {
+        carry += digits[j] << 8;
+        digits[j] = carry % 58;
+        carry = (carry / 58) | 0;
+      }
+      while (carry) { digits.push(carry % 58); carry = (carry / 58) | 0; }
+    }
+    let out = "";
+    for (let k = 0; k < bytes.length - 1 && bytes[k] === 0; k++) out += "1";
+    for (let q = digits.length - 1; q >= 0; q--) out += B58[digits[q]];
+    return out;
+  }
+
+  function utf8Hex(text) {
+    return "0x" + Array.prototype.map.call(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** Listen for wallets for the page's lifetime: they may announce themselves at any time. */
+  function discoverWallets() {
+    window.addEventListener("eip6963:announceProvider", (e) => {
+      const d = e && e.detail;
+      if (!d || !d.info || !d.provider || typeof d.provider.request !== "function") return;
+      const id = "evm:" + String(d.info.uuid || d.info.rdns || d.info.name);
+      if (state.wallets.some((w) => w.id === id)) return;
+      // The same wallet, found earlier through window.ethereum, is replaced by its announcement.
+      state.wallets = state.wallets.filter((w) => !(w.fallback && w.provider === d.provider));
+      state.wallets.push({ id: id, kind: "evm", name: String(d.info.name || "").slice(0, 40), icon: d.info.icon, provider: d.provider });
+      walletsChanged();
+    });
+    try { window.dispatchEvent(new Event("eip6963:requestProvider")); } catch (_) { /* old browser */ }
+    // Wallet Standard: wallets register through either event, whichever side loads last.
+    const register = function () {
+      Array.prototype.forEach.call(arguments, addStandardWallet);
+      return function () { /* unregistering is not needed for a short-lived page */ };
+    };
+    window.addEventListener("wallet-standard:register-wallet", (e) => {
+      try { if (e && typeof e.detail === "function") e.detail({ register: register }); } catch (_) { /* a broken wallet */ }
+    });
+    try {
+      window.dispatchEvent(new CustomEvent("wallet-standard:app-ready", { detail: { register: register } }));
+    } catch (_) { /* old browser */ }
+  }
+
+  function addStandardWallet(w) {
+    if (!w || !w.features || typeof w.name !== "string") return;
+    const connect = w.features["standard:connect"];
+    const sign = w.features["solana:signMessage"];
+    const solana = Array.isArray(w.chains) && w.chains.some((c) => String(c).indexOf("solana:") === 0);
+    if (!connect || !sign || !solana) return;
+    const id = "sol:" + w.name;
+    if (state.wallets.some((x) => x.id === id)) return;
+    state.wallets.push({ id: id, kind: "solana", name: w.name.slice(0, 40), icon: w.icon, wallet: w });
+    walletsChanged();
+  }
+
+  /** Wallets that only inject a global (no EIP-6963 / Wallet Standard). */
+  function addFallbackWallets() {
+    const eth = window.ethereum;
+    if (eth && typeof eth.request === "function" && !state.wallets.some((w) => w.kind === "evm")) {
+      state.wallets.push({ id: "evm:injected", kind: "evm", name: "", provider: eth, fallback: true });
+    }
+    const sol = window.solana || (window.phantom && window.phantom.solana);
+    if (sol && typeof sol.connect === "function" && typeof sol.signMessage === "function" && !state.wallets.some((w) => w.kind === "solana")) {
+      state.wallets.push({ id: "sol:injected", kind: "solana", name: "", legacy: sol, fallback: true });
+    }
+  }
+
+  function walletsChanged() {
+    if (state.step === "integration" && state.providers.length) renderWallets();
+  }
+
+  function walletName(w) {
+    return w.name || t("wallet.browser");
+  }
+
+  /** The catalogue provider a wallet connects to: the wallet's EVM network when offered, else Ethereum. */
+  function walletProvider(kind, chainId) {
+    const offered = state.providers.filter((p) => p.type !== "exchange" && (kind === "solana" ? p.chain === "solana" : p.chain === "evm"));
+    if (kind === "solana") return offered[0] || null;
+    return offered.find((p) => chainId != null && Number(p.communityId) === chainId) ||
+      offered.find((p) => p.id === "ethereum") || offered[0] || null;
+  }
+
+  function renderWallets() {
+    const usable = state.wallets.filter((w) => walletProvider(w.kind, null));
+    const list = $("wallet-list");
+    list.textContent = "";
+    usable.forEach((w) => {
+      const logo = h("span", { className: "kc-logo", attrs: { "aria-hidden": "true" } });
+      fillLogo(logo, w.icon, walletName(w), "wallet");
+      const btn = h("button", {
+        className: "kc-row kc-choice",
+        attrs: { type: "button", "data-testid": "wallet-" + w.kind + "-" + walletName(w).toLowerCase().replace(/[^a-z0-9]+/g, "-") }
+      }, [
+        logo,
+        h("span", { className: "kc-row-main" }, [
+          h("span", { className: "kc-row-title", text: walletName(w) }),
+          h("span", { className: "kc-row-sub", text: t(w.kind === "solana" ? "wallet.solana" : "wallet.evm") })
+        ]),
+        icon("chevron-right", "kc-chevron")
+      ]);
+      btn.addEventListener("click", () => connectWallet(w));
+      list.appendChild(h("li", {}, [btn]));
+    });
+    $("wallet-section").hidden = usable.length === 0;
+  }
+
+  function setWalletWait(text) {
+    $("wallet-accounts").hidden = true;
+    $("wallet-wait").hidden = false;
+    $("wallet-wait-text").textContent = text;
+  }
+
+  /** A wallet error: the user said no, or the wallet failed. */
+  function walletError(w, err) {
+    const code = err && err.code;
+    const msg = String((err && err.message) || "");
+    const rejected = code === 4001 || code === "ACTION_REJECTED" || /reject|denied|declin|cancel/i.test(msg);
+    const e = new Error(msg);
+    e.walletMessage = t(rejected ? "wallet.rejected" : "wallet.failed", { wallet: walletName(w) });
+    e.walletCode = rejected ? "WALLET_REJECTED" : "WALLET_FAILED";
+    return e;
+  }
+
+  /** Ask the wallet; a refusal or failure becomes a walletError. */
+  async function fromWallet(w, promise) {
+    try { return await promise; } catch (err) { throw walletError(w, err); }
+  }
+
+  /** Several accounts: the user picks one. Resolves with it, or never (Back starts over). */
+  function pickAccount(w, accounts, addressOf) {
+    return new Promise((resolve) => {
+      $("wallet-title").textContent = t("wallet.pickTitle");
+      $("wallet-sub").textContent = t("wallet.pickLead", { wallet: walletName(w) });
+      $("wallet-wait").hidden = true;
+      const list = $("wallet-accounts");
+      list.textContent = "";
+      accounts.forEach((a, n) => {
+        const address = addressOf(a);
+        const btn = h("button", {
+          className: "kc-row kc-choice kc-account",
+          attrs: { type: "button", "data-testid": "wallet-account-" + n, title: address }
+        }, [
+          h("span", { className: "kc-row-main" }, [
+            h("span", { className: "kc-row-title", text: shortAddress(address) }),
+            h("span", { className: "kc-row-sub", text: t("wallet.account", { n: n + 1 }) })
+          ]),
+          icon("chevron-right", "kc-chevron")
+        ]);
+        btn.addEventListener("click", () => resolve(a));
+        list.appendChild(h("li", {}, [btn]));
+      });
+      list.hidden = false;
+      focusHeading($("wallet-view"));
+    });
+  }
+
+  async function connectWallet(w) {
+    clearError();
+    const flow = ++state.walletFlow;
+    const live = () => flow === state.walletFlow && state.step === "integration";
+    fillLogo($("wallet-logo"), w.icon, walletName(w), "wallet");
+    $("wallet-title").textContent = t("wallet.title", { wallet: walletName(w) });
+    $("wallet-sub").textContent = t("wallet.sub");
+    setWalletWait(t("wallet.connectWait", { wallet: walletName(w) }));
+    showView("integration", "wallet-view");
+    try {
+      const created = w.kind === "solana" ? await connectSolana(w, live) : await connectEvm(w, live);
+      if (!created || !live()) return;
+      const integ = normalizeIntegration(created);
+      state.added.push(integ);
+      state.integrations = state.integrations.filter((i) => i.id !== integ.id).concat([integ]);
+      backToProviders();
+      announce(t("wallet.connected", { name: integrationName(integ) }));
+      $("integration-continue").focus();
+      watchSync(false);
+    } catch (err) {
+      if (!live()) return;
+      backToProviders();
+      if (err && err.walletMessage) return showError(err.walletMessage, err.walletCode);
+      handleError(err);
+    }
+  }
+
+  async function connectEvm(w, live) {
+    const req = (method, params) => fromWallet(w, w.provider.request(params ? { method: method, params: params } : { method: method }));
+    const accounts = (await req("eth_requestAccounts")) || [];
+    if (!live()) return null;
+    const valid = accounts.filter((a) => typeof a === "string" && ADDRESS_RULES.evm.re.test(a));
+    if (!valid.length) throw Object.assign(new Error("no account"), { walletMessage: t("wallet.noAccount", { wallet: walletName(w) }), walletCode: "WALLET_FAILED" });
+    let chainId = null;
+    try { chainId = parseInt(await w.provider.request({ method: "eth_chainId" }), 16); } catch (_) { /* Ethereum then */ }
+    const provider = walletProvider("evm", isFinite(chainId) ? chainId : null);
+    const address = valid.length > 1 ? await pickAccount(w, valid, (a) => a) : valid[0];
+    if (!live()) return null;
+    setWalletWait(t("wallet.signWait", { wallet: walletName(w), address: shortAddress(address) }));
+    const challenge = await api("POST", "/widget/wallets/challenge", { provider: provider.id, address: address });
+    if (!live()) return null;
+    const signature = await req("personal_sign", [utf8Hex(challenge.message), challenge.address]);
+    if (!live()) return null;
+    setWalletWait(t("wallet.verifying"));
+    return api("POST", "/widget/wallets/verify", { provider: provider.id, message: challenge.message, signature: String(signature) });
+  }
+
+  async function connectSolana(w, live) {
+    const provider = walletProvider("solana", null);
+    let accounts;
+    if (w.wallet) {
+      const out = await fromWallet(w, w.wallet.features["standard:connect"].connect());
+      accounts = ((out && out.accounts) || w.wallet.accounts || []).filter((a) => a && typeof a.address === "string");
+    } else {
+      const out = await fromWallet(w, w.legacy.connect());
+      const key = (out && out.publicKey) || w.legacy.publicKey;
+      accounts = key ? [{ address: String(key) }] : [];
+    }
+    if (!live()) return null;
+    if (!accounts.length) throw Object.assign(new Error("no account"), { walletMessage: t("wallet.noAccount", { wallet: walletName(w) }), walletCode: "WALLET_FAILED" });
+    const account = accounts.length > 1 ? await pickAccount(w, accounts, (a) => a.address) : accounts[0];
+    if (!live()) return null;
+    setWalletWait(t("wallet.signWait", { wallet: walletName(w), address: shortAddress(account.address) }));
+    const challenge = await api("POST", "/widget/wallets/challenge", { provider: provider.id, address: account.address });
+    if (!live()) return null;
+    const bytes = new TextEncoder().encode(challenge.message);
+    let signature;
+    if (w.wallet) {
+      const out = await fromWallet(w, w.wallet.features["solana:signMessage"].signMessage({ account: account, message: bytes }));
+      signature = (Array.isArray(out) ? out[0] : out).signature;
+    } else {
+      signature = (await fromWallet(w, w.legacy.signMessage(bytes, "utf8"))).signature;
+    }
+    if (!live()) return null;
+    setWalletWait(t("wallet.verifying"));
+    return api("POST", "/widget/wallets/verify", { provider: provider.id, message: challenge.message, signature: base58(new Uint8Array(signature)) });
   }
 
   // ===================================================================
@@ -1476,9 +2146,16 @@
     const sub = i.lastError && status === "failed"
       ? h("span", { className: "kc-row-sub kc-row-sub--error", text: i.lastError })
       : h("span", { className: "kc-row-sub kc-row-sub--mono", text: shortAddress(i.address) || i.accountName || "" });
-    return h("li", { className: "kc-row", attrs: { "data-testid": testPrefix + (i.id || i.provider), "data-status": status } }, [
+    const title = h("span", { className: "kc-row-title", text: name });
+    const head = i.isVerified
+      ? h("span", { className: "kc-row-head" }, [title, h("span", {
+        className: "kc-verified",
+        attrs: { "data-testid": "verified-badge", title: t("integration.verifiedLabel") }
+      }, [icon("check"), t("integration.verified")])])
+      : title;
+    return h("li", { className: "kc-row", attrs: { "data-testid": testPrefix + (i.id || i.provider), "data-status": status, "data-verified": i.isVerified ? "true" : null } }, [
       logo,
-      h("span", { className: "kc-row-main" }, [h("span", { className: "kc-row-title", text: name }), sub]),
+      h("span", { className: "kc-row-main" }, [head, sub]),
       pill
     ]);
   }
@@ -1497,24 +2174,57 @@
   function enterStatus() {
     showStep("status");
     renderStatus();
-    const started = Date.now();
+    watchSync(true);
+  }
+
+  function pending(i) {
+    return i.syncStatus !== "synced" && i.syncStatus !== "failed";
+  }
+
+  /**
+   * Live sync statuses in every view that lists integrations (the connected list and the
+   * status screen): poll while any is queued or syncing, until all settle. `now` polls at
+   * once (the status screen fetches the list on entry).
+   */
+  function watchSync(now) {
+    stopPolling();
+    let interval = POLL_INTERVAL_MS;
     const poll = async () => {
+      if (state.step !== "status" && state.step !== "integration") return;
       try {
-        const data = await api("GET", "/widget/integrations");
-        const list = normalizeIntegrations(data);
-        if (state.step !== "status") return;
+        const list = normalizeIntegrations(await api("GET", "/widget/integrations"));
+        if (state.step !== "status" && state.step !== "integration") return;
         state.integrations = list;
-        renderStatus();
+        state.added = state.added.map((a) => list.find((i) => i.id === a.id) || a);
+        refreshSyncViews();
       } catch (err) {
         if (FATAL_CODES.indexOf(err.code) >= 0) return handleError(err);
         // transient: keep polling
       }
-      const settled = state.integrations.every((i) => i.syncStatus === "synced" || i.syncStatus === "failed");
-      if (state.step === "status" && !settled && Date.now() - started < POLL_MAX_MS) {
-        state.pollTimer = setTimeout(poll, POLL_INTERVAL_MS);
+      if (state.integrations.some(pending) && (state.step === "status" || state.step === "integration")) {
+        interval = Math.min(POLL_MAX_INTERVAL_MS, Math.round(interval * 1.3));
+        state.pollTimer = setTimeout(poll, interval);
       }
     };
-    poll();
+    if (now) poll();
+    else if (state.integrations.some(pending)) state.pollTimer = setTimeout(poll, interval);
+  }
+
+  /** Re-render the statuses in place (rows keep their focus and their Remove buttons). */
+  function refreshSyncViews() {
+    if (state.step === "status") renderStatus();
+    const list = $("added-list");
+    state.integrations.forEach((i) => {
+      const row = list.querySelector('[data-testid="added-' + (i.id || i.provider) + '"]');
+      if (!row || row.getAttribute("data-status") === (i.syncStatus || "queued")) return;
+      const fresh = integrationRow(i, "added-");
+      row.setAttribute("data-status", fresh.getAttribute("data-status"));
+      row.querySelector(".kc-row-main").replaceWith(fresh.querySelector(".kc-row-main"));
+      row.querySelector(".kc-pill").replaceWith(fresh.querySelector(".kc-pill"));
+      if (i.syncStatus === "synced" || i.syncStatus === "failed") {
+        announce(integrationName(i) + " — " + t("status." + i.syncStatus));
+      }
+    });
   }
 
   function stopPolling() {

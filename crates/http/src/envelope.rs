@@ -10,9 +10,16 @@ use std::time::Duration;
 /// `{"success": true, "data": …}`.
 pub(crate) struct Envelope<T>(pub T);
 
+/// The body of [`Envelope`], serialized straight from the handler's value.
+#[derive(Serialize)]
+struct Success<'a, T> {
+    success: bool,
+    data: &'a T,
+}
+
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        Json(serde_json::json!({ "success": true, "data": self.0 })).into_response()
+        Json(Success { success: true, data: &self.0 }).into_response()
     }
 }
 
@@ -21,7 +28,6 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 pub(crate) struct ErrorResponse {
     pub(crate) status: StatusCode,
     pub(crate) error: ApiError,
-    pub(crate) retry_after: Option<Duration>,
 }
 
 impl ErrorResponse {
@@ -37,37 +43,52 @@ impl ErrorResponse {
         self
     }
 
+    /// `RATE_LIMITED` for a caller over its failed-authentication budget.
     pub(crate) fn rate_limited(wait: Duration) -> Self {
-        let mut e = Self::new(ErrorCode::RateLimited, "Too many failed authentication attempts; retry later");
-        e.retry_after = Some(wait);
-        e
+        rate_limited_error(wait).into()
     }
 }
 
 impl From<ApiError> for ErrorResponse {
     fn from(error: ApiError) -> Self {
         let status = StatusCode::from_u16(error.code.default_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, error, retry_after: None }
+        Self { status, error }
     }
 }
 
 impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
+        // SPEC §5 fixes the envelope's fields: a 429's message says when to retry, in words.
         let body = serde_json::json!({
             "success": false,
             "error": self.error.message,
             "code": self.error.code.as_str(),
         });
         let mut res = (self.status, Json(body)).into_response();
+        set_retry_after(&mut res, &self.error);
         // Lets outer middleware re-shape the error (the Data API has its own error shape).
         res.extensions_mut().insert(EnvelopedError(self.error.clone()));
-        if let Some(wait) = self.retry_after {
-            let secs = wait.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&secs) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
         res
+    }
+}
+
+/// The `RATE_LIMITED` error of a caller over its failed-authentication budget.
+pub(crate) fn rate_limited_error(wait: Duration) -> ApiError {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::rate_limited(format!("Too many failed authentication attempts; retry in {} s", secs.max(1)), wait)
+}
+
+/// Sets `Retry-After` (whole seconds) on a `RATE_LIMITED` answer and reports the refusal
+/// as a `tracing` event (target `kc_http::limits`, `event = "rate_limited"`): the hook for
+/// metrics. Every 429 of the server goes through here.
+pub(crate) fn set_retry_after(res: &mut Response, error: &ApiError) {
+    if error.code != ErrorCode::RateLimited {
+        return;
+    }
+    let secs = error.retry_after_secs.unwrap_or(1).max(1);
+    tracing::info!(target: "kc_http::limits", event = "rate_limited", retry_after_secs = secs, "answered 429");
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
 

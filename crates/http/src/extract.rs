@@ -4,12 +4,11 @@ use crate::envelope::ErrorResponse;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use kc_api::{ClientCredentials, ErrorCode, LinkTokenCredential, RequestMeta};
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 
 /// A JSON body. Wrong content type, bad syntax, wrong types, missing fields and oversized
 /// bodies all become `INVALID_REQUEST` (413 for size) with a message naming the problem.
@@ -45,14 +44,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         } else {
             &bytes
         };
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ErrorResponse::new(ErrorCode::InvalidRequest, format!("Malformed JSON body: {e}")))?;
-        if !value.is_object() {
-            return Err(ErrorResponse::new(ErrorCode::InvalidRequest, "The request body must be a JSON object"));
+        // Straight into the DTO (no intermediate `Value`); UTF-8 throughout (serde skips the
+        // values of unknown fields without checking them) and an object are required.
+        let body = std::str::from_utf8(body).map_err(|e| {
+            ErrorResponse::new(ErrorCode::InvalidRequest, format!("Malformed JSON body: not UTF-8 ({e})"))
+        })?;
+        if body.trim_start().as_bytes().first() != Some(&b'{') {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+                Err(e) => ErrorResponse::new(ErrorCode::InvalidRequest, format!("Malformed JSON body: {e}")),
+                Ok(_) => ErrorResponse::new(ErrorCode::InvalidRequest, "The request body must be a JSON object"),
+            });
         }
-        serde_json::from_value(value)
-            .map(ApiJson)
-            .map_err(|e| ErrorResponse::new(ErrorCode::InvalidRequest, format!("Invalid request body: {e}")))
+        serde_json::from_str::<T>(body).map(ApiJson).map_err(|e| {
+            let message = match e.classify() {
+                serde_json::error::Category::Data => format!("Invalid request body: {e}"),
+                _ => format!("Malformed JSON body: {e}"),
+            };
+            ErrorResponse::new(ErrorCode::InvalidRequest, message)
+        })
     }
 }
 
@@ -64,10 +73,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or_default();
-        serde_urlencoded_from_str(q)
-            .map(ApiQuery)
-            .map_err(|e| ErrorResponse::new(ErrorCode::InvalidRequest, format!("Invalid query parameters: {e}")))
+        serde_urlencoded_from_str(q).map(ApiQuery).map_err(|e| {
+            let mut response = ErrorResponse::new(ErrorCode::InvalidRequest, format!("Invalid query parameters: {e}"));
+            response.error.details = query_issue(&e).into_iter().collect();
+            response
+        })
     }
+}
+
+/// The bad parameter named by a query deserialization error (`Failed to deserialize query
+/// string: pageSize: invalid digit found in string`), as a Data API `details` entry.
+fn query_issue(message: &str) -> Option<kc_api::ParamIssue> {
+    let rest = message.rsplit_once("query string: ").map_or(message, |(_, r)| r);
+    let (name, why) = rest.split_once(": ")?;
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let expected = if why.contains("digit") || why.contains("number") { "number" } else { "valid value" };
+    Some(kc_api::ParamIssue::new("invalid_type", name, why.to_owned()).typed(expected, "string"))
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(q: &str) -> Result<T, String> {
@@ -121,14 +145,15 @@ impl<S: Send + Sync> FromRequestParts<S> for LinkHeader {
     }
 }
 
-/// Caller IP, request id and cross-origin `Origin`.
+/// Caller IP (the TCP peer, or the client behind a trusted proxy), request id and
+/// cross-origin `Origin`.
 pub(crate) struct Meta(pub RequestMeta);
 
 impl FromRequestParts<AppState> for Meta {
     type Rejection = ErrorResponse;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = crate::client_ip::client_ip(parts, &state.options.trusted_proxies, state.options.forwarded_header);
         let request_id = header_str(&parts.headers, "x-request-id").map(str::to_owned);
         let origin = header_str(&parts.headers, "origin")
             .filter(|o| !is_same_origin(o, &parts.headers, &state.options.public_origin))

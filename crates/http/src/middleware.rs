@@ -19,12 +19,18 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
 
-/// Wraps `routes` in the full stack, outermost first: request id → span → panic guard →
-/// security headers → timeout → body limit.
+/// Wraps `routes` in the full stack, outermost first: request id (an unsafe incoming one is
+/// replaced) → span → panic guard → security headers (HSTS for an `https` public URL) →
+/// timeout → body limit.
 pub(crate) fn wrap(routes: Router, state: AppState) -> Router {
     let timeout = state.options.request_timeout;
     let body_limit = state.options.body_limit_bytes;
+    let hsts = (state.options.public_origin.starts_with("https://") && state.options.hsts_max_age_secs > 0)
+        .then(|| HeaderValue::from_str(&format!("max-age={}", state.options.hsts_max_age_secs)).ok())
+        .flatten()
+        .map(|v| SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, v));
     let stack = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -48,10 +54,38 @@ pub(crate) fn wrap(routes: Router, state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .option_layer(hsts)
         .layer(HandleErrorLayer::new(timeout_response))
         .timeout(timeout)
         .layer(DefaultBodyLimit::max(body_limit));
     routes.layer(stack)
+}
+
+/// Longest `X-Request-Id` accepted from a caller.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Whether a caller's `X-Request-Id` is safe to echo and log: 1–128 characters of
+/// `[A-Za-z0-9._:-]` (no spaces, quotes or `=` to forge log fields with).
+fn is_safe_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_LEN
+        && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Removes an unsafe (or repeated) incoming `X-Request-Id`, so that one is generated instead.
+/// The rejected value is never logged.
+async fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let mut ids = req.headers().get_all("x-request-id").iter();
+    let safe = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => is_safe_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !safe {
+        req.headers_mut().remove("x-request-id");
+        tracing::debug!("replaced an unsafe X-Request-Id");
+    }
+    req
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
@@ -119,5 +153,20 @@ async fn data_api_error_shape(req: Request, next: Next) -> Response {
             shaped
         }
         None => res,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_request_id;
+
+    #[test]
+    fn only_short_plain_request_ids_are_safe() {
+        for ok in ["a", "req-123", "0f1e2d3c.4b5a:6978_ABCD", &"x".repeat(128)] {
+            assert!(is_safe_request_id(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", &"x".repeat(129), "a b", "a=b", "a\"b", "é", "a\tb", "a/b"] {
+            assert!(!is_safe_request_id(bad.as_bytes()), "{bad:?}");
+        }
     }
 }

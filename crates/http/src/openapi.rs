@@ -46,6 +46,7 @@ bare objects and errors as `{\"error\": \"<snake_code>\", \"message\": \"…\", 
         crate::routes::data::userinfo,
         crate::routes::data::integrations,
         crate::routes::data::holdings,
+        crate::routes::data::transactions,
         crate::routes::widget::session,
         crate::routes::widget::auth_anonymous,
         crate::routes::widget::email_start,
@@ -56,6 +57,7 @@ bare objects and errors as `{\"error\": \"<snake_code>\", \"message\": \"…\", 
         crate::routes::widget::list_integrations,
         crate::routes::widget::create_integration,
         crate::routes::widget::delete_integration,
+        crate::routes::csv_import::import_csv,
         crate::routes::widget::complete,
         crate::routes::widget::public_providers,
         crate::routes::health::health,
@@ -75,7 +77,11 @@ struct ApiDoc;
 
 /// The OpenAPI document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::oidc::OidcDoc::openapi());
+    doc.merge(crate::routes::wallets::WalletsDoc::openapi());
+    doc.merge(crate::routes::admin_api::AdminDoc::openapi());
+    doc
 }
 
 /// The document as pretty JSON with a final newline: exactly the content of the committed
@@ -139,8 +145,8 @@ pub(crate) struct DataError {
     error: String,
     /// A human-readable message.
     message: String,
-    /// Further detail (empty).
-    details: Vec<serde_json::Value>,
+    /// For `invalid_parameters`: one entry per bad parameter, naming it in `path`; else empty.
+    details: Vec<kc_api::ParamIssue>,
 }
 
 /// Body of `POST /token/exchange`: the public token, and the client credentials unless they are
@@ -433,6 +439,7 @@ mod tests {
             ("/api/v1/userinfo", "get"),
             ("/api/v1/integrations", "get"),
             ("/api/v1/holdings", "get"),
+            ("/api/v1/transactions", "get"),
             ("/widget/session", "get"),
             ("/widget/auth/anonymous", "post"),
             ("/widget/auth/email/start", "post"),

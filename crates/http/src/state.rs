@@ -1,13 +1,45 @@
 //! Shared state of the HTTP adapter.
 
-use crate::limiter::AuthFailureLimiter;
-use kc_api::{ConnectApi, DataApi, DeveloperApi, HealthApi, ProvidersApi, WidgetApi};
+use crate::client_ip::ForwardedHeader;
+use crate::limiter::{AuthLimiter, AuthLimits, FailureBudget, FailureQuota, LocalFailureBudget};
+use ipnet::IpNet;
+use kc_api::{
+    AdminApi, ConnectApi, CsvImportApi, DataApi, DeveloperApi, HealthApi, OidcApi, ProvidersApi, TransactionsApi,
+    WalletApi, WidgetApi,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the HTTP adapter serves: the Connect API, the widget API and health.
-pub trait Api: ConnectApi + WidgetApi + HealthApi + ProvidersApi + DataApi + DeveloperApi {}
-impl<T: ConnectApi + WidgetApi + HealthApi + ProvidersApi + DataApi + DeveloperApi> Api for T {}
+pub trait Api:
+    ConnectApi
+    + WidgetApi
+    + HealthApi
+    + ProvidersApi
+    + DataApi
+    + TransactionsApi
+    + DeveloperApi
+    + OidcApi
+    + AdminApi
+    + WalletApi
+    + CsvImportApi
+{
+}
+impl<
+        T: ConnectApi
+            + WidgetApi
+            + HealthApi
+            + ProvidersApi
+            + DataApi
+            + TransactionsApi
+            + DeveloperApi
+            + OidcApi
+            + AdminApi
+            + WalletApi
+            + CsvImportApi,
+    > Api for T
+{
+}
 
 /// Limits and facts the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -20,10 +52,26 @@ pub struct HttpOptions {
     pub header_read_timeout: Duration,
     /// How long graceful shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
-    /// Failed client authentications per minute, per IP and per client id, before 429.
+    /// Failed authentications per minute of one client id from one source IP before 429
+    /// (a quarter of it may come at once). A correct secret is never refused.
     pub auth_failures_per_minute: u32,
+    /// Failed authentications per minute from one source IP, any client id (at least
+    /// `auth_failures_per_minute`).
+    pub ip_auth_failures_per_minute: u32,
+    /// The longest delay before a failed authentication is answered; the delay grows as the
+    /// caller's budget empties.
+    pub auth_failure_max_delay: Duration,
+    /// Peers whose `X-Forwarded-For`/`Forwarded` is believed (see `client_ip`).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Which of the two headers the trusted proxies write.
+    pub forwarded_header: ForwardedHeader,
+    /// `Strict-Transport-Security: max-age=…` when `public_origin` is `https://`; 0 sends none.
+    pub hsts_max_age_secs: u64,
     /// The server's own origin (`scheme://host[:port]`); requests from it are same-origin.
     pub public_origin: String,
+    /// The server's externally visible base URL (`server.public_url`, may carry a path prefix):
+    /// the default `baseUrl` of the SDK packages it serves. Empty: taken from each request.
+    pub public_url: String,
     /// `production` or `development`, reported by `/api/health`.
     pub environment: String,
     /// Serve the development demo site at `/demo`.
@@ -38,7 +86,13 @@ impl Default for HttpOptions {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             auth_failures_per_minute: 20,
+            ip_auth_failures_per_minute: 60,
+            auth_failure_max_delay: Duration::from_secs(1),
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
+            hsts_max_age_secs: 31_536_000,
             public_origin: "http://127.0.0.1:8080".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             environment: "development".to_owned(),
             demo_enabled: false,
         }
@@ -50,13 +104,22 @@ impl Default for HttpOptions {
 pub struct AppState {
     pub(crate) api: Arc<dyn Api>,
     pub(crate) options: Arc<HttpOptions>,
-    pub(crate) limiter: Arc<AuthFailureLimiter>,
+    pub(crate) limiter: Arc<AuthLimiter>,
 }
 
 impl AppState {
-    /// State serving `api` with `options`.
+    /// State serving `api` with `options`; failure budgets are kept in this process.
     pub fn new(api: Arc<dyn Api>, options: HttpOptions) -> Self {
-        let limiter = Arc::new(AuthFailureLimiter::new(options.auth_failures_per_minute));
+        Self::with_failure_budget(api, options, Arc::new(LocalFailureBudget::default()))
+    }
+
+    /// State whose failed-authentication budgets live in `budget` (e.g. a database shared by
+    /// every node, so that the configured rates hold for the whole deployment).
+    pub fn with_failure_budget(api: Arc<dyn Api>, options: HttpOptions, budget: Arc<dyn FailureBudget>) -> Self {
+        let client_ip = FailureQuota::per_minute(options.auth_failures_per_minute);
+        let ip = FailureQuota::per_minute(options.ip_auth_failures_per_minute.max(options.auth_failures_per_minute));
+        let limits = AuthLimits { client_ip, ip, max_delay: options.auth_failure_max_delay };
+        let limiter = Arc::new(AuthLimiter::new(budget, limits));
         Self { api, options: Arc::new(options), limiter }
     }
 }

@@ -3,7 +3,7 @@
 use kc_domain::Clock;
 use kc_http::{AppState, HttpOptions};
 use kc_service::config::Settings;
-use kc_service::retention::AuditRetention;
+use kc_service::retention::{AuditRetention, DeliveryRetention};
 use kc_service::sync::{SyncSettings, SyncWorker};
 use kc_service::webhooks::{DispatchSettings, WebhookDispatcher};
 use kc_service::{Ports, Service};
@@ -36,6 +36,9 @@ pub enum BuildError {
     /// The demo client could not be set up.
     #[error("demo client: {0}")]
     Demo(String),
+    /// `environment = "production"` with settings that are only safe in development.
+    #[error("refusing to start with environment = \"production\":\n  - {0}")]
+    Production(String),
 }
 
 /// Adapters a test or an embedding system may swap.
@@ -56,6 +59,8 @@ pub struct Application {
     workers: Vec<SyncWorker>,
     dispatchers: Vec<WebhookDispatcher>,
     retention: Option<AuditRetention>,
+    delivery_retention: Option<DeliveryRetention>,
+    metrics: Option<crate::monitoring::Metrics>,
 }
 
 /// Connects to the configured database and applies migrations.
@@ -68,11 +73,43 @@ pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StoreError> 
     Ok(store)
 }
 
-/// The service on the configured store and pepper.
+/// The service on the configured store and pepper (generating the pepper and credentials key
+/// in the data directory on first use, unless configured).
 pub async fn build_service(settings: &Settings, overrides: &Overrides) -> Result<Service, BuildError> {
+    build_service_with(settings, overrides, crate::secrets::Missing::Generate).await
+}
+
+/// The service for an administration command: the SQLite database file must already exist
+/// and no pepper or key is generated, so a command run from the wrong directory fails
+/// instead of creating an empty database and new secrets.
+pub async fn build_admin_service(settings: &Settings) -> Result<Service, BuildError> {
+    crate::guards::require_existing_database(settings).map_err(BuildError::Config)?;
+    build_service_with(settings, &Overrides::default(), crate::secrets::Missing::Refuse).await
+}
+
+async fn build_service_with(
+    settings: &Settings,
+    overrides: &Overrides,
+    missing: crate::secrets::Missing,
+) -> Result<Service, BuildError> {
+    // A configured pepper file must exist; only the default one in the data directory is created.
+    let missing_pepper =
+        if settings.security.pepper_file.is_empty() { missing } else { crate::secrets::Missing::Refuse };
+    let pepper = crate::secrets::load_pepper(&settings.security.pepper, &settings.pepper_path(), missing_pepper)?;
     let store = connect_store(settings).await?;
-    let pepper = crate::secrets::load_pepper(&settings.security.pepper, &settings.pepper_path())?;
+    let oidc_store: Arc<dyn kc_store::OidcStore> = Arc::new(store.clone());
+    let ledger_store: Arc<dyn kc_store::LedgerStore> = Arc::new(store.clone());
+    let hot_store: Arc<dyn kc_store::HotPathStore> = Arc::new(store.clone());
+    let wallet_store: Arc<dyn kc_store::WalletProofStore> = Arc::new(store.clone());
+    let console_store: Arc<dyn kc_store::ConsoleStore> = Arc::new(store.clone());
     let mut ports = Ports::system(Arc::new(store), pepper);
+    ports.console = Some(console_store);
+    ports.hot = hot_store;
+    ports.ledger = Some(ledger_store);
+    ports.ledger_prices = Some(crate::chains::historical_prices(settings).map_err(BuildError::Config)?);
+    ports.wallet_proofs = Some(wallet_store);
+    ports.public_url = settings.server.public_url.clone();
+    ports.sandbox_verified_any_address = settings.widget.sandbox_verified_any_address;
     ports.auth_methods = settings.widget.auth_methods.clone();
     ports.mailer = crate::mail::mailer_from(&settings.mail).map_err(BuildError::Config)?;
     ports.cipher = Arc::new(
@@ -80,14 +117,24 @@ pub async fn build_service(settings: &Settings, overrides: &Overrides) -> Result
             &settings.security.credentials_keys,
             &settings.security.credentials_active_key,
             &settings.data_dir.join("credentials.key"),
+            missing,
         )
         .map_err(BuildError::Config)?,
     );
-    ports.catalog = Arc::new(kc_service::catalog::Catalog::builtin(&settings.server.public_url));
+    let catalog = kc_service::catalog::Catalog::builtin(&settings.server.public_url)
+        .with_availability(crate::chains::availability(settings));
+    crate::chains::log_availability(&catalog);
+    ports.catalog = Arc::new(catalog);
     ports.prices = crate::chains::prices(settings).map_err(BuildError::Config)?;
+    ports.connectors = Arc::new(crate::chains::connectors(settings).map_err(BuildError::Config)?);
     if let Some(clock) = &overrides.clock {
         ports.clock = clock.clone();
     }
+    ports.oidc = Some(Arc::new(kc_service::oidc::OidcProvider::new(
+        oidc_store,
+        &settings.server.public_url,
+        ports.cipher.clone(),
+    )));
     Ok(Service::new(ports))
 }
 
@@ -104,8 +151,13 @@ impl Application {
         Self::build_with(settings, Overrides::default()).await
     }
 
-    /// Builds from `settings` with some adapters overridden.
+    /// Builds from `settings` with some adapters overridden. In production, refuses settings
+    /// that are only safe in development (see [`crate::guards::production_problems`]).
     pub async fn build_with(settings: &Settings, overrides: Overrides) -> Result<Self, BuildError> {
+        let problems = crate::guards::production_problems(settings);
+        if !problems.is_empty() {
+            return Err(BuildError::Production(problems.join("\n  - ")));
+        }
         let service = build_service(settings, &overrides).await?;
         let options = HttpOptions {
             body_limit_bytes: settings.server.body_limit_bytes,
@@ -113,7 +165,14 @@ impl Application {
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             auth_failures_per_minute: settings.security.auth_failures_per_minute,
+            ip_auth_failures_per_minute: settings.security.ip_auth_failures_per_minute,
+            auth_failure_max_delay: Duration::from_millis(settings.security.auth_failure_max_delay_ms),
+            trusted_proxies: kc_http::parse_trusted_proxies(&settings.server.trusted_proxies)
+                .map_err(BuildError::Config)?,
+            forwarded_header: settings.server.forwarded_header.parse().map_err(BuildError::Config)?,
+            hsts_max_age_secs: settings.server.hsts_max_age_secs,
             public_origin: origin_of(&settings.server.public_url),
+            public_url: settings.server.public_url.clone(),
             environment: settings.environment.clone(),
             demo_enabled: settings.demo.enabled,
         };
@@ -130,8 +189,21 @@ impl Application {
             Some(d) => crate::demo::backend_routes(Arc::new(service.clone()), d),
             None => axum::Router::new(),
         };
-        let router = kc_http::router(AppState::new(Arc::new(service.clone()), options.clone()), extra);
-        let chains = crate::chains::registry(settings).map_err(BuildError::Config)?;
+        let metrics = crate::monitoring::Metrics::from_settings(&settings.server.metrics_listen)
+            .await
+            .map_err(BuildError::Config)?;
+        let extra = match metrics.as_ref().and_then(crate::monitoring::Metrics::main_routes) {
+            Some(routes) => extra.merge(routes),
+            None => extra,
+        };
+        // Failure budgets in the database: shared by every node (see `crate::limits`).
+        let budget = Arc::new(crate::limits::StoreFailureBudget::new(service.store().clone()));
+        let state = AppState::with_failure_budget(Arc::new(service.clone()), options.clone(), budget);
+        let router = kc_http::router(state, extra);
+        let router = if metrics.is_some() { kc_http::observe::track_requests(router) } else { router };
+        let chains = crate::chains::registry(settings)
+            .map_err(BuildError::Config)?
+            .with_exchanges(service.connectors().clone(), service.cipher().clone());
         let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(kc_domain::SystemClock));
         let sync = SyncSettings {
             poll_interval: Duration::from_millis(settings.sync.poll_interval_ms.max(10)),
@@ -139,15 +211,27 @@ impl Application {
             ..SyncSettings::default()
         };
         let process = format!("{}-{}", std::process::id(), port);
+        let ledger = match service.ledger() {
+            Some(store) => Some(kc_service::ledger::LedgerPorts {
+                store: store.clone(),
+                prices: crate::chains::historical_prices(settings).map_err(BuildError::Config)?,
+                settings: kc_service::ledger::LedgerSettings::default(),
+            }),
+            None => None,
+        };
         let workers = (0..settings.sync.workers)
             .map(|n| {
-                SyncWorker::new(
+                let worker = SyncWorker::new(
                     service.store().clone(),
                     chains.clone(),
                     clock.clone(),
                     sync.clone(),
                     format!("{process}-w{n}"),
-                )
+                );
+                match &ledger {
+                    Some(l) => worker.with_ledger(l.clone()),
+                    None => worker,
+                }
             })
             .collect();
         let dispatch = DispatchSettings::new(
@@ -165,7 +249,30 @@ impl Application {
             settings.audit.retention_days,
             Duration::from_secs(settings.audit.purge_interval_secs),
         );
-        Ok(Self { listener, port, router, options, service, demo, workers, dispatchers, retention })
+        let delivery_retention = DeliveryRetention::new(
+            service.clone(),
+            settings.webhooks.delivered_retention_days,
+            settings.webhooks.failed_retention_days,
+            Duration::from_secs(settings.webhooks.purge_interval_secs),
+        );
+        Ok(Self {
+            listener,
+            port,
+            router,
+            options,
+            service,
+            demo,
+            workers,
+            dispatchers,
+            retention,
+            delivery_retention,
+            metrics,
+        })
+    }
+
+    /// The port of the separate metrics listener (`server.metrics_listen` an address).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(crate::monitoring::Metrics::port)
     }
 
     /// The port actually bound (useful with `:0`).
@@ -189,6 +296,10 @@ impl Application {
         let mut tasks: Vec<_> = self.workers.into_iter().map(|w| tokio::spawn(w.run(stopped.clone()))).collect();
         tasks.extend(self.dispatchers.into_iter().map(|d| tokio::spawn(d.run(stopped.clone()))));
         tasks.extend(self.retention.map(|r| tokio::spawn(r.run(stopped.clone()))));
+        tasks.extend(self.delivery_retention.map(|r| tokio::spawn(r.run(stopped.clone()))));
+        if let Some(m) = self.metrics {
+            tasks.extend(m.spawn(self.service.clone(), &stopped));
+        }
         let served = kc_http::serve(self.listener, self.router, self.options, shutdown).await;
         let _ = stop.send(true);
         for t in tasks {

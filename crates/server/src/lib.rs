@@ -4,7 +4,10 @@
 pub mod app;
 pub mod chains;
 pub mod demo;
+pub mod guards;
+pub mod limits;
 pub mod mail;
+pub mod monitoring;
 pub mod secrets;
 pub mod telemetry;
 

@@ -51,6 +51,18 @@ impl Mailer for SmtpMailer {
         self.transport.send(message).await.map_err(|e| MailError(e.to_string()))?;
         Ok(())
     }
+
+    async fn send_message(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        let to: Mailbox = to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body.to_owned())
+            .map_err(|e| MailError(e.to_string()))?;
+        self.transport.send(message).await.map_err(|e| MailError(e.to_string()))?;
+        Ok(())
+    }
 }
 
 /// The mailer `settings` ask for.

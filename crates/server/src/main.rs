@@ -5,9 +5,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kc_server::{app, telemetry, Application};
 use kc_service::config::Settings;
-use kc_service::{NewClient, Service};
+use kc_service::{ClientUpdate, NewClient, Service};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod operators;
 
 /// Kryptos Connect: a self-hostable portfolio-sharing authorization server.
 #[derive(Parser)]
@@ -36,6 +38,9 @@ enum Command {
     /// Register and manage client applications.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Operator API tokens (for /admin/api) and platform operators of the console.
+    #[command(subcommand)]
+    Operators(operators::OperatorsCommand),
     /// List audit events.
     Audit {
         /// Only this client's events.
@@ -77,6 +82,9 @@ enum ClientsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a client's name, logo, allowed scopes, origins or redirect URIs. Every node serves
+    /// the change from its next request.
+    Update(UpdateArgs),
     /// Issue a new secret; the old one stops working at once.
     RotateSecret {
         /// Client id.
@@ -105,8 +113,9 @@ enum WebhooksCommand {
         /// Where deliveries are POSTed: https:// (sandbox clients may use http://127.0.0.1 or localhost).
         #[arg(long, value_name = "URL")]
         url: String,
-        /// Subscribe to this event only (repeatable): grant.created, grant.revoked, integration.created,
-        /// integration.updated, integration.deleted, integration.failed. Default: every event.
+        /// Subscribe to this event only (repeatable): grant.created, grant.updated, grant.revoked,
+        /// integration.created, integration.updated, integration.deleted, integration.failed.
+        /// Default: every event.
         #[arg(long = "event", value_name = "EVENT")]
         events: Vec<String>,
         /// Machine-readable output.
@@ -182,6 +191,39 @@ struct CreateArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct UpdateArgs {
+    /// Client id.
+    id: String,
+    /// New display name shown in the widget.
+    #[arg(long)]
+    name: Option<String>,
+    /// New logo URL shown in the widget.
+    #[arg(long, value_name = "URL", conflicts_with = "remove_logo")]
+    logo: Option<String>,
+    /// Remove the logo.
+    #[arg(long)]
+    remove_logo: bool,
+    /// Replace the allowed scopes (repeatable, or space-separated). Existing grants keep theirs.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// Allow another origin to embed the widget, e.g. https://app.example.com (repeatable).
+    #[arg(long = "add-origin", value_name = "URL")]
+    add_origins: Vec<String>,
+    /// Stop allowing a registered origin (repeatable).
+    #[arg(long = "remove-origin", value_name = "URL")]
+    remove_origins: Vec<String>,
+    /// Allow another redirect URI for the full-page widget (repeatable).
+    #[arg(long = "add-redirect-uri", value_name = "URL")]
+    add_redirect_uris: Vec<String>,
+    /// Stop allowing a registered redirect URI (repeatable).
+    #[arg(long = "remove-redirect-uri", value_name = "URL")]
+    remove_redirect_uris: Vec<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -193,12 +235,15 @@ async fn main() -> ExitCode {
         }
     };
     if let Some(url) = cli.database_url {
-        settings.database.url = url;
+        settings.set_database_url(url);
     }
     let command = cli.command.unwrap_or(Command::Serve { listen: None });
     let serving = matches!(command, Command::Serve { .. });
     telemetry::init(&settings.log.format, if serving { &settings.log.filter } else { "warn" });
-    match run(command, settings).await {
+    kc_server::guards::warn_unknown_keys(&settings);
+    let result = run(command, settings).await;
+    telemetry::shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -223,11 +268,29 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), AnyError> {
             Ok(())
         }
         Command::Clients(cmd) => {
-            let service = app::build_service(&settings, &app::Overrides::default()).await?;
+            if matches!(
+                cmd,
+                ClientsCommand::Webhooks(WebhooksCommand::Add { .. } | WebhooksCommand::RotateSecret { .. })
+            ) && !kc_server::secrets::credentials_key_available(
+                &settings.security.credentials_keys,
+                &settings.data_dir.join("credentials.key"),
+            ) {
+                return Err(format!(
+                    "no credentials key (security.credentials_keys, or {}): webhook secrets are sealed with the \
+                     key the servers use; pass the same --config or data_dir",
+                    settings.data_dir.join("credentials.key").display()
+                )
+                .into());
+            }
+            let service = app::build_admin_service(&settings).await?;
             clients(&service, cmd).await
         }
+        Command::Operators(cmd) => {
+            let service = app::build_admin_service(&settings).await?;
+            operators::run(&service, cmd).await
+        }
         Command::Audit { client, since, limit, json } => {
-            let service = app::build_service(&settings, &app::Overrides::default()).await?;
+            let service = app::build_admin_service(&settings).await?;
             let since = since
                 .map(|s| time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339))
                 .transpose()
@@ -265,6 +328,10 @@ async fn serve(settings: Settings) -> Result<(), AnyError> {
     let base = format!("http://{host}:{}", app.port());
     tracing::info!(listen = %settings.server.listen, database = %redact_url(&settings.database_url()), "Kryptos Connect listening");
     println!("Kryptos Connect is listening on {base}");
+    if let Some(port) = app.metrics_port() {
+        let host = settings.server.metrics_listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+        println!("Prometheus metrics on http://{}:{port}/metrics", host.replace("0.0.0.0", "127.0.0.1"));
+    }
     if let Some(demo) = app.demo() {
         println!("Demo sandbox client (development only; disable with KRYPTOS__DEMO__ENABLED=false):");
         println!("  client_id:     {}", demo.client_id);
@@ -361,6 +428,23 @@ async fn clients(service: &Service, cmd: ClientsCommand) -> Result<(), AnyError>
         ClientsCommand::Show { id, json } => {
             let c = service.client(&id).await?;
             if json {
+                println!("{}", client_json(&c));
+            } else {
+                print_client(&c);
+            }
+        }
+        ClientsCommand::Update(a) => {
+            let update = ClientUpdate {
+                name: a.name,
+                scopes: (!a.scopes.is_empty()).then(|| a.scopes.join(" ")),
+                add_origins: a.add_origins,
+                remove_origins: a.remove_origins,
+                add_redirect_uris: a.add_redirect_uris,
+                remove_redirect_uris: a.remove_redirect_uris,
+                logo_url: if a.remove_logo { Some(None) } else { a.logo.map(Some) },
+            };
+            let c = service.update_client(&a.id, update).await?;
+            if a.json {
                 println!("{}", client_json(&c));
             } else {
                 print_client(&c);

@@ -2,7 +2,6 @@
 
 use crate::audit::{AuditKind, Outcome};
 use crate::Service;
-use kc_api::RequestMeta;
 use kc_domain::{ClientId, ClientMode, ClientRecord, ClientSecret, ScopeSet};
 use kc_store::{AuditEvent, StoreError};
 
@@ -37,6 +36,103 @@ impl NewClient {
     }
 }
 
+/// Changes to a registered client (`clients update`). What is left `None` or empty stays as it
+/// is; every value is validated exactly as [`Service::register_client`] validates it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New allowed scopes (space-separated), replacing the current ones. Existing grants keep
+    /// the scopes their users approved; new link tokens may ask only for these.
+    pub scopes: Option<String>,
+    /// Origins to allow (already registered ones are kept once).
+    pub add_origins: Vec<String>,
+    /// Origins to remove; each must be registered.
+    pub remove_origins: Vec<String>,
+    /// Redirect URIs to allow (already registered ones are kept once).
+    pub add_redirect_uris: Vec<String>,
+    /// Redirect URIs to remove; each must be registered.
+    pub remove_redirect_uris: Vec<String>,
+    /// `Some(Some(url))` sets the logo, `Some(None)` removes it.
+    pub logo_url: Option<Option<String>>,
+}
+
+impl ClientUpdate {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.scopes.is_none()
+            && self.add_origins.is_empty()
+            && self.remove_origins.is_empty()
+            && self.add_redirect_uris.is_empty()
+            && self.remove_redirect_uris.is_empty()
+            && self.logo_url.is_none()
+    }
+
+    /// Refuses any value `clients create` would refuse, before anything is read or written.
+    fn validate(&self) -> Result<(), AdminError> {
+        if self.is_empty() {
+            return Err(AdminError::Invalid(
+                "nothing to change: give --name, --logo, --scope, --add-origin, --remove-origin, \
+                 --add-redirect-uri or --remove-redirect-uri"
+                    .into(),
+            ));
+        }
+        if let Some(n) = &self.name {
+            validate_name(n)?;
+        }
+        if let Some(s) = &self.scopes {
+            parse_scopes(s)?;
+        }
+        for o in &self.add_origins {
+            validate_origin(o)?;
+        }
+        for u in &self.add_redirect_uris {
+            validate_url(u, "redirect URI")?;
+        }
+        if let Some(Some(l)) = &self.logo_url {
+            validate_url(l, "logo URL")?;
+        }
+        Ok(())
+    }
+
+    /// `current` with these changes; removing what is not registered is refused.
+    fn apply_to(&self, current: &ClientRecord) -> Result<ClientRecord, AdminError> {
+        let mut next = current.clone();
+        if let Some(n) = &self.name {
+            next.name = validate_name(n)?.to_owned();
+        }
+        if let Some(s) = &self.scopes {
+            next.allowed_scopes = parse_scopes(s)?;
+        }
+        edit_list(&mut next.allowed_origins, &self.remove_origins, &self.add_origins, "origin")?;
+        edit_list(&mut next.redirect_uris, &self.remove_redirect_uris, &self.add_redirect_uris, "redirect URI")?;
+        if let Some(l) = &self.logo_url {
+            next.logo_url = l.clone();
+        }
+        Ok(next)
+    }
+}
+
+/// Removes `remove` (each must be present) from `list`, then appends what of `add` is missing.
+fn edit_list(list: &mut Vec<String>, remove: &[String], add: &[String], what: &str) -> Result<(), AdminError> {
+    for r in remove {
+        let before = list.len();
+        list.retain(|x| x != r);
+        if list.len() == before {
+            return Err(AdminError::Invalid(format!("{what} `{r}` is not registered for this client")));
+        }
+    }
+    for a in add {
+        if !list.contains(a) {
+            list.push(a.clone());
+        }
+    }
+    Ok(())
+}
+
+/// How many times an update re-reads the client when another change came in between.
+const UPDATE_ATTEMPTS: usize = 5;
+
 /// An administrative operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -68,6 +164,18 @@ fn validate_origin(o: &str) -> Result<(), AdminError> {
     }
 }
 
+fn validate_name(name: &str) -> Result<&str, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(AdminError::Invalid("name must be 1 to 100 characters".into()));
+    }
+    Ok(name)
+}
+
+fn parse_scopes(s: &str) -> Result<ScopeSet, AdminError> {
+    s.parse::<ScopeSet>().map_err(|e| AdminError::Invalid(e.to_string()))
+}
+
 fn validate_url(u: &str, what: &str) -> Result<(), AdminError> {
     let ok = (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 8 && !u.contains(char::is_whitespace);
     if ok {
@@ -80,13 +188,10 @@ fn validate_url(u: &str, what: &str) -> Result<(), AdminError> {
 impl Service {
     /// Registers a client and returns it with its secret, which is shown this once only.
     pub async fn register_client(&self, new: NewClient) -> Result<(ClientRecord, ClientSecret), AdminError> {
-        let name = new.name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(AdminError::Invalid("name must be 1 to 100 characters".into()));
-        }
+        let name = validate_name(&new.name)?;
         let allowed_scopes = match new.scopes.as_deref() {
             None => ScopeSet::default_client(),
-            Some(s) => s.parse::<ScopeSet>().map_err(|e| AdminError::Invalid(e.to_string()))?,
+            Some(s) => parse_scopes(s)?,
         };
         for o in &new.origins {
             validate_origin(o)?;
@@ -134,6 +239,27 @@ impl Service {
         Ok(secret)
     }
 
+    /// Changes a client's name, allowed scopes, origins, redirect URIs or logo and returns it as
+    /// it now is. Invalid values are refused and nothing changes. Nothing caches client records,
+    /// so every node serves the change (CORS, `frame-ancestors`, the widget) from the next request.
+    pub async fn update_client(&self, id: &str, update: ClientUpdate) -> Result<ClientRecord, AdminError> {
+        update.validate()?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.client(id).await?;
+            let next = update.apply_to(&current)?;
+            if next == current {
+                return Ok(current);
+            }
+            // Conditional on `current`: a concurrent update makes this match nothing, and the
+            // change is re-applied to what that update wrote.
+            if self.ports.store.update_client(&current, &next).await? {
+                self.admin_audit(&next.id, "updated").await;
+                return Ok(next);
+            }
+        }
+        Err(AdminError::Store(StoreError::Conflict(format!("client {id} kept changing; try again"))))
+    }
+
     /// Disables a client: its credentials and link tokens stop working at once.
     pub async fn disable_client(&self, id: &str) -> Result<(), AdminError> {
         let client = self.client(id).await?;
@@ -153,8 +279,10 @@ impl Service {
     }
 
     async fn admin_audit(&self, id: &ClientId, what: &str) {
-        self.audit(AuditKind::ClientAdmin, Outcome::Success, &RequestMeta::default(), |e| {
+        let meta = self.actor.as_ref().map(|a| a.meta.clone()).unwrap_or_default();
+        self.audit(AuditKind::ClientAdmin, Outcome::Success, &meta, |e| {
             e.client_id = Some(id.to_string());
+            e.user_id = self.actor.as_ref().map(|a| a.id.clone());
             e.detail = Some(what.to_owned());
         })
         .await;

@@ -27,6 +27,12 @@ pub enum AuditKind {
     WidgetComplete,
     /// A client was created, rotated or disabled by an operator.
     ClientAdmin,
+    /// Console sign-in: a code sent, a sign-in, a refusal, a sign-out.
+    ConsoleAuth,
+    /// Console organisations: created, members invited, roles changed.
+    ConsoleOrg,
+    /// A wallet sign-in proof refused (a verified connection is an `IntegrationCreate`).
+    WalletProof,
 }
 
 impl AuditKind {
@@ -45,6 +51,9 @@ impl AuditKind {
             Self::WidgetConsent => "widget.consent",
             Self::WidgetComplete => "widget.complete",
             Self::ClientAdmin => "client.admin",
+            Self::ConsoleAuth => "console.auth",
+            Self::ConsoleOrg => "console.org",
+            Self::WalletProof => "wallet.proof",
         }
     }
 }

@@ -4,6 +4,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod sources;
+pub use sources::{read_secret_file, UnknownKey};
+
 /// The defaults shipped with the binary (`config/default.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
 
@@ -11,7 +14,15 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     /// Directory of the embedded database, the generated pepper and the demo client file.
+    /// Resolved once at load: the configured `data_dir`, else the directory of the SQLite
+    /// database file, else `./data`.
     pub data_dir: PathBuf,
+    /// Whether `data_dir` was configured (otherwise it follows the database URL).
+    #[serde(skip)]
+    data_dir_configured: bool,
+    /// Keys set in the configuration file or the environment that no setting reads.
+    #[serde(skip)]
+    pub unknown_keys: Vec<UnknownKey>,
     /// `development` or `production`.
     pub environment: String,
     /// HTTP server.
@@ -34,6 +45,9 @@ pub struct Settings {
     pub chains: ChainsSection,
     /// Price source.
     pub prices: PricesSection,
+    /// Exchange connectors.
+    #[serde(default)]
+    pub exchanges: ExchangesSection,
     /// Webhook dispatchers.
     pub webhooks: WebhooksSection,
     /// The audit trail.
@@ -53,6 +67,12 @@ pub struct WebhooksSection {
     pub first_backoff_ms: u64,
     /// Idle poll interval in milliseconds.
     pub poll_interval_ms: u64,
+    /// Days delivered deliveries are kept; 0 keeps them forever.
+    pub delivered_retention_days: u32,
+    /// Days failed and cancelled deliveries are kept; 0 keeps them forever.
+    pub failed_retention_days: u32,
+    /// How often each server process purges deliveries past retention, in seconds.
+    pub purge_interval_secs: u64,
 }
 
 /// `[audit]`.
@@ -82,6 +102,65 @@ pub struct ChainsSection {
     pub rpc_urls: std::collections::BTreeMap<String, String>,
     /// Per-request timeout in seconds.
     pub timeout_secs: u64,
+    /// Chain id → Etherscan-compatible explorer API URL: the chain's transaction-history
+    /// source when set (EVM chains), else its JSON-RPC endpoint is.
+    pub explorer_urls: std::collections::BTreeMap<String, String>,
+    /// Chain id → explorer API key (empty: none).
+    pub explorer_api_keys: std::collections::BTreeMap<String, SecretString>,
+    /// Records per explorer request (`offset`, 1 to 10 000).
+    pub explorer_page_size: u64,
+    /// JSON-RPC history: the most blocks one sync step reads.
+    pub history_blocks_per_page: u64,
+    /// JSON-RPC history: the initial `eth_getLogs` span in blocks (halved on "too many results").
+    pub log_span_blocks: u64,
+    /// JSON-RPC history: also fetch every block for plain native transfers (local nodes).
+    pub scan_blocks: bool,
+    /// JSON-RPC history: also ask `trace_filter` for plain and internal native transfers.
+    pub traces: bool,
+    /// JSON-RPC history: blocks below the head not read yet.
+    pub confirmations: u64,
+    /// Solana history: transactions per sync step.
+    pub solana_page_size: usize,
+    /// Esplora-compatible API of Bitcoin balances (`https://blockstream.info/api`, a
+    /// self-hosted electrs/mempool); empty: Bitcoin is not offered.
+    #[serde(default)]
+    pub esplora_url: String,
+    /// Unused addresses in a row that end the scan of an xpub/ypub/zpub chain (BIP44: 20).
+    #[serde(default = "default_gap_limit")]
+    pub bitcoin_gap_limit: u32,
+}
+
+fn default_gap_limit() -> u32 {
+    20
+}
+
+/// `[exchanges]`: the connectors of the exchanges (Binance, Coinbase, Kraken, OKX).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ExchangesSection {
+    /// Exchange id → API base URL, overriding the public default (tests point these at fakes).
+    pub base_urls: std::collections::BTreeMap<String, String>,
+    /// Exchange ids whose connector is switched off (not offered in the widget).
+    pub disabled: Vec<String>,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: u64,
+    /// Rate-limited replies waited out (per `Retry-After`) before a sync attempt gives up.
+    pub max_retries: u32,
+    /// The longest single rate-limit wait in seconds; a longer `Retry-After` ends the attempt
+    /// (the sync worker retries the job later).
+    pub max_wait_secs: u64,
+}
+
+impl Default for ExchangesSection {
+    fn default() -> Self {
+        Self {
+            base_urls: Default::default(),
+            disabled: Vec::new(),
+            timeout_secs: 10,
+            max_retries: 3,
+            max_wait_secs: 30,
+        }
+    }
 }
 
 /// `[prices]`.
@@ -97,6 +176,14 @@ pub struct PricesSection {
     pub cache_ttl_secs: u64,
     /// Request timeout in seconds.
     pub timeout_secs: u64,
+    /// Historical prices of the ledger: `static` or `coingecko`.
+    pub history_source: String,
+    /// Days one historical range request covers.
+    pub history_window_days: u32,
+    /// Retries after HTTP 429.
+    pub max_retries: u32,
+    /// First backoff after HTTP 429, in milliseconds (doubles per retry).
+    pub retry_backoff_ms: u64,
 }
 
 /// `[mail]`.
@@ -131,6 +218,16 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Graceful shutdown window in seconds.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies (IP addresses or CIDRs) whose forwarded-for header names the client;
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: String,
+    /// `Strict-Transport-Security` max-age when `public_url` is `https://`; 0 sends none.
+    pub hsts_max_age_secs: u64,
+    /// Prometheus `/metrics`: empty (off), `main` (on the main listener) or an address for a
+    /// separate listener, e.g. `127.0.0.1:9464`.
+    pub metrics_listen: String,
 }
 
 /// `[database]`.
@@ -151,8 +248,12 @@ pub struct SecuritySettings {
     pub pepper: SecretString,
     /// File holding the pepper; empty → `<data_dir>/pepper`.
     pub pepper_file: String,
-    /// Failed client authentications per minute (per IP and per client id) before 429.
+    /// Failed authentications per minute of one client id from one source IP before 429.
     pub auth_failures_per_minute: u32,
+    /// Failed authentications per minute from one source IP, whatever the client id.
+    pub ip_auth_failures_per_minute: u32,
+    /// Longest delay, in milliseconds, before a failed authentication is answered.
+    pub auth_failure_max_delay_ms: u64,
     /// Credential-sealing keys: id → base64 of 32 bytes.
     pub credentials_keys: std::collections::BTreeMap<String, SecretString>,
     /// The key new credentials are sealed with.
@@ -164,6 +265,10 @@ pub struct SecuritySettings {
 pub struct WidgetSettings {
     /// Sign-in methods offered.
     pub auth_methods: Vec<String>,
+    /// Sandbox clients accept any address whose ownership was proved by a wallet signature
+    /// (default: only the test addresses, as for pasted ones).
+    #[serde(default)]
+    pub sandbox_verified_any_address: bool,
 }
 
 /// `[log]`.
@@ -211,21 +316,71 @@ impl Settings {
         }
         let env_map: config::Map<String, String> =
             env.into_iter().filter(|(k, _)| k.starts_with("KRYPTOS__")).collect();
+        let unknown_keys = sources::unknown_keys(DEFAULT_CONFIG, file, &env_map)?;
         builder = builder.add_source(
             config::Environment::with_prefix("KRYPTOS")
                 .prefix_separator("__")
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("widget.auth_methods")
+                .with_list_parse_key("server.trusted_proxies")
                 .try_parsing(true)
                 .source(Some(env_map)),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let merged = builder.clone().build()?;
+        for (key, value) in sources::secret_file_overrides(&merged)? {
+            builder = builder.set_override(key, value)?;
+        }
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.security.credentials_keys.retain(|id, _| !id.ends_with("_file"));
+        settings.unknown_keys = unknown_keys;
+        settings.data_dir_configured = !settings.data_dir.as_os_str().is_empty();
+        settings.resolve_data_dir();
         settings.validate()?;
         Ok(settings)
     }
 
+    /// Uses `url` as the database URL (e.g. from `--database-url`); an unconfigured
+    /// `data_dir` follows it.
+    pub fn set_database_url(&mut self, url: String) {
+        self.database.url = url;
+        self.resolve_data_dir();
+    }
+
+    /// An unconfigured `data_dir` is the directory of the SQLite database file, else `./data`.
+    fn resolve_data_dir(&mut self) {
+        if self.data_dir_configured {
+            return;
+        }
+        let from_db = if self.database.url.is_empty() {
+            None
+        } else {
+            sqlite_file(&self.database.url).map(|f| match f.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+        };
+        self.data_dir = from_db.unwrap_or_else(|| PathBuf::from("./data"));
+    }
+
+    /// The SQLite database file in effect, if the database is a SQLite file.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        sqlite_file(&self.database_url())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.environment.as_str(), "development" | "production") {
+            return Err(ConfigError::Value("environment must be `development` or `production`".into()));
+        }
+        let m = self.server.metrics_listen.as_str();
+        if !m.is_empty() && m != "main" && m.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Value(format!(
+                "server.metrics_listen must be empty, `main` or an address such as 127.0.0.1:9464, not `{m}`"
+            )));
+        }
+        if !matches!(self.server.forwarded_header.as_str(), "x-forwarded-for" | "forwarded") {
+            return Err(ConfigError::Value("server.forwarded_header must be `x-forwarded-for` or `forwarded`".into()));
+        }
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Value("server.body_limit_bytes must be at least 1024".into()));
         }
@@ -249,6 +404,13 @@ impl Settings {
         }
         if !matches!(self.prices.source.as_str(), "static" | "coingecko") {
             return Err(ConfigError::Value("prices.source must be `static` or `coingecko`".into()));
+        }
+        for id in self.exchanges.base_urls.keys().chain(&self.exchanges.disabled) {
+            if kc_chain::exchanges::ConnectorRegistry::default_base_url(id).is_none() {
+                return Err(ConfigError::Value(format!(
+                    "exchanges: unknown exchange `{id}` (binance, coinbase, kraken, okx)"
+                )));
+            }
         }
         for chain in self.chains.rpc_urls.keys() {
             if chain.parse::<kc_chain::Chain>().is_err() {
@@ -285,6 +447,13 @@ impl Settings {
     }
 }
 
+/// The file of a `sqlite:` URL (`None` for an in-memory database or another scheme).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +479,17 @@ mod tests {
         assert_eq!(s.database_url(), "postgres://x@h/db");
         assert_eq!(s.server.body_limit_bytes, 2048);
         assert_eq!(s.widget.auth_methods, vec!["email", "anonymous"]);
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_a_comma_separated_variable() {
+        let env = [("KRYPTOS__SERVER__TRUSTED_PROXIES".to_string(), "127.0.0.1,10.0.0.0/8".to_string())];
+        let s = Settings::load_with(None, env).expect("valid");
+        assert_eq!(s.server.trusted_proxies, vec!["127.0.0.1", "10.0.0.0/8"]);
+        assert_eq!(s.server.forwarded_header, "x-forwarded-for");
+        let bad = [("KRYPTOS__SERVER__FORWARDED_HEADER".to_string(), "x-real-ip".to_string())];
+        let err = Settings::load_with(None, bad).expect_err("invalid");
+        assert!(err.to_string().contains("server.forwarded_header"), "{err}");
     }
 
     #[test]

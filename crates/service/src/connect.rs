@@ -36,6 +36,10 @@ impl Service {
         raw: &str,
         client: &kc_domain::ClientId,
     ) -> Result<TokenLookup, ApiError> {
+        // An OAuth 2.0 access token (a JWT) stands for its grant like a `cat_…` token.
+        if crate::oidc::looks_like_jwt(raw) {
+            return self.lookup_oidc_access_token(raw, client).await;
+        }
         let Ok(token) = PlainToken::parse(TokenKind::Access, raw) else {
             return Ok(TokenLookup::Dead(SessionReason::InvalidToken));
         };
@@ -52,6 +56,27 @@ impl Service {
             GrantStatus::Active if now >= found.token_expires_at => TokenLookup::Dead(SessionReason::TokenExpired),
             GrantStatus::Active => TokenLookup::Live(found.grant),
         })
+    }
+}
+
+impl Service {
+    /// Where an access token read with its client ([`Service::authenticate_with_token`])
+    /// stands at `now`: live, or why not.
+    pub(crate) fn live_token(
+        &self,
+        found: Option<kc_store::TokenAccess>,
+        client: &kc_domain::ClientId,
+    ) -> Result<kc_store::TokenAccess, SessionReason> {
+        let Some(found) = found.filter(|f| &f.grant.client_id == client) else {
+            return Err(SessionReason::InvalidToken);
+        };
+        let now = self.now();
+        match found.grant.status_at(now) {
+            GrantStatus::Revoked => Err(SessionReason::TokenRevoked),
+            GrantStatus::Expired => Err(SessionReason::TokenExpired),
+            GrantStatus::Active if now >= found.token_expires_at => Err(SessionReason::TokenExpired),
+            GrantStatus::Active => Ok(found),
+        }
     }
 }
 
@@ -143,10 +168,11 @@ impl ConnectApi for Service {
         meta: &RequestMeta,
         req: CheckSessionRequest,
     ) -> ApiResult<CheckSessionResponse> {
-        let client = self.authenticate(client, meta).await?;
-        let grant = match self.lookup_access_token(&req.access_token, &client.id).await? {
-            TokenLookup::Live(grant) => grant,
-            TokenLookup::Dead(reason) => {
+        let (_, state) =
+            self.authenticate_with_token(client, meta, &req.access_token, kc_store::AccessDetail::Workspace).await?;
+        let access = match state {
+            Ok(access) => access,
+            Err(reason) => {
                 return Ok(CheckSessionResponse {
                     has_valid_session: false,
                     reason: Some(reason.as_str().to_owned()),
@@ -158,14 +184,7 @@ impl ConnectApi for Service {
                 })
             }
         };
-        let workspace_name = self
-            .ports
-            .store
-            .find_workspace(&grant.workspace_id)
-            .await
-            .map_err(store_error)?
-            .map(|w| w.name)
-            .unwrap_or_default();
+        let (grant, workspace_name) = (access.grant, access.workspace_name.unwrap_or_default());
         Ok(CheckSessionResponse {
             has_valid_session: true,
             reason: None,
@@ -201,20 +220,21 @@ impl ConnectApi for Service {
             created_at: now,
             expires_at: now + lifetimes::ACCESS_TOKEN,
         };
+        // The success audit event is written in the exchange's own transaction.
+        let mut audit = self.audit_event(AuditKind::TokenExchange, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.grant_id = Some(issue.grant_id.to_string());
+        });
         let outcome = self
             .ports
-            .store
-            .exchange_public_token(&public.digest(), &client.id, now, &issue)
+            .hot
+            .exchange_and_audit(&public.digest(), &client.id, now, &issue, &audit)
             .await
             .map_err(store_error)?;
         match outcome {
             ExchangeOutcome::Issued(grant) => {
-                self.audit(AuditKind::TokenExchange, Outcome::Success, meta, |e| {
-                    e.client_id = Some(client.id.to_string());
-                    e.grant_id = Some(grant.id.to_string());
-                    e.user_id = Some(grant.user_id.to_string());
-                })
-                .await;
+                audit.user_id = Some(grant.user_id.to_string());
+                crate::service::report_audit(AuditKind::TokenExchange, Outcome::Success, &audit);
                 Ok(ExchangeResponse {
                     access_token: access.expose().to_owned(),
                     grant_id: grant.id.to_string(),

@@ -21,28 +21,75 @@ fn exact(d: Decimal) -> Exact {
     Exact(d.normalize().to_string())
 }
 
-fn epoch_ms(t: time::OffsetDateTime) -> i64 {
+pub(crate) fn epoch_ms(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Adds the ledger stages of the last sync (`Transactions`, `TransferDetection`, `CostBasis`,
+/// with their counts) to `lastSyncLog`/`lastSyncLogDetails`, after `Balances`.
+fn merge_stages(v: &mut IntegrationView, stages: Option<&String>) {
+    let Some(serde_json::Value::Object(stages)) = stages.and_then(|s| serde_json::from_str(s).ok()) else {
+        return;
+    };
+    let (Some(summary), Some(details)) = (v.last_sync_log.as_mut(), v.last_sync_log_details.as_mut()) else {
+        return;
+    };
+    // A failed balance stage shows its technical cause (exchange connectors record it).
+    if summary.get("Balances").and_then(|s| s.as_str()) == Some("FAILED") {
+        let cause = stages.get("Balances").and_then(|b| b.get("cause")).cloned();
+        if let (Some(cause), Some(serde_json::Value::Object(d))) = (cause, details.get_mut("Balances")) {
+            d.insert("cause".to_owned(), cause);
+        }
+        return;
+    }
+    // The ledger stages belong to the last completed sync; a failed or ongoing one shows alone.
+    if summary.get("Balances").and_then(|s| s.as_str()) != Some("COMPLETED") {
+        return;
+    }
+    for (stage, detail) in stages {
+        if stage == "Balances" {
+            // The live status of the balance stage wins; only its count is added.
+            if let (Some(count), Some(serde_json::Value::Object(d))) =
+                (detail.get("count"), details.get_mut("Balances"))
+            {
+                d.insert("count".to_owned(), count.clone());
+            }
+            continue;
+        }
+        if let Some(status) = detail.get("status") {
+            summary.insert(stage.clone(), status.clone());
+        }
+        details.insert(stage, detail);
+    }
 }
 
 impl Service {
     /// The live grant behind a Data API call, checked against `scope`.
-    async fn authorize_data(
+    pub(crate) async fn authorize_data(
         &self,
         creds: &ClientCredentials,
         token: &BearerToken,
         meta: &RequestMeta,
         scope: &str,
     ) -> ApiResult<GrantRecord> {
-        let client = self.authenticate(creds, meta).await?;
-        let grant = match self.lookup_access_token(token.expose(), &client.id).await? {
-            crate::connect::TokenLookup::Live(grant) => grant,
-            crate::connect::TokenLookup::Dead(_) => {
-                return Err(ApiError::new(ErrorCode::InvalidToken, "Invalid or missing authentication token"))
-            }
+        Ok(self.authorize_data_with(creds, token, meta, scope, kc_store::AccessDetail::Grant).await?.grant)
+    }
+
+    /// [`Service::authorize_data`], reading what `detail` asks for in the same round trip.
+    pub(crate) async fn authorize_data_with(
+        &self,
+        creds: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        scope: &str,
+        detail: kc_store::AccessDetail,
+    ) -> ApiResult<kc_store::TokenAccess> {
+        let (_, state) = self.authenticate_with_token(creds, meta, token.expose(), detail).await?;
+        let Ok(access) = state else {
+            return Err(ApiError::new(ErrorCode::InvalidToken, "Invalid or missing authentication token"));
         };
-        if grant.scopes.contains_str(scope) {
-            Ok(grant)
+        if access.grant.scopes.contains_str(scope) {
+            Ok(access)
         } else {
             Err(forbidden())
         }
@@ -58,15 +105,9 @@ impl DataApi for Service {
         token: &BearerToken,
         meta: &RequestMeta,
     ) -> ApiResult<UserInfoResponse> {
-        let grant = self.authorize_data(client, token, meta, "users:read").await?;
-        let user = self
-            .ports
-            .store
-            .find_user(&grant.user_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::new(ErrorCode::WorkspaceNotFound, "User not found"))?;
-        let limits = self.ports.store.grant_limits(&grant.id).await.map_err(store_error)?;
+        let access = self.authorize_data_with(client, token, meta, "users:read", kc_store::AccessDetail::User).await?;
+        let (grant, limits) = (access.grant, access.limits);
+        let user = access.user.ok_or_else(|| ApiError::new(ErrorCode::WorkspaceNotFound, "User not found"))?;
         let profile = grant.scopes.contains_str("profile");
         let email = grant.scopes.contains_str("email");
         let display =
@@ -101,17 +142,39 @@ impl DataApi for Service {
         let grant = self.authorize_data(client, token, meta, "integrations:read").await?;
         let page = query.page.unwrap_or(1);
         let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let mut issues = Vec::new();
         if page == 0 {
-            return Err(ApiError::invalid_request("page must be 1 or more"));
+            issues.push(ParamIssue::new("too_small", "page", "page must be 1 or more"));
         }
-        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(ApiError::invalid_request(format!("pageSize must be between 1 and {MAX_PAGE_SIZE}")));
+        if page_size == 0 {
+            issues.push(ParamIssue::new(
+                "too_small",
+                "pageSize",
+                format!("pageSize must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        } else if page_size > MAX_PAGE_SIZE {
+            issues.push(ParamIssue::new(
+                "too_big",
+                "pageSize",
+                format!("pageSize must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        if !issues.is_empty() {
+            return Err(ApiError::invalid_params(issues));
         }
         let needle = query.searched_key.as_deref().map(|k| k.trim().to_lowercase()).filter(|k| !k.is_empty());
         let all = self.ports.store.list_integrations(&grant.workspace_id).await.map_err(store_error)?;
+        let stages: BTreeMap<String, String> = match &self.ports.ledger {
+            Some(ledger) => ledger.ledger_stages(&grant.workspace_id).await.map_err(store_error)?.into_iter().collect(),
+            None => BTreeMap::new(),
+        };
         let matching: Vec<IntegrationView> = all
             .iter()
-            .map(|i| (i, self.integration_view(i)))
+            .map(|i| {
+                let mut v = self.integration_view(i);
+                merge_stages(&mut v, stages.get(&i.id));
+                (i, v)
+            })
             .filter(|(i, v)| match &needle {
                 None => true,
                 Some(n) => [
@@ -155,11 +218,52 @@ impl DataApi for Service {
     ) -> ApiResult<HoldingsResponse> {
         let grant = self.authorize_data(client, token, meta, "portfolios:read").await?;
         let calculated = query.calculated_balances.as_deref() == Some("true");
-        // Balances here are live; no transaction ledger is kept, so the calculated set is empty.
+        let ws = &grant.workspace_id;
+        let positions = match &self.ports.ledger {
+            Some(ledger) => ledger.ledger_positions(ws).await.map_err(store_error)?,
+            None => Vec::new(),
+        };
+        // Cost basis per asset: the cost of the lots the ledger holds (see `crate::ledger`).
+        let mut cost_of: BTreeMap<String, Decimal> = BTreeMap::new();
+        for p in &positions {
+            let cost = Decimal::from_str(&p.cost).unwrap_or_else(|_| {
+                tracing::error!(integration = %p.integration_id, token = %p.asset.token_id, "unparsable stored cost");
+                Decimal::ZERO
+            });
+            *cost_of.entry(p.asset.token_id.clone()).or_default() += cost;
+        }
         let balances = if calculated {
-            Vec::new()
+            // Balances computed from the ledger: Σ incoming − Σ outgoing − Σ fees per wallet.
+            let providers: BTreeMap<String, String> = self
+                .ports
+                .store
+                .list_integrations(ws)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|i| (i.id, i.provider))
+                .collect();
+            positions
+                .iter()
+                .map(|p| kc_store::WorkspaceBalance {
+                    integration_id: p.integration_id.clone(),
+                    provider: providers.get(&p.integration_id).cloned().unwrap_or_default(),
+                    row: kc_store::SnapshotRow {
+                        token_id: p.asset.token_id.clone(),
+                        symbol: p.asset.symbol.clone(),
+                        public_name: p.asset.public_name.clone(),
+                        chain_id: p.asset.chain_id.clone(),
+                        contract_address: p.asset.contract_address.clone(),
+                        logo_url: String::new(),
+                        category: "crypto".to_owned(),
+                        asset_type: p.asset.asset_type.clone(),
+                        decimals: p.asset.decimals,
+                        quantity: p.quantity.clone(),
+                    },
+                })
+                .collect()
         } else {
-            self.ports.store.workspace_balances(&grant.workspace_id).await.map_err(store_error)?
+            self.ports.store.workspace_balances(ws).await.map_err(store_error)?
         };
         let mut by_asset: BTreeMap<String, Vec<(kc_store::WorkspaceBalance, Decimal)>> = BTreeMap::new();
         for b in balances {
@@ -182,8 +286,16 @@ impl DataApi for Service {
             })
         };
         let hundred = Decimal::ONE_HUNDRED;
+        let roi = |pnl: Decimal, cost: Decimal| {
+            if cost.is_zero() {
+                Decimal::ZERO
+            } else {
+                (pnl * hundred / cost).round_dp(4)
+            }
+        };
         let mut holdings = Vec::new();
         let (mut total_value, mut weighted_change) = (Decimal::ZERO, Decimal::ZERO);
+        let (mut total_cost, mut total_pnl) = (Decimal::ZERO, Decimal::ZERO);
         for (token_id, parts) in by_asset {
             let total_qty: Decimal = parts.iter().map(|(_, q)| *q).sum();
             let price = prices.get(&token_id);
@@ -191,6 +303,14 @@ impl DataApi for Service {
             let change = price.and_then(|p| p.change_24h_pct).unwrap_or(Decimal::ZERO);
             let value = (total_qty * market_price).round_dp(8);
             total_value += value;
+            // Without ledger lots for the asset its cost is unknown: PnL and ROI stay 0.
+            let cost = cost_of.get(&token_id).copied();
+            let pnl = cost.map_or(Decimal::ZERO, |c| value - c);
+            let cost = cost.unwrap_or(Decimal::ZERO);
+            if cost_of.contains_key(&token_id) {
+                total_cost += cost;
+                total_pnl += pnl;
+            }
             weighted_change += value * change;
             let first = &parts[0].0.row;
             let asset = HoldingAsset {
@@ -209,7 +329,7 @@ impl DataApi for Service {
                     quantity: exact(*q),
                     account: HoldingAccount { provider: b.provider.clone(), wallet_id: b.integration_id.clone() },
                     allocation_percentage: exact((*q * hundred / total_qty).round_dp(4)),
-                    is_calculated_balance: false,
+                    is_calculated_balance: calculated,
                 })
                 .collect();
             holdings.push((
@@ -217,15 +337,15 @@ impl DataApi for Service {
                 Holding {
                     asset,
                     total_quantity: exact(total_qty),
-                    costbasis: Exact::zero(),
+                    costbasis: exact(cost),
                     market_price: exact(market_price),
                     market_value: exact(value),
-                    unrealized_pnl: Exact::zero(),
-                    roi: Exact::zero(),
+                    unrealized_pnl: exact(pnl),
+                    roi: exact(roi(pnl, cost)),
                     base_currency: "USD".to_owned(),
                     change_24h: exact(change),
                     market_links: serde_json::Map::new(),
-                    has_calculated_balance: false,
+                    has_calculated_balance: calculated,
                     asset_distribution,
                 },
             ));
@@ -237,9 +357,9 @@ impl DataApi for Service {
             holdings: holdings.into_iter().map(|(_, h)| h).collect(),
             summary: HoldingsSummary {
                 total_value: exact(total_value),
-                total_cost_basis: Exact::zero(),
-                total_unrealized_pnl: Exact::zero(),
-                roi_percentage: Exact::zero(),
+                total_cost_basis: exact(total_cost),
+                total_unrealized_pnl: exact(total_pnl),
+                roi_percentage: exact(roi(total_pnl, total_cost)),
                 total24hr_change: exact(total_change),
             },
             user_id: grant.user_id.to_string(),

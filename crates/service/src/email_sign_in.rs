@@ -6,19 +6,49 @@ use crate::widget::Resolved;
 use kc_api::*;
 use kc_domain::{TokenRefusal, UserId, WorkspaceId};
 use kc_store::{EmailCodeRecord, NewEmailUser};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// A code lives this long.
-const CODE_LIFETIME: Duration = Duration::minutes(10);
+pub(crate) const CODE_LIFETIME: Duration = Duration::minutes(10);
 /// Wrong guesses allowed per code.
-const MAX_ATTEMPTS: i32 = 5;
+pub(crate) const MAX_ATTEMPTS: i32 = 5;
 /// Minimum spacing of codes for one address in one session.
-const RESEND_AFTER: Duration = Duration::seconds(30);
-/// Codes one address may receive per hour, across sessions.
-const MAX_CODES_PER_HOUR: u64 = 5;
+pub(crate) const RESEND_AFTER: Duration = Duration::seconds(30);
+/// The window of the per-address throttles below: short, so that nobody can keep an address
+/// locked out for long.
+pub(crate) const CODE_WINDOW: Duration = Duration::minutes(15);
+/// Codes one address may receive per [`CODE_WINDOW`] from one client IP.
+pub(crate) const CODES_PER_ADDRESS_AND_IP: usize = 5;
+/// Codes one address may receive per [`CODE_WINDOW`] from all IPs together. A resend within a
+/// session that already received a code, and any request from an IP that verified the address
+/// within [`OWNER_MEMORY`], are exempt: a stranger filling this cap cannot lock the owner out.
+pub(crate) const CODES_PER_ADDRESS: usize = 10;
+/// How long a successful verification from an IP marks that IP as the address owner's.
+pub(crate) const OWNER_MEMORY: Duration = Duration::days(30);
+
+/// How long until a count limit of `limit` per `window` admits one more, given the send times
+/// in the window (oldest first); `None` if it admits one now.
+pub(crate) fn wait_for_window(
+    times: &[OffsetDateTime],
+    limit: usize,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Option<Duration> {
+    if times.len() < limit {
+        return None;
+    }
+    let frees_at = times[times.len() - limit] + window;
+    (frees_at > now).then(|| frees_at - now)
+}
+
+pub(crate) fn rate_limited(message: &str, wait: Duration) -> ApiError {
+    let wait = std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::rate_limited(format!("{message}; try again in {} s", secs.max(1)), wait)
+}
 
 /// Lower-cases and checks an email address (a pragmatic check: the code proves the rest).
-fn normalize_email(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn normalize_email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_ascii_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -50,7 +80,7 @@ impl Service {
         }
     }
 
-    fn random_code(&self) -> String {
+    pub(crate) fn random_code(&self) -> String {
         // Rejection sampling keeps the six digits uniform.
         loop {
             let mut b = [0u8; 4];
@@ -69,27 +99,41 @@ impl Service {
         req: EmailStartRequest,
     ) -> ApiResult<EmailStartResponse> {
         self.email_enabled()?;
-        let Resolved { session, client } = r;
+        let Resolved { session, client, .. } = r;
         if session.user_id.is_some() {
             return Err(ApiError::invalid_request("This session already has a signed-in user"));
         }
         let email = normalize_email(&req.email)?;
         let now = self.now();
         let store = &self.ports.store;
-        if let Some(last) = store.latest_email_code(session.id, &email).await.map_err(store_error)? {
+        let ip = meta.ip.map(|ip| ip.to_string());
+        let last = store.latest_email_code(session.id, &email).await.map_err(store_error)?;
+        if let Some(last) = &last {
             if now < last.created_at + RESEND_AFTER {
-                return Err(ApiError::new(
-                    ErrorCode::RateLimited,
+                return Err(rate_limited(
                     "A code was just sent; wait a few seconds before asking again",
+                    last.created_at + RESEND_AFTER - now,
                 ));
             }
         }
-        let recent = store.count_email_codes_since(&email, now - Duration::hours(1)).await.map_err(store_error)?;
-        if recent >= MAX_CODES_PER_HOUR {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                "Too many codes requested for this address; try again later",
-            ));
+        let since = now - CODE_WINDOW;
+        if let Some(ip) = &ip {
+            let mine = store.email_code_times(&email, Some(ip.clone()), since).await.map_err(store_error)?;
+            if let Some(wait) = wait_for_window(&mine, CODES_PER_ADDRESS_AND_IP, CODE_WINDOW, now) {
+                return Err(rate_limited("Too many codes requested for this address from here", wait));
+            }
+        }
+        let resend = last.is_some();
+        let owner = match &ip {
+            Some(ip) => store.email_verified_from(&email, ip, now - OWNER_MEMORY).await.map_err(store_error)?,
+            None => false,
+        };
+        if !resend && !owner {
+            let all = store.email_code_times(&email, None, since).await.map_err(store_error)?;
+            if let Some(wait) = wait_for_window(&all, CODES_PER_ADDRESS, CODE_WINDOW, now) {
+                tracing::warn!("email sign-in: per-address code cap reached");
+                return Err(rate_limited("Too many codes requested for this address", wait));
+            }
         }
         let code = self.random_code();
         let record = EmailCodeRecord {
@@ -101,6 +145,7 @@ impl Service {
             expires_at: now + CODE_LIFETIME,
             attempts: 0,
             consumed_at: None,
+            requested_ip: ip,
         };
         store.insert_email_code(&record).await.map_err(store_error)?;
         if let Err(e) = self.ports.mailer.send_sign_in_code(&email, &code, &client.name).await {
@@ -126,7 +171,7 @@ impl Service {
         req: EmailVerifyRequest,
     ) -> ApiResult<EmailVerifyResponse> {
         self.email_enabled()?;
-        let Resolved { session, client } = r;
+        let Resolved { session, client, .. } = r;
         if session.user_id.is_some() {
             return Err(ApiError::invalid_request("This session already has a signed-in user"));
         }
@@ -208,7 +253,20 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_email;
+    use super::{normalize_email, wait_for_window};
+    use time::{Duration, OffsetDateTime};
+
+    #[test]
+    fn a_count_window_frees_when_its_oldest_counted_send_leaves_it() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+        let window = Duration::minutes(15);
+        let sends = [t0, t0 + Duration::minutes(1), t0 + Duration::minutes(2)];
+        let now = t0 + Duration::minutes(3);
+        assert_eq!(wait_for_window(&sends, 4, window, now), None, "under the limit");
+        assert_eq!(wait_for_window(&sends, 3, window, now), Some(Duration::minutes(12)), "the oldest leaves first");
+        assert_eq!(wait_for_window(&sends, 2, window, now), Some(Duration::minutes(13)), "then the second");
+        assert_eq!(wait_for_window(&sends, 3, window, t0 + window), None, "the oldest has left");
+    }
 
     #[test]
     fn emails_are_lower_cased_and_checked() {

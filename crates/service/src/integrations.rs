@@ -67,6 +67,7 @@ impl Service {
             alias: r.alias.clone().or_else(|| r.account_name.clone()),
             status: status.to_owned(),
             message: r.last_error.clone(),
+            warning: None,
             last_sync_log: log.as_ref().map(|(summary, _)| summary.clone()),
             last_sync_log_details: log.map(|(_, details)| details),
             added_on: (r.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
@@ -75,6 +76,8 @@ impl Service {
             kind: "api".to_owned(),
             total_transactions: r.total_transactions,
             sync_status: r.sync_status.as_str().to_owned(),
+            is_verified: r.verified_at.is_some(),
+            verified_at: r.verified_at.map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
         }
     }
 
@@ -84,7 +87,7 @@ impl Service {
         meta: &RequestMeta,
         req: SelectWorkspaceRequest,
     ) -> ApiResult<WidgetWorkspace> {
-        let Resolved { session, client } = r;
+        let Resolved { session, client, .. } = r;
         let Some(user_id) = session.user_id.clone() else {
             return Err(ApiError::invalid_request("Sign in before choosing a workspace"));
         };
@@ -121,17 +124,7 @@ impl Service {
     }
 
     pub(crate) fn providers_for(&self, mode: ClientMode) -> ProvidersResponse {
-        let providers = self
-            .ports
-            .catalog
-            .all()
-            .iter()
-            .filter(|p| {
-                mode == ClientMode::Production || kc_domain::SANDBOX_PROVIDERS.contains(&p.provider.id.as_str())
-            })
-            .cloned()
-            .collect();
-        ProvidersResponse { providers }
+        ProvidersResponse { providers: self.ports.catalog.for_mode(mode) }
     }
 
     pub(crate) async fn add_integration(
@@ -140,7 +133,7 @@ impl Service {
         meta: &RequestMeta,
         req: CreateIntegrationRequest,
     ) -> ApiResult<IntegrationView> {
-        let Resolved { session, client } = r;
+        let Resolved { session, client, .. } = r;
         let (Some(user_id), Some(workspace_id)) = (session.user_id.clone(), session.workspace_id.clone()) else {
             return Err(ApiError::invalid_request("Sign in and choose a workspace before connecting accounts"));
         };
@@ -168,9 +161,24 @@ impl Service {
             hex::encode(b)
         });
         let alias = optional_label(req.alias.clone(), "alias")?;
+        let mut warning = None;
         let (category, address, credentials, fingerprint, account_name) = match kind_of(provider)
             .ok_or_else(ApiError::internal)?
         {
+            ProviderKind::Wallet(kc_domain::ChainFamily::Bitcoin)
+                if kc_chain::esplora::is_extended_key(req.address.as_deref().unwrap_or_default()) =>
+            {
+                let key = req.address.as_deref().unwrap_or_default().trim();
+                kc_chain::esplora::parse_target(key)
+                    .map_err(|e| ApiError::invalid_request(format!("Invalid Bitcoin extended public key: {e}")))?;
+                let sealed = self.ports.cipher.seal(key.as_bytes(), &id, self.ports.rng.as_ref()).map_err(|e| {
+                    tracing::error!(error = %e, "could not seal an extended key");
+                    ApiError::internal()
+                })?;
+                let fingerprint = self.ports.pepper.digest_text(&format!("xpub:{provider_id}:{key}"));
+                let shown = format!("{}…{}", &key[..4], &key[key.len().saturating_sub(6)..]);
+                ("blockchain", None, Some(sealed), Some(fingerprint), Some(shown))
+            }
             ProviderKind::Wallet(family) => {
                 let raw = req.address.as_deref().unwrap_or_default();
                 let normalized = family.validate(raw).map_err(|e| {
@@ -186,6 +194,7 @@ impl Service {
                 let secret_key = required_secret(&req.secret_key, "secretKey")?;
                 let needs_password = provider.fields.iter().any(|f| f.name == "password" && f.required);
                 let password = if needs_password { Some(required_secret(&req.password, "password")?) } else { None };
+                warning = self.check_exchange_key(&provider_id, api_key, secret_key, password).await?;
                 let plaintext = serde_json::json!({ "apiKey": api_key, "secretKey": secret_key, "password": password });
                 let sealed =
                     self.ports.cipher.seal(plaintext.to_string().as_bytes(), &id, self.ports.rng.as_ref()).map_err(
@@ -214,6 +223,8 @@ impl Service {
             last_synced_at: None,
             total_transactions: 0,
             created_at: self.now(),
+            verified_at: None,
+            proof_method: None,
         };
         match self.ports.store.insert_integration(&record).await {
             Ok(()) => {}
@@ -228,11 +239,48 @@ impl Service {
             e.detail = Some(format!("{} {}", record.provider, record.id));
         })
         .await;
-        Ok(self.integration_view(&record))
+        let mut view = self.integration_view(&record);
+        view.warning = warning;
+        Ok(view)
+    }
+
+    /// One cheap authenticated call with the exchange's connector, so that "connected" means
+    /// connected: a refused key is an error the widget shows at once (the technical cause is
+    /// logged); a key that can also trade or withdraw is accepted with a warning.
+    async fn check_exchange_key(
+        &self,
+        provider_id: &str,
+        api_key: &str,
+        secret_key: &str,
+        password: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        let connector = self.ports.connectors.get(provider_id).ok_or_else(|| {
+            tracing::warn!(provider = provider_id, "an exchange without a connector was offered; refusing it");
+            ApiError::invalid_request("This exchange cannot be connected on this server")
+        })?;
+        let credentials = kc_chain::exchanges::ExchangeCredentials {
+            api_key: api_key.to_owned(),
+            secret: secret_key.to_owned().into(),
+            passphrase: password.map(|p| p.to_owned().into()),
+        };
+        match connector.check(&credentials).await {
+            Ok(check) => Ok(check.warning(connector.name())),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(provider = provider_id, error = %e, "could not check exchange credentials");
+                Err(ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("{} could not be reached to check the API key; try again in a moment.", connector.name()),
+                ))
+            }
+            Err(e) => {
+                tracing::info!(provider = provider_id, error = %e, "exchange refused the credentials");
+                Err(ApiError::invalid_request(e.user_message(connector.name())))
+            }
+        }
     }
 
     pub(crate) async fn remove_integration(&self, r: Resolved, meta: &RequestMeta, wallet_id: &str) -> ApiResult<()> {
-        let Resolved { session, client } = r;
+        let Resolved { session, client, .. } = r;
         let (Some(user_id), Some(workspace_id)) = (session.user_id.clone(), session.workspace_id.clone()) else {
             return Err(ApiError::invalid_request("Sign in and choose a workspace before removing accounts"));
         };

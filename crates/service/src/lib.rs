@@ -24,20 +24,26 @@ mod background;
 pub mod catalog;
 pub mod config;
 mod connect;
+pub mod console;
+mod csv_import;
 mod cursor;
 mod data;
 mod email_sign_in;
 mod integrations;
+pub mod ledger;
 pub mod mailer;
+pub mod oidc;
 pub mod retention;
 mod service;
 pub mod sync;
+mod transactions;
+mod wallets;
 pub mod webhooks;
 mod widget;
 
 #[cfg(test)]
 mod tests;
 
-pub use admin::{AdminError, NewClient};
+pub use admin::{AdminError, ClientUpdate, NewClient};
 pub use audit::AuditKind;
 pub use service::{Ports, Service};

@@ -13,6 +13,13 @@ pub struct MailError(pub String);
 pub trait Mailer: Send + Sync {
     /// Sends `code` to `to` on behalf of the client app `app_name`.
     async fn send_sign_in_code(&self, to: &str, code: &str, app_name: &str) -> Result<(), MailError>;
+
+    /// Sends a plain-text message (the developer console's sign-in codes and invitations).
+    /// Adapters that cannot send arbitrary messages refuse.
+    async fn send_message(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        let _ = (to, subject, body);
+        Err(MailError("this mailer sends sign-in codes only".to_owned()))
+    }
 }
 
 /// A development mailer that writes the code to the log instead of sending it.
@@ -24,6 +31,11 @@ pub struct LogMailer;
 impl Mailer for LogMailer {
     async fn send_sign_in_code(&self, to: &str, code: &str, app_name: &str) -> Result<(), MailError> {
         tracing::info!(target: "dev_mailer", %to, %code, %app_name, "DEV MAILER: sign-in code (not sent)");
+        Ok(())
+    }
+
+    async fn send_message(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        tracing::info!(target: "dev_mailer", %to, %subject, %body, "DEV MAILER: message (not sent)");
         Ok(())
     }
 }

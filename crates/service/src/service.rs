@@ -18,6 +18,11 @@ use time::OffsetDateTime;
 pub struct Ports {
     /// Persistence.
     pub store: Arc<dyn Store>,
+    /// The request hot paths: one round trip per authenticated read, the exchange with its
+    /// audit event in one transaction. [`Ports::system`] composes it from `store`
+    /// ([`kc_store::ComposedHotPath`]); set it to the store itself when the store implements
+    /// [`kc_store::HotPathStore`] (`SeaStore` does).
+    pub hot: Arc<dyn kc_store::HotPathStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for tokens and ids.
@@ -34,6 +39,26 @@ pub struct Ports {
     pub catalog: Arc<Catalog>,
     /// Prices for holdings.
     pub prices: Arc<dyn kc_chain::PriceSource>,
+    /// Exchange connectors: credentials are checked with them when a user adds an exchange.
+    pub connectors: Arc<kc_chain::exchanges::ConnectorRegistry>,
+    /// The OpenID Connect provider (`None`: its endpoints answer `temporarily_unavailable`).
+    pub oidc: Option<Arc<crate::oidc::OidcProvider>>,
+    /// The transaction ledger (`GET /api/v1/transactions`, cost basis in holdings); `None`:
+    /// no ledger is kept, transactions are empty and cost basis is 0.
+    pub ledger: Option<Arc<dyn kc_store::LedgerStore>>,
+    /// Historical prices for the legs of imported CSV files; `None`: their prices are missing.
+    pub ledger_prices: Option<Arc<dyn kc_chain::HistoricalPriceSource>>,
+    /// The developer console's and admin API's tables; `None`: those answer
+    /// `SERVICE_UNAVAILABLE` (the command line's client commands still work).
+    pub console: Option<Arc<dyn kc_store::ConsoleStore>>,
+    /// Wallet sign-in nonces and verified integrations; `None`: wallet sign-in answers
+    /// `SERVICE_UNAVAILABLE` (pasting an address still works).
+    pub wallet_proofs: Option<Arc<dyn kc_store::WalletProofStore>>,
+    /// The server's externally visible base URL: wallet sign-in messages name its host.
+    pub public_url: String,
+    /// Sandbox clients accept a wallet whose ownership was proved by signature whatever its
+    /// address (`widget.sandbox_verified_any_address`); otherwise only the test addresses.
+    pub sandbox_verified_any_address: bool,
 }
 
 impl Ports {
@@ -45,6 +70,7 @@ impl Ports {
         let cipher = CredentialCipher::new([("ephemeral", key.as_str())], "ephemeral")
             .unwrap_or_else(|e| unreachable!("a generated key is valid: {e}"));
         Self {
+            hot: Arc::new(kc_store::ComposedHotPath(store.clone())),
             store,
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsSecretRng),
@@ -54,6 +80,14 @@ impl Ports {
             cipher: Arc::new(cipher),
             catalog: Arc::new(Catalog::builtin("")),
             prices: Arc::new(kc_chain::StaticPrices::sandbox()),
+            connectors: Arc::new(kc_chain::exchanges::ConnectorRegistry::new()),
+            oidc: None,
+            ledger: None,
+            ledger_prices: None,
+            console: None,
+            wallet_proofs: None,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            sandbox_verified_any_address: false,
         }
     }
 }
@@ -62,17 +96,35 @@ impl Ports {
 #[derive(Clone)]
 pub struct Service {
     pub(crate) ports: Ports,
+    /// Who administration calls are made by (recorded in their audit events); `None` for the
+    /// command line.
+    pub(crate) actor: Option<crate::console::Actor>,
 }
 
 impl Service {
     /// A service on `ports`.
     pub fn new(ports: Ports) -> Self {
-        Self { ports }
+        Self { ports, actor: None }
     }
 
     /// The store, for callers that need it directly (health checks, admin tools).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.ports.store
+    }
+
+    /// The transaction ledger's store, when one is kept (the sync workers write it).
+    pub fn ledger(&self) -> Option<&Arc<dyn kc_store::LedgerStore>> {
+        self.ports.ledger.as_ref()
+    }
+
+    /// The exchange connectors (the sync workers read balances with them).
+    pub fn connectors(&self) -> &Arc<kc_chain::exchanges::ConnectorRegistry> {
+        &self.ports.connectors
+    }
+
+    /// The cipher exchange credentials and extended keys are sealed with.
+    pub fn cipher(&self) -> &Arc<CredentialCipher> {
+        &self.ports.cipher
     }
 
     /// The current time.
@@ -87,11 +139,94 @@ impl Service {
         creds: &ClientCredentials,
         meta: &RequestMeta,
     ) -> Result<ClientRecord, ApiError> {
-        let secret = ClientSecret::from_input(creds.secret());
         let found = match creds.client_id.parse::<ClientId>() {
             Ok(id) => self.ports.store.find_client(&id).await.map_err(store_error)?,
             Err(_) => None,
         };
+        self.verify_client(creds, meta, found).await
+    }
+
+    /// [`Service::authenticate`] and the lookup of access token `raw` in one round trip
+    /// ([`kc_store::HotPathStore::client_access`]), with where the token stands now. The
+    /// secret is verified (in constant time) before anything else read is used. An OAuth
+    /// access token (a JWT) takes the OpenID provider's lookup instead.
+    pub(crate) async fn authenticate_with_token(
+        &self,
+        creds: &ClientCredentials,
+        meta: &RequestMeta,
+        raw: &str,
+        detail: kc_store::AccessDetail,
+    ) -> Result<(ClientRecord, Result<kc_store::TokenAccess, kc_domain::SessionReason>), ApiError> {
+        if crate::oidc::looks_like_jwt(raw) {
+            return self.authenticate_with_oauth_token(creds, meta, raw, detail).await;
+        }
+        let digest = kc_domain::PlainToken::parse(kc_domain::TokenKind::Access, raw).ok().map(|t| t.digest());
+        let secret = ClientSecret::from_input(creds.secret());
+        let pepper = self.ports.pepper.clone();
+        let admit = move |c: &ClientRecord| !c.disabled && pepper.verify(&secret, &c.secret_digest);
+        let found = match creds.client_id.parse::<ClientId>() {
+            Ok(id) => self
+                .ports
+                .hot
+                .client_access(&id, digest.as_ref(), detail, self.now(), &admit)
+                .await
+                .map_err(store_error)?,
+            Err(_) => None,
+        };
+        let (client, token) = match found {
+            Some(access) => (Some(access.client), access.token),
+            None => (None, None),
+        };
+        let client = self.verify_client(creds, meta, client).await?;
+        let state = self.live_token(token, &client.id);
+        Ok((client, state))
+    }
+
+    /// [`Service::authenticate_with_token`] for an OAuth access token: the client, the
+    /// provider's lookup, then what `detail` asks for (several round trips).
+    async fn authenticate_with_oauth_token(
+        &self,
+        creds: &ClientCredentials,
+        meta: &RequestMeta,
+        raw: &str,
+        detail: kc_store::AccessDetail,
+    ) -> Result<(ClientRecord, Result<kc_store::TokenAccess, kc_domain::SessionReason>), ApiError> {
+        let client = self.authenticate(creds, meta).await?;
+        let grant = match self.lookup_oidc_access_token(raw, &client.id).await? {
+            crate::connect::TokenLookup::Live(grant) => grant,
+            crate::connect::TokenLookup::Dead(reason) => return Ok((client, Err(reason))),
+        };
+        let mut access = kc_store::TokenAccess {
+            token_expires_at: grant.expires_at,
+            grant,
+            workspace_name: None,
+            user: None,
+            limits: None,
+        };
+        let store = &self.ports.store;
+        match detail {
+            kc_store::AccessDetail::Grant => {}
+            kc_store::AccessDetail::Workspace => {
+                access.workspace_name =
+                    store.find_workspace(&access.grant.workspace_id).await.map_err(store_error)?.map(|w| w.name);
+            }
+            kc_store::AccessDetail::User => {
+                access.user = store.find_user(&access.grant.user_id).await.map_err(store_error)?;
+                access.limits = store.grant_limits(&access.grant.id).await.map_err(store_error)?;
+            }
+        }
+        let state = self.live_token(Some(access), &client.id);
+        Ok((client, state))
+    }
+
+    /// Checks the secret of `creds` against `found` (the client the id names, if any).
+    async fn verify_client(
+        &self,
+        creds: &ClientCredentials,
+        meta: &RequestMeta,
+        found: Option<ClientRecord>,
+    ) -> Result<ClientRecord, ApiError> {
+        let secret = ClientSecret::from_input(creds.secret());
         let verdict = match found {
             Some(c) if !c.disabled && self.ports.pepper.verify(&secret, &c.secret_digest) => Ok(c),
             Some(c) if c.disabled => Err("client disabled"),
@@ -125,6 +260,21 @@ impl Service {
         meta: &RequestMeta,
         fill: impl FnOnce(&mut AuditEvent),
     ) {
+        let event = self.audit_event(kind, outcome, meta, fill);
+        report_audit(kind, outcome, &event);
+        if let Err(e) = self.ports.store.record_audit(&event).await {
+            tracing::error!(error = %e, kind = %event.kind, "could not store audit event");
+        }
+    }
+
+    /// An audit event at the current time from `meta`, filled in by `fill` (not stored).
+    pub(crate) fn audit_event(
+        &self,
+        kind: AuditKind,
+        outcome: Outcome,
+        meta: &RequestMeta,
+        fill: impl FnOnce(&mut AuditEvent),
+    ) -> AuditEvent {
         let mut event = AuditEvent {
             at: self.now(),
             kind: kind.as_str().to_owned(),
@@ -137,20 +287,23 @@ impl Service {
             detail: None,
         };
         fill(&mut event);
-        tracing::info!(
-            target: "audit",
-            kind = %event.kind,
-            outcome = %event.outcome,
-            client_id = event.client_id.as_deref(),
-            grant_id = event.grant_id.as_deref(),
-            user_id = event.user_id.as_deref(),
-            detail = event.detail.as_deref(),
-            "audit event"
-        );
-        if let Err(e) = self.ports.store.record_audit(&event).await {
-            tracing::error!(error = %e, kind = %event.kind, "could not store audit event");
-        }
+        event
     }
+}
+
+/// Counts an audit event (metric `kc_auth_events_total`) and logs it (target `audit`).
+pub(crate) fn report_audit(kind: AuditKind, outcome: Outcome, event: &AuditEvent) {
+    metrics::counter!("kc_auth_events_total", "kind" => kind.as_str(), "outcome" => outcome.as_str()).increment(1);
+    tracing::info!(
+        target: "audit",
+        kind = %event.kind,
+        outcome = %event.outcome,
+        client_id = event.client_id.as_deref(),
+        grant_id = event.grant_id.as_deref(),
+        user_id = event.user_id.as_deref(),
+        detail = event.detail.as_deref(),
+        "audit event"
+    );
 }
 
 /// Maps a store failure onto the API: unreachable database → `SERVICE_UNAVAILABLE`,

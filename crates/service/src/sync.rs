@@ -2,8 +2,10 @@
 //! providers, stores snapshots, retries with backoff. Every server process runs workers;
 //! the store's claim guarantees no job is processed twice at once.
 
-use kc_chain::{Balance, Chain, ChainError, ChainProvider, SandboxProvider};
-use kc_domain::{Clock, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_SOLANA_ADDRESS};
+use crate::ledger::LedgerPorts;
+use kc_chain::exchanges::{ConnectorRegistry, ExchangeCredentials};
+use kc_chain::{Balance, Chain, ChainError, ChainProvider, SandboxHistory, SandboxProvider, TransactionSource};
+use kc_domain::{Clock, CredentialCipher, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_SOLANA_ADDRESS};
 use kc_store::{SnapshotRow, Store, StoreError, SyncJob};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -14,6 +16,10 @@ use std::time::Duration;
 #[derive(Clone, Default)]
 pub struct ChainRegistry {
     providers: HashMap<Chain, Arc<dyn ChainProvider>>,
+    histories: HashMap<Chain, Arc<dyn TransactionSource>>,
+    /// Exchange connectors and the cipher that opens the stored credentials (and sealed
+    /// Bitcoin extended keys).
+    exchanges: Option<(Arc<ConnectorRegistry>, Arc<CredentialCipher>)>,
 }
 
 impl ChainRegistry {
@@ -28,6 +34,28 @@ impl ChainRegistry {
         self
     }
 
+    /// Syncs exchange accounts with `connectors`, opening their sealed credentials (and
+    /// sealed Bitcoin extended keys) with `cipher`.
+    pub fn with_exchanges(mut self, connectors: Arc<ConnectorRegistry>, cipher: Arc<CredentialCipher>) -> Self {
+        self.exchanges = Some((connectors, cipher));
+        self
+    }
+
+    /// Reads the transaction history of `source.chain()` with `source`.
+    pub fn with_history(mut self, source: Arc<dyn TransactionSource>) -> Self {
+        self.histories.insert(source.chain(), source);
+        self
+    }
+
+    /// The history source for an address on `chain`: the sandbox history for the two
+    /// documented test addresses, else the configured adapter, if any.
+    fn history_for_address(&self, chain: Chain, address: &str) -> Option<Arc<dyn TransactionSource>> {
+        if is_sandbox(chain, address) {
+            return Some(Arc::new(SandboxHistory::new(chain)));
+        }
+        self.histories.get(&chain).cloned()
+    }
+
     /// The chains with a configured provider.
     pub fn chains(&self) -> Vec<Chain> {
         self.providers.keys().copied().collect()
@@ -36,13 +64,17 @@ impl ChainRegistry {
     /// The provider for an address on `chain`: the sandbox for the two documented test
     /// addresses, else the configured adapter.
     fn for_address(&self, chain: Chain, address: &str) -> Option<Arc<dyn ChainProvider>> {
-        let sandbox = (chain == Chain::Ethereum && address.eq_ignore_ascii_case(SANDBOX_ETHEREUM_ADDRESS))
-            || (chain == Chain::Solana && address == SANDBOX_SOLANA_ADDRESS);
-        if sandbox {
+        if is_sandbox(chain, address) {
             return Some(Arc::new(SandboxProvider::new(chain)));
         }
         self.providers.get(&chain).cloned()
     }
+}
+
+/// Whether `address` on `chain` is one of the two sandbox test addresses.
+fn is_sandbox(chain: Chain, address: &str) -> bool {
+    (chain == Chain::Ethereum && address.eq_ignore_ascii_case(SANDBOX_ETHEREUM_ADDRESS))
+        || (chain == Chain::Solana && address == SANDBOX_SOLANA_ADDRESS)
 }
 
 /// Worker tuning.
@@ -76,6 +108,7 @@ pub struct SyncWorker {
     clock: Arc<dyn Clock>,
     settings: SyncSettings,
     id: String,
+    ledger: Option<LedgerPorts>,
 }
 
 /// Why a job cannot succeed, and whether trying again might help.
@@ -111,7 +144,14 @@ impl SyncWorker {
         settings: SyncSettings,
         id: String,
     ) -> Self {
-        Self { store, chains, clock, settings, id }
+        Self { store, chains, clock, settings, id, ledger: None }
+    }
+
+    /// Also keeps the transaction ledger: after the balances, each sync fetches the
+    /// integration's history, then runs transfer detection and cost basis for its workspace.
+    pub fn with_ledger(mut self, ledger: LedgerPorts) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// Processes at most one due job; `Ok(true)` if one was processed.
@@ -156,27 +196,189 @@ impl SyncWorker {
             .map_err(|e| JobFailure::Retry(format!("storage: {e}")))?
             .ok_or_else(|| JobFailure::Permanent("integration no longer exists".to_owned()))?;
         if integration.category == "exchange" {
-            return Err(JobFailure::Permanent(format!(
-                "Balance sync for {} accounts needs an exchange connector, which this server does not have",
-                integration.provider
-            )));
+            return self.fetch_exchange(&integration).await;
         }
         let chain = Chain::from_str(&integration.provider)
             .map_err(|_| JobFailure::Permanent(format!("no chain adapter for provider {}", integration.provider)))?;
-        let address = integration.address.as_deref().unwrap_or_default();
+        // A Bitcoin extended public key is stored sealed, like exchange credentials.
+        let opened = match (&integration.address, &integration.credentials) {
+            (None, Some(sealed)) => Some(self.open(sealed, &integration.id)?),
+            _ => None,
+        };
+        let address = opened.as_deref().or(integration.address.as_deref()).unwrap_or_default();
         let provider = self.chains.for_address(chain, address).ok_or_else(|| {
             JobFailure::Permanent(format!(
                 "No RPC endpoint is configured for {}; ask the operator to set one",
                 chain.id()
             ))
         })?;
-        match provider.balances(address).await {
-            Ok(balances) => Ok(rows_from(balances)),
+        let rows = match provider.balances(address).await {
+            Ok(balances) => rows_from(balances),
             Err(ChainError::UnsupportedAddress) => {
-                Err(JobFailure::Permanent(format!("{address} is not a valid {} address", chain.id())))
+                return Err(JobFailure::Permanent(format!("{address} is not a valid {} address", chain.id())))
             }
-            Err(e) => Err(JobFailure::Retry(e.to_string())),
+            Err(e) => return Err(JobFailure::Retry(e.to_string())),
+        };
+        if let Some(ledger) = &self.ledger {
+            self.keep_ledger(ledger, job, &integration, chain, address, rows.len()).await?;
         }
+        Ok(rows)
+    }
+
+    /// Opens a sealed secret of integration `id` (credentials JSON, an extended key).
+    fn open(&self, sealed: &kc_domain::Sealed, id: &str) -> Result<String, JobFailure> {
+        let Some((_, cipher)) = &self.chains.exchanges else {
+            return Err(JobFailure::Permanent("This account cannot be synced on this server".to_owned()));
+        };
+        let plain = cipher.open(sealed, id).map_err(|e| {
+            tracing::error!(error = %e, "cannot open sealed credentials (credentials key missing or rotated away?)");
+            JobFailure::Permanent(
+                "The stored credentials of this account can no longer be read; remove it and add it again".to_owned(),
+            )
+        })?;
+        String::from_utf8(plain)
+            .map_err(|_| JobFailure::Permanent("The stored credentials of this account are damaged".to_owned()))
+    }
+
+    /// The balances of an exchange account, through its connector. A failure is told to the
+    /// user in plain words (`message`); its technical cause goes to the log and to
+    /// `lastSyncLogDetails.Balances.cause`.
+    async fn fetch_exchange(&self, integration: &kc_store::IntegrationRecord) -> Result<Vec<SnapshotRow>, JobFailure> {
+        let Some((connectors, _)) = &self.chains.exchanges else {
+            return Err(JobFailure::Permanent("This exchange cannot be synced on this server".to_owned()));
+        };
+        let connector = connectors.get(&integration.provider).ok_or_else(|| {
+            tracing::warn!(provider = %integration.provider, "no connector for this exchange");
+            JobFailure::Permanent("This exchange cannot be synced on this server".to_owned())
+        })?;
+        let sealed = integration
+            .credentials
+            .as_ref()
+            .ok_or_else(|| JobFailure::Permanent("This account has no stored API key; add it again".to_owned()))?;
+        let json: serde_json::Value = serde_json::from_str(&self.open(sealed, &integration.id)?)
+            .map_err(|_| JobFailure::Permanent("The stored credentials of this account are damaged".to_owned()))?;
+        let field = |name: &str| json.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let credentials = ExchangeCredentials {
+            api_key: field("apiKey").unwrap_or_default(),
+            secret: field("secretKey").unwrap_or_default().into(),
+            passphrase: field("password").map(Into::into),
+        };
+        let stages = |status: &str, count: Option<usize>, message: Option<String>, cause: Option<String>| {
+            let mut balances = serde_json::Map::new();
+            balances.insert("status".to_owned(), status.into());
+            if let Some(c) = count {
+                balances.insert("count".to_owned(), c.into());
+            }
+            if let Some(m) = message {
+                balances.insert("message".to_owned(), m.into());
+            }
+            if let Some(c) = cause {
+                balances.insert("cause".to_owned(), c.into());
+            }
+            let mut o = serde_json::Map::new();
+            o.insert("Balances".to_owned(), balances.into());
+            if status == "COMPLETED" {
+                let mut tx = serde_json::Map::new();
+                tx.insert("status".to_owned(), "SKIPPED".into());
+                tx.insert(
+                    "message".to_owned(),
+                    "Exchange trade, deposit and withdrawal history is not imported yet".into(),
+                );
+                o.insert("Transactions".to_owned(), tx.into());
+            }
+            serde_json::Value::Object(o).to_string()
+        };
+        let save = |text: String| async move {
+            if let Some(ledger) = &self.ledger {
+                let now = self.clock.now();
+                if let Err(e) =
+                    ledger.store.set_ledger_stages(&integration.workspace_id, &integration.id, &text, None, now).await
+                {
+                    tracing::warn!(error = %e, "could not record the sync stages");
+                }
+            }
+        };
+        match connector.balances(&credentials).await {
+            Ok(balances) => {
+                let rows = rows_from(balances);
+                save(stages("COMPLETED", Some(rows.len()), None, None)).await;
+                Ok(rows)
+            }
+            Err(e) => {
+                let user = e.user_message(connector.name());
+                tracing::warn!(exchange = connector.id(), error = %e, retryable = e.is_retryable(), "exchange sync failed");
+                save(stages("FAILED", None, Some(user.clone()), Some(e.to_string()))).await;
+                Err(if e.is_retryable() { JobFailure::Retry(user) } else { JobFailure::Permanent(user) })
+            }
+        }
+    }
+
+    /// The ledger stages of a sync (see [`crate::ledger`]), recorded for `lastSyncLog`. A
+    /// history source or processing error is recorded as a `FAILED` stage with its message and
+    /// the balances still land; the next sync resumes the history from the stored cursor.
+    async fn keep_ledger(
+        &self,
+        ledger: &LedgerPorts,
+        job: &SyncJob,
+        integration: &kc_store::IntegrationRecord,
+        chain: Chain,
+        address: &str,
+        assets: usize,
+    ) -> Result<(), JobFailure> {
+        let ws = &integration.workspace_id;
+        let stage = |status: &str, count: Option<usize>, message: Option<String>| {
+            let mut o = serde_json::Map::new();
+            o.insert("status".to_owned(), status.into());
+            if let Some(c) = count {
+                o.insert("count".to_owned(), c.into());
+            }
+            if let Some(m) = message {
+                o.insert("message".to_owned(), m.into());
+            }
+            serde_json::Value::Object(o)
+        };
+        let mut stages = serde_json::Map::new();
+        stages.insert("Balances".to_owned(), stage("COMPLETED", Some(assets), None));
+        let save = |stages: serde_json::Map<String, serde_json::Value>, total: Option<i64>| async move {
+            let text = serde_json::Value::Object(stages).to_string();
+            if let Err(e) = ledger.store.set_ledger_stages(ws, &integration.id, &text, total, self.clock.now()).await {
+                tracing::warn!(error = %e, "could not record the sync stages");
+            }
+        };
+        let Some(source) = self.chains.history_for_address(chain, address) else {
+            let why = format!("No transaction history source is configured for {}", chain.id());
+            stages.insert("Transactions".to_owned(), stage("SKIPPED", None, Some(why)));
+            save(stages, None).await;
+            return Ok(());
+        };
+        let from_start = job.mode == "from_start";
+        let clock = self.clock.as_ref();
+        match crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, clock).await {
+            Ok(added) => {
+                stages.insert("Transactions".to_owned(), stage("COMPLETED", Some(added as usize), None));
+            }
+            Err(e) => {
+                // The balances are good: they land, and the history is fetched again from the
+                // stored cursor at the next sync.
+                tracing::warn!(error = %e, "transaction history not fetched; balances still land");
+                stages.insert("Transactions".to_owned(), stage("FAILED", None, Some(e.to_string())));
+            }
+        }
+        match crate::ledger::process(ledger, ws, clock).await {
+            Ok(counts) => {
+                stages.insert("TransferDetection".to_owned(), stage("COMPLETED", Some(counts.transfers), None));
+                stages.insert("CostBasis".to_owned(), stage("COMPLETED", Some(counts.disposals), None));
+                let total = counts.per_wallet.get(&integration.id).copied().unwrap_or(0);
+                save(stages, Some(i64::try_from(total).unwrap_or(i64::MAX))).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "ledger processing failed");
+                stages.insert("TransferDetection".to_owned(), stage("FAILED", None, Some(e.to_string())));
+                stages.insert("CostBasis".to_owned(), stage("FAILED", None, Some(e.to_string())));
+                save(stages, None).await;
+            }
+        }
+        Ok(())
     }
 
     /// Runs until `stop` turns true: process due jobs back to back, sleep when idle, and

@@ -13,7 +13,6 @@
 use crate::admin::AdminError;
 use crate::audit::{AuditKind, Outcome};
 use crate::{Ports, Service};
-use kc_api::RequestMeta;
 use kc_domain::{
     sign_webhook, webhook_endpoint_id, webhook_timestamp, ClientMode, WebhookEvent, WebhookSecret,
     WEBHOOK_EVENT_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
@@ -164,9 +163,11 @@ impl Service {
             .map_err(|e| AdminError::Invalid(format!("cannot seal the webhook secret: {e}")))
     }
 
-    async fn webhook_audit(&self, client_id: &str, what: &str) {
-        self.audit(AuditKind::ClientAdmin, Outcome::Success, &RequestMeta::default(), |e| {
+    pub(crate) async fn webhook_audit(&self, client_id: &str, what: &str) {
+        let meta = self.actor.as_ref().map(|a| a.meta.clone()).unwrap_or_default();
+        self.audit(AuditKind::ClientAdmin, Outcome::Success, &meta, |e| {
             e.client_id = Some(client_id.to_owned());
+            e.user_id = self.actor.as_ref().map(|a| a.id.clone());
             e.detail = Some(what.to_owned());
         })
         .await;
@@ -278,6 +279,13 @@ impl WebhookDispatcher {
             attempt = delivery.attempts
         );
         let outcome = self.attempt(&delivery).instrument(span.clone()).await?;
+        let label = match &outcome {
+            DeliveryAttempt::Delivered { .. } => "delivered",
+            DeliveryAttempt::Retry { .. } => "retry",
+            DeliveryAttempt::Failed { .. } => "failed",
+            DeliveryAttempt::Cancelled { .. } => "cancelled",
+        };
+        metrics::counter!("kc_webhook_attempts_total", "outcome" => label).increment(1);
         span.in_scope(|| match &outcome {
             DeliveryAttempt::Delivered { status } => tracing::info!(status, "webhook delivered"),
             DeliveryAttempt::Retry { error, .. } => tracing::warn!(%error, "webhook attempt failed; will retry"),

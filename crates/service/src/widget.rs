@@ -4,18 +4,39 @@ use crate::audit::{AuditKind, Outcome};
 use crate::service::{refusal_error, rfc3339, store_error, Service};
 use async_trait::async_trait;
 use kc_api::*;
-use kc_domain::{lifetimes, ClientRecord, LinkSession, PlainToken, TokenKind, TokenRefusal, UserId, WorkspaceId};
-use kc_store::{NewGuest, NewPublicToken};
+use kc_domain::{
+    lifetimes, ClientId, ClientRecord, GrantId, GrantRecord, GrantStatus, LinkSession, PlainToken, ScopeSet, TokenKind,
+    TokenRefusal, UserId, WorkspaceId,
+};
+use kc_store::{ExtendOutcome, NewGuest, NewPublicToken};
 
 /// A live session with its client.
 pub(crate) struct Resolved {
     pub(crate) session: LinkSession,
     pub(crate) client: ClientRecord,
+    /// For a resumed session (returning user): the grant it resumes, live, as it is now.
+    pub(crate) grant: Option<GrantRecord>,
+}
+
+/// The scopes the consent step asks for: every requested scope for a new user; for a
+/// returning user only those the grant lacks (none: no consent screen).
+fn scopes_to_approve(session: &LinkSession, grant: Option<&GrantRecord>) -> ScopeSet {
+    match grant {
+        Some(g) => session.scopes.missing_from(&g.scopes),
+        None => session.scopes.clone(),
+    }
+}
+
+fn grant_gone() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidGrant,
+        "The grant this session resumes was revoked or has expired; create a link token without access_token",
+    )
 }
 
 impl Service {
     /// Resolves a link token to a usable session, or the SPEC error for why it is not.
-    async fn resolve_link(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<Resolved> {
+    pub(crate) async fn resolve_link(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<Resolved> {
         let token = PlainToken::parse(TokenKind::Link, link.expose())
             .map_err(|_| refusal_error(TokenRefusal::Invalid, "link token"))?;
         let session = self
@@ -42,7 +63,19 @@ impl Service {
                 ));
             }
         }
-        Ok(Resolved { session, client })
+        let grant = match &session.resumed_grant_id {
+            Some(id) => Some(self.live_grant(id, &client.id).await?),
+            None => None,
+        };
+        Ok(Resolved { session, client, grant })
+    }
+
+    /// The resumed grant, read now (revocation is immediate): `INVALID_GRANT` unless it is live.
+    async fn live_grant(&self, id: &GrantId, client: &ClientId) -> ApiResult<GrantRecord> {
+        let grant = self.ports.store.find_grant(id).await.map_err(store_error)?;
+        grant
+            .filter(|g| &g.client_id == client && g.status_at(self.now()) == GrantStatus::Active)
+            .ok_or_else(grant_gone)
     }
 }
 
@@ -50,7 +83,8 @@ impl Service {
 impl WidgetApi for Service {
     #[tracing::instrument(skip_all)]
     async fn session(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<WidgetSession> {
-        let Resolved { session, client } = self.resolve_link(link, meta).await?;
+        let Resolved { session, client, grant } = self.resolve_link(link, meta).await?;
+        let to_approve = scopes_to_approve(&session, grant.as_ref());
         let user = match &session.user_id {
             Some(id) => self.ports.store.find_user(id).await.map_err(store_error)?,
             None => None,
@@ -59,6 +93,8 @@ impl WidgetApi for Service {
             Some(id) => self.ports.store.find_workspace(id).await.map_err(store_error)?,
             None => None,
         };
+        // A session behind an OpenID Connect authorization returns only to the provider's callback.
+        let redirect_uris = self.widget_redirect_uris(session.id, client.redirect_uris.clone()).await?;
         let prefill = session
             .prefill_json
             .as_deref()
@@ -71,17 +107,19 @@ impl WidgetApi for Service {
             user: user.map(|u| WidgetUser { user_id: u.id.to_string(), is_anonymous: u.is_anonymous }),
             workspace: workspace.map(|w| WidgetWorkspace { workspace_id: w.id.to_string(), name: w.name }),
             consent: session.consent,
+            consent_required: session.consent.is_none() && !to_approve.is_empty(),
+            consent_scopes: to_approve.to_string(),
             integration_name: session.integration_name,
             prefill,
             expires_at: rfc3339(session.expires_at),
             allowed_origins: client.allowed_origins,
-            redirect_uris: client.redirect_uris,
+            redirect_uris,
         })
     }
 
     #[tracing::instrument(skip_all)]
     async fn auth_anonymous(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<AnonymousAuthResponse> {
-        let Resolved { session, client } = self.resolve_link(link, meta).await?;
+        let Resolved { session, client, .. } = self.resolve_link(link, meta).await?;
         if !self.ports.auth_methods.iter().any(|m| m == "anonymous") {
             return Err(ApiError::invalid_request("Guest sign-in is not enabled on this server"));
         }
@@ -113,38 +151,67 @@ impl WidgetApi for Service {
         meta: &RequestMeta,
         req: ConsentRequest,
     ) -> ApiResult<ConsentResponse> {
-        let Resolved { session, client } = self.resolve_link(link, meta).await?;
+        let Resolved { session, client, grant } = self.resolve_link(link, meta).await?;
         if session.user_id.is_none() || session.workspace_id.is_none() {
             return Err(ApiError::invalid_request("Sign in and choose a workspace before consenting"));
         }
-        let recorded = self.ports.store.record_consent(session.id, req.approve).await.map_err(store_error)?;
-        if !recorded {
-            return Err(refusal_error(TokenRefusal::AlreadyUsed, "link token"));
-        }
-        if !req.approve {
-            // A denial ends the session: the link token dies and no public token is issued.
-            self.ports.store.complete_link_session(session.id, self.now(), None).await.map_err(store_error)?;
-        }
+        let (granted_scopes, detail) = match (&grant, req.approve) {
+            // A returning user's approval extends the grant, atomically with recording it.
+            (Some(g), true) => {
+                let added = scopes_to_approve(&session, Some(g));
+                match self
+                    .ports
+                    .store
+                    .extend_grant_for_session(session.id, &g.id, &added, self.now())
+                    .await
+                    .map_err(store_error)?
+                {
+                    ExtendOutcome::Extended { grant, changed } => {
+                        let detail =
+                            if changed { format!("approved; grant extended with {added}") } else { "approved".into() };
+                        (grant.scopes.to_string(), detail)
+                    }
+                    ExtendOutcome::SessionClosed => return Err(refusal_error(TokenRefusal::AlreadyUsed, "link token")),
+                    ExtendOutcome::GrantGone => return Err(grant_gone()),
+                }
+            }
+            _ => {
+                let recorded = self.ports.store.record_consent(session.id, req.approve).await.map_err(store_error)?;
+                if !recorded {
+                    return Err(refusal_error(TokenRefusal::AlreadyUsed, "link token"));
+                }
+                if !req.approve {
+                    // A denial ends the session: the link token dies, no public token is issued
+                    // and a resumed grant stays as it was.
+                    self.ports.store.complete_link_session(session.id, self.now(), None).await.map_err(store_error)?;
+                }
+                let granted = if req.approve { session.scopes.to_string() } else { String::new() };
+                (granted, if req.approve { "approved" } else { "denied" }.to_owned())
+            }
+        };
         let outcome = if req.approve { Outcome::Success } else { Outcome::Failure };
         self.audit(AuditKind::WidgetConsent, outcome, meta, |e| {
             e.client_id = Some(client.id.to_string());
             e.user_id = session.user_id.as_ref().map(|u| u.to_string());
-            e.detail = Some(if req.approve { "approved" } else { "denied" }.to_owned());
+            e.grant_id = grant.as_ref().map(|g| g.id.to_string());
+            e.detail = Some(detail);
         })
         .await;
-        Ok(ConsentResponse {
-            approved: req.approve,
-            granted_scopes: if req.approve { session.scopes.to_string() } else { String::new() },
-        })
+        Ok(ConsentResponse { approved: req.approve, granted_scopes })
     }
 
     #[tracing::instrument(skip_all)]
     async fn complete(&self, link: &LinkTokenCredential, meta: &RequestMeta) -> ApiResult<CompleteResponse> {
-        let Resolved { session, client } = self.resolve_link(link, meta).await?;
+        let Resolved { session, client, grant } = self.resolve_link(link, meta).await?;
         let (Some(user_id), Some(workspace_id)) = (session.user_id.clone(), session.workspace_id.clone()) else {
             return Err(ApiError::invalid_request("Sign in and choose a workspace before completing"));
         };
-        if session.consent != Some(true) {
+        // A returning user needs no consent while the grant holds every requested scope.
+        let approved = match &grant {
+            Some(g) => scopes_to_approve(&session, Some(g)).is_empty(),
+            None => session.consent == Some(true),
+        };
+        if !approved {
             return Err(ApiError::invalid_request("The user has not approved the requested scopes"));
         }
         let now = self.now();
@@ -243,8 +310,7 @@ impl WidgetApi for Service {
     }
 
     async fn is_registered_origin(&self, origin: &str) -> ApiResult<bool> {
-        let clients = self.ports.store.list_clients().await.map_err(store_error)?;
-        Ok(clients.iter().any(|c| !c.disabled && c.allowed_origins.iter().any(|o| o == origin)))
+        self.ports.hot.origin_registered(origin).await.map_err(store_error)
     }
 }
 

@@ -134,6 +134,22 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
+/// What became of a returning user's approval of scopes their grant lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtendOutcome {
+    /// The approval is recorded on the session and the grant now holds the scopes.
+    Extended {
+        /// The grant as it now is.
+        grant: GrantRecord,
+        /// Whether its scopes grew (and `grant.updated` was enqueued) with this call.
+        changed: bool,
+    },
+    /// The session had completed meanwhile: nothing changed.
+    SessionClosed,
+    /// The grant is revoked or expired: nothing changed.
+    GrantGone,
+}
+
 /// A sign-in code sent by email (stored as a keyed digest only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailCodeRecord {
@@ -153,6 +169,23 @@ pub struct EmailCodeRecord {
     pub attempts: i32,
     /// When it was used.
     pub consumed_at: Option<OffsetDateTime>,
+    /// The client IP it was requested from, when known.
+    pub requested_ip: Option<String>,
+}
+
+/// The outcome of spending one unit of a shared rate budget ([`Store::spend_rate_budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetSpend {
+    /// Within budget: the unit was spent; `remaining` more would be allowed right now.
+    Allowed {
+        /// Units left before the bucket is empty.
+        remaining: u32,
+    },
+    /// Over budget: nothing was spent.
+    Denied {
+        /// Milliseconds until one unit is available again.
+        retry_after_ms: u64,
+    },
 }
 
 /// A user signing in by email: who to create if the address is new.
@@ -201,6 +234,11 @@ pub struct IntegrationRecord {
     pub total_transactions: i64,
     /// When it was added.
     pub created_at: OffsetDateTime,
+    /// When the user proved, by signing with the wallet, that they own the address; `None` for
+    /// a pasted (unverified) address and for exchanges.
+    pub verified_at: Option<OffsetDateTime>,
+    /// How ownership was proved: `eip4361` (EVM sign-in) or `siws` (Solana sign-in).
+    pub proof_method: Option<String>,
 }
 
 /// A claimed sync job.
@@ -400,6 +438,10 @@ pub trait Store: Send + Sync {
     async fn set_client_secret(&self, id: &ClientId, secret_digest: &str) -> StoreResult<bool>;
     /// Disables a client; `false` if there is no such client.
     async fn disable_client(&self, id: &ClientId, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Writes `updated`'s name, allowed scopes, origins, redirect URIs and logo over client
+    /// `current.id`, only if those are still as in `current` (a conditional `UPDATE`);
+    /// `false` (and nothing changed) if another change came first or the client is gone.
+    async fn update_client(&self, current: &ClientRecord, updated: &ClientRecord) -> StoreResult<bool>;
 
     /// Stores a new link session.
     async fn insert_link_session(&self, session: &NewLinkSession) -> StoreResult<()>;
@@ -410,6 +452,17 @@ pub trait Store: Send + Sync {
     async fn create_guest_for_session(&self, session_id: i64, guest: &NewGuest) -> StoreResult<bool>;
     /// Records the consent decision; `false` if the session has completed.
     async fn record_consent(&self, session_id: i64, approve: bool) -> StoreResult<bool>;
+    /// A returning user approved `scopes` on session `session_id`: records the approval and adds
+    /// `scopes` to live grant `grant` (its scopes become their union), enqueueing `grant.updated`
+    /// when they grew, all in one transaction. Concurrent extensions of one grant never lose
+    /// each other's scopes (the grant row is locked before it is read).
+    async fn extend_grant_for_session(
+        &self,
+        session_id: i64,
+        grant: &GrantId,
+        scopes: &ScopeSet,
+        now: OffsetDateTime,
+    ) -> StoreResult<ExtendOutcome>;
     /// Kills the session and, for a new user, stores the public token, atomically.
     /// `false` (and nothing stored) if the session had already completed.
     async fn complete_link_session(
@@ -432,6 +485,29 @@ pub trait Store: Send + Sync {
     async fn latest_email_code(&self, session_id: i64, email: &str) -> StoreResult<Option<EmailCodeRecord>>;
     /// How many codes were sent to `email` since `since` (for throttling).
     async fn count_email_codes_since(&self, email: &str, since: OffsetDateTime) -> StoreResult<u64>;
+    /// When codes were sent to `email` since `since`, oldest first; only those requested from
+    /// `ip` when it is given (for throttling per address and per address and IP).
+    async fn email_code_times(
+        &self,
+        email: &str,
+        ip: Option<String>,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<OffsetDateTime>>;
+    /// Whether someone at `ip` proved they own `email` (a code consumed) since `since`.
+    async fn email_verified_from(&self, email: &str, ip: &str, since: OffsetDateTime) -> StoreResult<bool>;
+    /// Spends one unit of the rate budget `bucket` at `now_ms` (Unix milliseconds), atomically for
+    /// every process sharing the database: GCRA with one unit every `interval_ms` and at most
+    /// `burst` units at once. A denied spend changes nothing.
+    async fn spend_rate_budget(
+        &self,
+        bucket: &str,
+        now_ms: i64,
+        interval_ms: i64,
+        burst: u32,
+    ) -> StoreResult<BudgetSpend>;
+    /// Deletes the budgets that are full again at `now_ms` (they carry no information); returns
+    /// how many were deleted.
+    async fn purge_rate_budgets(&self, now_ms: i64) -> StoreResult<u64>;
     /// Spends one attempt of a code; `false` if none are left or it was used.
     async fn spend_email_attempt(&self, code_id: i64, max_attempts: i32) -> StoreResult<bool>;
     /// Marks a code used; `false` if it already was.
@@ -583,4 +659,17 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<bool>;
     /// A client's most recent deliveries, newest first.
     async fn list_webhook_deliveries(&self, client: &ClientId, limit: u64) -> StoreResult<Vec<WebhookDeliveryRecord>>;
+    /// Deletes `delivered` deliveries completed before `delivered_before` and `failed` or
+    /// `cancelled` ones completed before `failed_before` (`None`: keep those forever); returns
+    /// how many were deleted. Pending and in-flight deliveries are never touched.
+    async fn purge_webhook_deliveries(
+        &self,
+        delivered_before: Option<OffsetDateTime>,
+        failed_before: Option<OffsetDateTime>,
+    ) -> StoreResult<u64>;
+
+    /// Depth and age of the sync-job queue and the webhook outbox at `now` (for metrics).
+    async fn queue_stats(&self, now: OffsetDateTime) -> StoreResult<crate::QueueStats>;
+    /// The connection pool's usage, with the time one probe waited for a connection.
+    async fn pool_stats(&self) -> StoreResult<crate::PoolStats>;
 }

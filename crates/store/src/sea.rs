@@ -25,7 +25,15 @@ use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+mod console;
+pub(crate) mod console_entities;
+mod hot;
+mod ledger;
+mod limits;
+pub(crate) mod oidc;
+mod ops;
 mod outbox;
+mod wallets;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -49,6 +57,10 @@ impl DatabaseSettings {
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    /// SQLite (file): a one-connection pool for the hot-path writes, so concurrent writers
+    /// queue for it in the pool (FIFO) instead of sleeping in SQLite's busy handler. `None`
+    /// on PostgreSQL and in-memory SQLite: `db` takes the writes.
+    writer: Option<DatabaseConnection>,
 }
 
 fn ms(t: OffsetDateTime) -> i64 {
@@ -151,6 +163,7 @@ fn email_code_from(m: email_code::Model) -> StoreResult<EmailCodeRecord> {
         expires_at: at(m.expires_at)?,
         attempts: m.attempts,
         consumed_at: opt_at(m.consumed_at)?,
+        requested_ip: m.requested_ip,
     })
 }
 
@@ -175,7 +188,54 @@ fn integration_from(m: integration::Model) -> StoreResult<IntegrationRecord> {
         last_synced_at: opt_at(m.last_synced_at)?,
         total_transactions: m.total_transactions,
         created_at: at(m.created_at)?,
+        verified_at: opt_at(m.verified_at)?,
+        proof_method: m.proof_method,
     })
+}
+
+/// Inserts integration `i` with its first sync job and the `integration.created` outbox row,
+/// inside `txn` (the caller commits).
+pub(crate) async fn insert_integration_in<C: ConnectionTrait>(txn: &C, i: &IntegrationRecord) -> StoreResult<()> {
+    let now = ms(i.created_at);
+    integration::ActiveModel {
+        id: Set(i.id.clone()),
+        workspace_id: Set(i.workspace_id.to_string()),
+        provider: Set(i.provider.clone()),
+        category: Set(i.category.clone()),
+        address: Set(i.address.clone()),
+        alias: Set(i.alias.clone()),
+        account_name: Set(i.account_name.clone()),
+        credentials: Set(i.credentials.as_ref().map(|c| c.blob.clone())),
+        credentials_key_id: Set(i.credentials.as_ref().map(|c| c.key_id.clone())),
+        credential_fingerprint: Set(i.credential_fingerprint.clone()),
+        sync_status: Set(i.sync_status.as_str().to_owned()),
+        last_error: Set(i.last_error.clone()),
+        last_synced_at: Set(i.last_synced_at.map(ms)),
+        total_transactions: Set(i.total_transactions),
+        created_at: Set(now),
+        updated_at: Set(now),
+        verified_at: Set(i.verified_at.map(ms)),
+        proof_method: Set(i.proof_method.clone()),
+    }
+    .insert(txn)
+    .await?;
+    sync_job::ActiveModel {
+        integration_id: Set(i.id.clone()),
+        mode: Set("from_start".to_owned()),
+        status: Set("queued".to_owned()),
+        attempts: Set(0),
+        run_after: Set(now),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    outbox::enqueue_integration_event(txn, WebhookEvent::IntegrationCreated, &i.id, now).await?;
+    Ok(())
 }
 
 impl SeaStore {
@@ -201,13 +261,25 @@ impl SeaStore {
                     .foreign_keys(true)
             });
         }
+        let writer = if is_sqlite && !settings.url.contains(":memory:") {
+            let mut w = opts.clone();
+            w.max_connections(1).min_connections(1);
+            Some(Database::connect(w).await?)
+        } else {
+            None
+        };
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        Ok(Self { db, writer })
     }
 
     /// Wraps an existing connection (for embedding in a larger system).
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, writer: None }
+    }
+
+    /// The connection hot-path writes go through (see the `writer` field).
+    fn writer(&self) -> &DatabaseConnection {
+        self.writer.as_ref().unwrap_or(&self.db)
     }
 
     /// Applies pending migrations. On PostgreSQL the whole run holds a transaction-scoped
@@ -308,7 +380,7 @@ impl Store for SeaStore {
     }
 
     async fn insert_client(&self, c: &ClientRecord, now: OffsetDateTime) -> StoreResult<()> {
-        client::ActiveModel {
+        let row = client::ActiveModel {
             id: Set(c.id.to_string()),
             name: Set(c.name.clone()),
             mode: Set(c.mode.as_str().to_owned()),
@@ -319,9 +391,12 @@ impl Store for SeaStore {
             logo_url: Set(c.logo_url.clone()),
             created_at: Set(ms(now)),
             disabled_at: Set(c.disabled.then(|| ms(now))),
-        }
-        .insert(&self.db)
-        .await?;
+        };
+        // The client and its `client_origins` rows commit together.
+        let txn = self.db.begin().await?;
+        client::Entity::insert(row).exec_without_returning(&txn).await?;
+        hot::replace_client_origins(&txn, c.id.as_str(), &c.allowed_origins).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -362,9 +437,39 @@ impl Store for SeaStore {
         Ok(self.find_client(id).await?.is_some())
     }
 
+    async fn update_client(&self, current: &ClientRecord, updated: &ClientRecord) -> StoreResult<bool> {
+        // Compare-and-swap on every editable column: a concurrent update makes this one match
+        // no row, and the caller re-reads and re-applies its change.
+        let logo_then = match &current.logo_url {
+            Some(l) => client::Column::LogoUrl.eq(l.as_str()),
+            None => client::Column::LogoUrl.is_null(),
+        };
+        // The client row and its `client_origins` rows change together.
+        let txn = self.db.begin().await?;
+        let res = client::Entity::update_many()
+            .col_expr(client::Column::Name, Expr::value(updated.name.as_str()))
+            .col_expr(client::Column::AllowedScopes, Expr::value(updated.allowed_scopes.to_string()))
+            .col_expr(client::Column::AllowedOrigins, Expr::value(to_json_list(&updated.allowed_origins)))
+            .col_expr(client::Column::RedirectUris, Expr::value(to_json_list(&updated.redirect_uris)))
+            .col_expr(client::Column::LogoUrl, Expr::value(updated.logo_url.clone()))
+            .filter(client::Column::Id.eq(current.id.as_str()))
+            .filter(client::Column::Name.eq(current.name.as_str()))
+            .filter(client::Column::AllowedScopes.eq(current.allowed_scopes.to_string()))
+            .filter(client::Column::AllowedOrigins.eq(to_json_list(&current.allowed_origins)))
+            .filter(client::Column::RedirectUris.eq(to_json_list(&current.redirect_uris)))
+            .filter(logo_then)
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 1 {
+            hot::replace_client_origins(&txn, current.id.as_str(), &updated.allowed_origins).await?;
+        }
+        txn.commit().await?;
+        Ok(res.rows_affected == 1)
+    }
+
     async fn insert_link_session(&self, s: &NewLinkSession) -> StoreResult<()> {
         let resumed = s.resumed.as_ref();
-        link_token::ActiveModel {
+        let row = link_token::ActiveModel {
             digest: Set(s.digest.as_str().to_owned()),
             client_id: Set(s.client_id.to_string()),
             scopes: Set(s.scopes.to_string()),
@@ -378,9 +483,8 @@ impl Store for SeaStore {
             integration_name: Set(s.integration_name.clone()),
             prefill: Set(s.prefill_json.clone()),
             ..Default::default()
-        }
-        .insert(&self.db)
-        .await?;
+        };
+        link_token::Entity::insert(row).exec_without_returning(self.writer()).await?;
         Ok(())
     }
 
@@ -420,6 +524,59 @@ impl Store for SeaStore {
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected == 1)
+    }
+
+    async fn extend_grant_for_session(
+        &self,
+        session_id: i64,
+        grant_id: &GrantId,
+        scopes: &ScopeSet,
+        now: OffsetDateTime,
+    ) -> StoreResult<ExtendOutcome> {
+        let txn = self.db.begin().await?;
+        // Lock order: the session, then the grant. The first write also takes SQLite's write lock.
+        let open = link_token::Entity::update_many()
+            .col_expr(link_token::Column::Consent, Expr::value(true))
+            .filter(link_token::Column::Id.eq(session_id))
+            .filter(link_token::Column::CompletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if open.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(ExtendOutcome::SessionClosed);
+        }
+        // Touching the live grant locks its row on PostgreSQL, so a concurrent extension waits
+        // and then reads the scopes this one wrote (no lost update).
+        let live = grant::Entity::update_many()
+            .col_expr(grant::Column::Scopes, Expr::col(grant::Column::Scopes).into())
+            .filter(grant::Column::Id.eq(grant_id.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        if live.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(ExtendOutcome::GrantGone);
+        }
+        let mut g = grant::Entity::find()
+            .filter(grant::Column::Id.eq(grant_id.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("locked grant {grant_id} vanished")))?;
+        let held = ScopeSet::from_stored(&g.scopes);
+        let merged = held.union(scopes);
+        let changed = merged != held;
+        if changed {
+            g.scopes = merged.to_string();
+            grant::Entity::update_many()
+                .col_expr(grant::Column::Scopes, Expr::value(g.scopes.as_str()))
+                .filter(grant::Column::Id.eq(grant_id.as_str()))
+                .exec(&txn)
+                .await?;
+            outbox::enqueue_grant_event(&txn, WebhookEvent::GrantUpdated, &g, ms(now)).await?;
+        }
+        txn.commit().await?;
+        Ok(ExtendOutcome::Extended { grant: grant_from(g)?, changed })
     }
 
     async fn complete_link_session(
@@ -507,6 +664,7 @@ impl Store for SeaStore {
             expires_at: Set(ms(c.expires_at)),
             attempts: Set(c.attempts),
             consumed_at: Set(c.consumed_at.map(ms)),
+            requested_ip: Set(c.requested_ip.clone()),
             ..Default::default()
         }
         .insert(&self.db)
@@ -532,6 +690,33 @@ impl Store for SeaStore {
             .filter(email_code::Column::CreatedAt.gte(ms(since)))
             .count(&self.db)
             .await?)
+    }
+
+    async fn email_code_times(
+        &self,
+        email: &str,
+        ip: Option<String>,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<OffsetDateTime>> {
+        self.email_code_times_impl(email, ip, since).await
+    }
+
+    async fn email_verified_from(&self, email: &str, ip: &str, since: OffsetDateTime) -> StoreResult<bool> {
+        self.email_verified_from_impl(email, ip, since).await
+    }
+
+    async fn spend_rate_budget(
+        &self,
+        bucket: &str,
+        now_ms: i64,
+        interval_ms: i64,
+        burst: u32,
+    ) -> StoreResult<BudgetSpend> {
+        self.spend_rate_budget_impl(bucket, now_ms, interval_ms, burst).await
+    }
+
+    async fn purge_rate_budgets(&self, now_ms: i64) -> StoreResult<u64> {
+        self.purge_rate_budgets_impl(now_ms).await
     }
 
     async fn spend_email_attempt(&self, code_id: i64, max_attempts: i32) -> StoreResult<bool> {
@@ -609,43 +794,7 @@ impl Store for SeaStore {
 
     async fn insert_integration(&self, i: &IntegrationRecord) -> StoreResult<()> {
         let txn = self.db.begin().await?;
-        let now = ms(i.created_at);
-        integration::ActiveModel {
-            id: Set(i.id.clone()),
-            workspace_id: Set(i.workspace_id.to_string()),
-            provider: Set(i.provider.clone()),
-            category: Set(i.category.clone()),
-            address: Set(i.address.clone()),
-            alias: Set(i.alias.clone()),
-            account_name: Set(i.account_name.clone()),
-            credentials: Set(i.credentials.as_ref().map(|c| c.blob.clone())),
-            credentials_key_id: Set(i.credentials.as_ref().map(|c| c.key_id.clone())),
-            credential_fingerprint: Set(i.credential_fingerprint.clone()),
-            sync_status: Set(i.sync_status.as_str().to_owned()),
-            last_error: Set(i.last_error.clone()),
-            last_synced_at: Set(i.last_synced_at.map(ms)),
-            total_transactions: Set(i.total_transactions),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        sync_job::ActiveModel {
-            integration_id: Set(i.id.clone()),
-            mode: Set("from_start".to_owned()),
-            status: Set("queued".to_owned()),
-            attempts: Set(0),
-            run_after: Set(now),
-            locked_by: Set(None),
-            locked_until: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        outbox::enqueue_integration_event(&txn, WebhookEvent::IntegrationCreated, &i.id, now).await?;
+        insert_integration_in(&txn, i).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -1088,7 +1237,7 @@ impl Store for SeaStore {
     }
 
     async fn record_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        audit_event::ActiveModel {
+        let row = audit_event::ActiveModel {
             at: Set(ms(e.at)),
             kind: Set(e.kind.clone()),
             outcome: Set(e.outcome.clone()),
@@ -1099,9 +1248,8 @@ impl Store for SeaStore {
             request_id: Set(e.request_id.clone()),
             detail: Set(e.detail.clone()),
             ..Default::default()
-        }
-        .insert(&self.db)
-        .await?;
+        };
+        audit_event::Entity::insert(row).exec_without_returning(self.writer()).await?;
         Ok(())
     }
 
@@ -1174,5 +1322,21 @@ impl Store for SeaStore {
 
     async fn list_webhook_deliveries(&self, client: &ClientId, limit: u64) -> StoreResult<Vec<WebhookDeliveryRecord>> {
         self.list_webhook_deliveries_impl(client, limit).await
+    }
+
+    async fn purge_webhook_deliveries(
+        &self,
+        delivered_before: Option<OffsetDateTime>,
+        failed_before: Option<OffsetDateTime>,
+    ) -> StoreResult<u64> {
+        self.purge_webhook_deliveries_impl(delivered_before, failed_before).await
+    }
+
+    async fn queue_stats(&self, now: OffsetDateTime) -> StoreResult<crate::QueueStats> {
+        self.queue_stats_impl(now).await
+    }
+
+    async fn pool_stats(&self) -> StoreResult<crate::PoolStats> {
+        self.pool_stats_impl().await
     }
 }

@@ -8,14 +8,21 @@
 //! | `GET /api/kryptos/holdings` | a Data API call with the stored token; a 401 means the grant was revoked: the token is forgotten and the user must link again |
 //! | `GET /api/kryptos/session` | check-session for the stored token |
 //! | `POST /api/kryptos/disconnect` | revokes the user's grant and forgets it |
+//! | anything else, with a static directory | its files (a built single-page app) |
 //!
-//! Who the user is comes from the `X-User-Id` header here, standing in for the session
-//! middleware of a real application (the seed's `req.user.id`). Tokens are kept in memory; a
-//! real backend keeps them in its database, encrypted.
+//! Who the user is stands in for the session middleware of a real application (the seed's
+//! `req.user.id`): the `X-User-Id` header when a caller sends one, otherwise a per-browser
+//! cookie (`kc_example_user`, `HttpOnly`, `SameSite=Lax`) that the backend sets on a
+//! browser's first request. Tokens are kept in memory; a real backend keeps them in its
+//! database, encrypted.
+//!
+//! [`app`] can also serve a static directory (a built single-page app, e.g.
+//! `examples/react/dist`) beside the API, so the page and `/api/kryptos/*` share one origin.
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -24,7 +31,9 @@ use kc_client::{ClientError, ConnectClient};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
+use tower_http::services::{ServeDir, ServeFile};
 
 /// The scopes the seed's example asks for.
 pub const SCOPES: &str = "openid profile offline_access email portfolios:read transactions:read \
@@ -72,31 +81,79 @@ impl Backend {
     }
 }
 
-/// The backend's routes.
+/// The backend's API routes (no static files).
 pub fn router(backend: Backend) -> Router {
-    Router::new()
+    app(backend, None)
+}
+
+/// The API routes and, with `static_dir`, that directory's files for every other path
+/// (unknown paths get its `index.html`, as a single-page app expects). Every response to a
+/// browser without a user cookie sets one.
+pub fn app(backend: Backend, static_dir: Option<&Path>) -> Router {
+    let mut router = Router::new()
         .route("/api/kryptos/create-link-token", post(create_link_token))
         .route("/api/kryptos/exchange-token", post(exchange_token))
         .route("/api/kryptos/holdings", get(holdings))
         .route("/api/kryptos/session", get(session))
         .route("/api/kryptos/disconnect", post(disconnect))
-        .with_state(backend)
+        .with_state(backend);
+    if let Some(dir) = static_dir {
+        router = router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+    }
+    router.layer(axum::middleware::from_fn(browser_user))
 }
 
-/// The signed-in user of this app (here: the `X-User-Id` header; 401 without it).
+/// The cookie naming a browser's user.
+pub const USER_COOKIE: &str = "kc_example_user";
+
+/// A user id given to a browser on this request (it had no cookie yet).
+#[derive(Clone)]
+struct NewVisitor(String);
+
+/// Gives a browser without an `X-User-Id` header or a user cookie a fresh user id, in a cookie.
+async fn browser_user(mut request: Request, next: Next) -> Response {
+    let known = header_user(request.headers()).is_some() || cookie_user(request.headers()).is_some();
+    let visitor = (!known).then(|| NewVisitor(uuid::Uuid::new_v4().simple().to_string()));
+    if let Some(v) = &visitor {
+        request.extensions_mut().insert(v.clone());
+    }
+    let mut response = next.run(request).await;
+    if let Some(NewVisitor(id)) = visitor {
+        let cookie = format!("{USER_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn header_user(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get("x-user-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned)
+}
+
+fn cookie_user(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == USER_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The signed-in user of this app: the `X-User-Id` header, else the browser's cookie (set by
+/// [`app`]'s middleware on the first request); 401 without either.
 struct User(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for User {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .headers
-            .get("x-user-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(|u| User(u.to_owned()))
+        header_user(&parts.headers)
+            .or_else(|| cookie_user(&parts.headers))
+            .or_else(|| parts.extensions.get::<NewVisitor>().map(|v| v.0.clone()))
+            .map(User)
             .ok_or_else(|| failure(StatusCode::UNAUTHORIZED, "Sign in first"))
     }
 }

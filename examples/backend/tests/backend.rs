@@ -22,8 +22,17 @@ impl Drop for TempDir {
     }
 }
 
-/// Starts Kryptos Connect and the example backend on random ports.
+/// Starts Kryptos Connect and the example backend (API only) on random ports.
 async fn start() -> World {
+    start_serving(false).await
+}
+
+/// Like [`start`], the backend also serving a static directory (`index.html`, `app.js`).
+async fn start_with_static() -> World {
+    start_serving(true).await
+}
+
+async fn start_serving(with_static: bool) -> World {
     let dir = std::env::temp_dir().join(format!(
         "kc-example-backend-{}-{}",
         std::process::id(),
@@ -45,7 +54,14 @@ async fn start() -> World {
     let kryptos = Client::new(base)
         .expect("client")
         .with_credentials(ClientCredentials::new(client.id.to_string(), secret.expose().to_owned()));
-    let router = kc_example_backend::router(kc_example_backend::Backend::new(kryptos.clone()));
+    let site = dir.join("site");
+    if with_static {
+        std::fs::create_dir_all(&site).expect("site dir");
+        std::fs::write(site.join("index.html"), "<h1>app</h1>").expect("index.html");
+        std::fs::write(site.join("app.js"), "console.log(1)").expect("app.js");
+    }
+    let backend = kc_example_backend::Backend::new(kryptos.clone());
+    let router = kc_example_backend::app(backend, with_static.then_some(site.as_path()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let backend = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -165,6 +181,46 @@ async fn a_token_revoked_before_the_next_link_is_forgotten_not_an_error() {
     // Users are kept apart; unknown users have nothing stored.
     let (status, body) = w.call(reqwest::Method::GET, "/api/kryptos/holdings", "carol", None).await;
     assert_eq!((status, body["reconnect"].clone()), (401, json!(true)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_is_a_user_by_its_cookie_and_static_files_are_served() {
+    let w = start_with_static().await;
+    // A first request without a user gets a cookie naming a fresh user.
+    let res = w.http.get(format!("{}/", w.backend)).send().await.expect("answer");
+    assert_eq!(res.status().as_u16(), 200);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("a user cookie for a new browser");
+    assert!(cookie.starts_with("kc_example_user=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert_eq!(res.text().await.expect("body"), "<h1>app</h1>", "the static index.html");
+    let user = cookie.split(';').next().expect("name=value").to_owned();
+    // Unknown paths get index.html (client-side routes); files are served as they are.
+    let res = w.http.get(format!("{}/some/route", w.backend)).send().await.expect("answer");
+    assert_eq!(res.text().await.expect("body"), "<h1>app</h1>");
+    let res = w.http.get(format!("{}/app.js", w.backend)).send().await.expect("answer");
+    assert_eq!(res.headers()["content-type"], "text/javascript");
+
+    // The cookie is the user: connect, then the same browser is a returning user.
+    let call = |path: &str| w.http.post(format!("{}{path}", w.backend)).header("cookie", &user);
+    let body: Value = call("/api/kryptos/create-link-token").send().await.expect("answer").json().await.expect("json");
+    assert_eq!(body["isAuthorized"], json!(false), "{body}");
+    let public = w.widget(body["link_token"].as_str().expect("link_token"), true).await.expect("public token");
+    let res =
+        call("/api/kryptos/exchange-token").json(&json!({ "public_token": public })).send().await.expect("answer");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("set-cookie").is_none(), "a known browser keeps its cookie");
+    let body: Value = call("/api/kryptos/create-link-token").send().await.expect("answer").json().await.expect("json");
+    assert_eq!(body["isAuthorized"], json!(true), "the same browser is a returning user: {body}");
+    let res = w.http.get(format!("{}/api/kryptos/holdings", w.backend)).header("cookie", &user).send().await;
+    assert_eq!(res.expect("answer").status().as_u16(), 200);
+
+    // Another browser is another user.
     let res = w.http.post(format!("{}/api/kryptos/create-link-token", w.backend)).send().await.expect("answer");
-    assert_eq!(res.status().as_u16(), 401, "no signed-in user");
+    assert!(res.headers().get("set-cookie").is_some(), "a new browser gets its own user");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["isAuthorized"], json!(false), "{body}");
 }

@@ -38,7 +38,7 @@ const BALANCE_OF_RUNTIME: &[u8] = &[
 const REVERT_RUNTIME: &[u8] = &[0x60, 0x00, 0x80, 0xfd];
 
 /// Creation code: `constructor` bytes, then copy `runtime` to memory and return it.
-fn creation_code(constructor: &[u8], runtime: &[u8]) -> String {
+pub(crate) fn creation_code(constructor: &[u8], runtime: &[u8]) -> String {
     let runtime_len = u8::try_from(runtime.len()).expect("runtime under 256 bytes");
     let offset = u8::try_from(constructor.len() + 11).expect("constructor under 245 bytes");
     let mut code = constructor.to_vec();
@@ -100,12 +100,12 @@ fn ganache_cli() -> PathBuf {
     cli
 }
 
-struct Ganache {
-    url: String,
+pub(crate) struct Ganache {
+    pub(crate) url: String,
     _child: Child,
 }
 
-async fn start_ganache() -> Ganache {
+pub(crate) async fn start_ganache() -> Ganache {
     let cli = ganache_cli();
     let port = crate::support::closed_port().port();
     let mut child = Command::new("node")
@@ -139,7 +139,7 @@ async fn start_ganache() -> Ganache {
 }
 
 /// A direct JSON-RPC call, for test set-up.
-async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
+pub(crate) async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
     let reply: Value = client
@@ -157,7 +157,7 @@ async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
     }
 }
 
-async fn deploy(url: &str, from: &str, code: String) -> String {
+pub(crate) async fn deploy(url: &str, from: &str, code: String) -> String {
     let tx = rpc(url, "eth_sendTransaction", json!([{"from": from, "data": code, "gas": "0x100000"}]))
         .await
         .expect("deployment transaction accepted");

@@ -3,6 +3,10 @@
 
 mod coingecko;
 mod evm;
+mod evm_history;
+mod explorer;
 mod ganache;
+mod price_history;
 mod solana;
+mod solana_history;
 mod support;

@@ -1,7 +1,7 @@
 //! Local fake servers speaking the real wire formats, on 127.0.0.1:0.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -105,6 +105,45 @@ pub async fn fake(handler: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> 
         let _ = axum::serve(listener, app).await;
     });
     Fake { addr, seen }
+}
+
+type GetHandler = dyn Fn(&str, &std::collections::HashMap<String, String>) -> Reply + Send + Sync;
+
+#[derive(Clone)]
+struct GetState {
+    handler: Arc<GetHandler>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+async fn on_any_get(State(state): State<GetState>, OriginalUri(uri): OriginalUri, headers: HeaderMap) -> Reply {
+    let query = uri.query().map(str::to_owned);
+    let pairs = query_pairs(query.as_deref().unwrap_or_default());
+    let reply = (state.handler)(uri.path(), &pairs);
+    state.seen.lock().expect("seen lock").push(Seen { body: Value::String(uri.path().to_owned()), query, headers });
+    reply
+}
+
+/// A fake answering every GET with `handler(path, query pairs)`: explorer and price APIs.
+/// [`Seen::body`] is the path as a JSON string.
+pub async fn fake_get(
+    handler: impl Fn(&str, &std::collections::HashMap<String, String>) -> Reply + Send + Sync + 'static,
+) -> Fake {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = GetState { handler: Arc::new(handler), seen: seen.clone() };
+    let app = Router::new().route("/", get(on_any_get)).route("/{*path}", get(on_any_get)).with_state(state);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake");
+    let addr = listener.local_addr().expect("fake addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Fake { addr, seen }
+}
+
+/// The pairs of a query string, decoded.
+pub fn query_pairs(query: &str) -> std::collections::HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{query}"))
+        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default()
 }
 
 /// A server that accepts connections and never answers.

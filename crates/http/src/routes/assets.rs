@@ -16,6 +16,26 @@ const DEMO_HTML: &str = include_str!("../../assets/demo.html");
 const DEMO_JS: &str = include_str!("../../assets/demo.js");
 const DEMO_CSS: &str = include_str!("../../assets/demo.css");
 
+/// The provider logos shipped with the server (simple marks of each chain and exchange of
+/// the catalogue), by provider id.
+const LOGOS: &[(&str, &str)] = &[
+    ("arbitrum", include_str!("../../assets/logos/arbitrum.svg")),
+    ("avalanche", include_str!("../../assets/logos/avalanche.svg")),
+    ("base", include_str!("../../assets/logos/base.svg")),
+    ("binance", include_str!("../../assets/logos/binance.svg")),
+    ("bitcoin", include_str!("../../assets/logos/bitcoin.svg")),
+    ("bsc", include_str!("../../assets/logos/bsc.svg")),
+    ("bybit", include_str!("../../assets/logos/bybit.svg")),
+    ("coinbase", include_str!("../../assets/logos/coinbase.svg")),
+    ("ethereum", include_str!("../../assets/logos/ethereum.svg")),
+    ("kraken", include_str!("../../assets/logos/kraken.svg")),
+    ("kucoin", include_str!("../../assets/logos/kucoin.svg")),
+    ("okx", include_str!("../../assets/logos/okx.svg")),
+    ("optimism", include_str!("../../assets/logos/optimism.svg")),
+    ("polygon", include_str!("../../assets/logos/polygon.svg")),
+    ("solana", include_str!("../../assets/logos/solana.svg")),
+];
+
 /// The policy of every page we serve; `frame-ancestors` is added per page.
 const BASE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
 connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'";
@@ -89,13 +109,17 @@ pub(super) async fn demo_css() -> Response {
     asset("text/css; charset=utf-8", DEMO_CSS, "no-store")
 }
 
-/// `GET /logos/{id}.svg`: a generated monogram for each provider (no third-party CDN).
+/// `GET /logos/{id}.svg`: the provider's logo shipped with the server (no third-party CDN);
+/// a generated monogram for an id without one.
 pub(super) async fn logo(Path(file): Path<String>) -> Response {
     let Some(id) = file.strip_suffix(".svg").filter(|id| {
         !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if let Some((_, svg)) = LOGOS.iter().find(|(known, _)| *known == id) {
+        return asset("image/svg+xml", svg, "public, max-age=86400");
+    }
     let hue = id.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
     let initials: String = id.chars().take(2).collect::<String>().to_uppercase();
     let svg = format!(
@@ -112,44 +136,53 @@ font-weight=\"600\" fill=\"#fff\">{initials}</text></svg>"
 
 #[cfg(test)]
 mod tests {
-    use super::{SDK_DTS, SDK_JS};
+    use super::{LOGOS, SDK_DTS, SDK_JS};
 
-    /// The keys of the object literal that starts at the line `marker` in `source`.
-    fn object_keys(source: &str, marker: &str) -> Vec<String> {
-        let start = source.find(marker).unwrap_or_else(|| panic!("connect.js has `{marker}`"));
-        let body = &source[start + marker.len()..];
-        let end = body.find("\n  };").expect("the object literal ends");
+    /// The message keys of one language of the widget's catalogue.
+    fn widget_keys(lang: &str) -> std::collections::BTreeSet<String> {
+        let js = super::WIDGET_JS;
+        let start =
+            js.find(&format!("\n    {lang}: {{\n")).unwrap_or_else(|| panic!("widget.js has `{lang}` messages"));
+        let body = &js[start..];
+        let end = body.find("\n    }").expect("the language block ends");
         body[..end]
             .lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                let (key, _) = l.split_once(':')?;
-                (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| key.to_owned())
-            })
+            .filter_map(|l| l.trim().strip_prefix('"')?.split_once("\": ").map(|(k, _)| k.to_owned()))
             .collect()
     }
 
     #[test]
-    fn the_type_declarations_describe_every_public_member_of_the_sdk() {
-        let members = object_keys(SDK_JS, "var api = {");
-        assert!(members.len() >= 6, "found the SDK surface: {members:?}");
-        for m in members.iter().filter(|m| !m.starts_with("__")) {
-            let declared = SDK_DTS.contains(&format!("  {m}(")) || SDK_DTS.contains(&format!("readonly {m}:"));
-            assert!(declared, "connect.d.ts declares KryptosConnect.{m}");
-        }
+    fn the_widget_speaks_french_wherever_it_speaks_english() {
+        let (en, fr) = (widget_keys("en"), widget_keys("fr"));
+        assert!(en.len() > 150, "found the English catalogue: {}", en.len());
+        let missing: Vec<_> = en.difference(&fr).collect();
+        assert!(missing.is_empty(), "French lacks {missing:?}");
+        let extra: Vec<_> = fr.difference(&en).collect();
+        assert!(extra.is_empty(), "French has keys English lacks: {extra:?}");
     }
 
     #[test]
-    fn the_type_declarations_describe_every_configuration_option() {
-        let options = object_keys(SDK_JS, "var config = {");
-        assert!(options.len() >= 6, "found the configuration: {options:?}");
-        let config_decl = &SDK_DTS[SDK_DTS.find("export interface KryptosConnectConfig").expect("config interface")..];
-        let config_decl = &config_decl[..config_decl.find("\n}").expect("interface ends")];
-        for o in options {
-            assert!(
-                config_decl.contains(&format!("  {o}:")) || config_decl.contains(&format!("  {o}?:")),
-                "KryptosConnectConfig declares `{o}`"
-            );
+    fn every_shipped_logo_is_a_titled_svg_mark_without_text_or_script() {
+        assert!(LOGOS.len() >= 15);
+        for (id, svg) in LOGOS {
+            assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{id}.svg is an SVG document");
+            assert!(svg.contains("<title>"), "{id}.svg names its provider");
+            for banned in ["<script", "<text", "href=\"http", "onload"] {
+                assert!(
+                    !svg.contains(banned),
+                    "{id}.svg has no {banned}: a drawn mark, not initials or active content"
+                );
+            }
         }
+    }
+
+    /// `connect.js` is generated from `sdk/web/src` (the React package's core); the vitest suite
+    /// checks that `connect.d.ts` declares every member and option of the built global.
+    #[test]
+    fn the_served_sdk_is_the_build_of_the_shared_typescript_core() {
+        assert!(SDK_JS.starts_with("/*! Kryptos Connect browser SDK"), "connect.js is the tsup build");
+        assert!(SDK_JS.contains("Generated from sdk/web/src"), "and says where it comes from");
+        assert!(SDK_JS.contains("win.KryptosConnect = api"), "it defines the global");
+        assert!(SDK_DTS.contains("interface KryptosConnectSDK"), "connect.d.ts types the global");
     }
 }

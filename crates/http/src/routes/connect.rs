@@ -10,28 +10,43 @@ use axum::Json;
 use kc_api::*;
 use serde::Deserialize;
 
-/// Admits a caller: refuses blocked callers with 429 and counts missing credentials
-/// towards the block.
-fn admit(
+/// The credentials, or the answer to a request without them: a failed authentication,
+/// counted by the limiter (429 past the budget).
+async fn admit(
     state: &AppState,
     creds: Result<ClientCredentials, ErrorResponse>,
     meta: &RequestMeta,
 ) -> Result<ClientCredentials, ErrorResponse> {
-    let client_id = creds.as_ref().ok().map(|c| c.client_id.as_str());
-    if let Some(wait) = state.limiter.blocked_for(meta.ip, client_id) {
-        return Err(ErrorResponse::rate_limited(wait));
+    match creds {
+        Ok(c) => Ok(c),
+        Err(e) => Err(refuse(state, meta, None, e).await),
     }
-    creds.inspect_err(|_| state.limiter.record_failure(meta.ip, None))
 }
 
-/// Wraps a service answer, counting `INVALID_CLIENT` towards the caller's block.
-fn settle<T>(state: &AppState, meta: &RequestMeta, creds: &ClientCredentials, r: ApiResult<T>) -> HandlerResult<T> {
-    r.map(Envelope).map_err(|e| {
-        if e.code == ErrorCode::InvalidClient {
-            state.limiter.record_failure(meta.ip, Some(&creds.client_id));
+/// Answers a failed authentication: counted per IP and per (client id, IP), delayed as the
+/// budget empties, and `429 RATE_LIMITED` instead of `e` past it.
+async fn refuse(state: &AppState, meta: &RequestMeta, client_id: Option<&str>, e: ErrorResponse) -> ErrorResponse {
+    match state.limiter.failed(meta.ip, client_id).await {
+        Some(wait) => ErrorResponse::rate_limited(wait),
+        None => e,
+    }
+}
+
+/// Wraps a service answer. The service verifies the credentials before anything else, so a
+/// correct secret always gets its answer; only `INVALID_CLIENT` reaches the limiter.
+async fn settle<T>(
+    state: &AppState,
+    meta: &RequestMeta,
+    creds: &ClientCredentials,
+    r: ApiResult<T>,
+) -> HandlerResult<T> {
+    match r {
+        Ok(v) => Ok(Envelope(v)),
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            Err(refuse(state, meta, Some(&creds.client_id), e.into()).await)
         }
-        e.into()
-    })
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(
@@ -55,8 +70,8 @@ pub(super) async fn create_link_token(
     creds: ClientHeaders,
     ApiJson(body): ApiJson<CreateLinkTokenRequest>,
 ) -> HandlerResult<CreateLinkTokenResponse> {
-    let c = admit(&state, creds.required(), &meta)?;
-    settle(&state, &meta, &c, state.api.create_link_token(&c, &meta, body).await)
+    let c = admit(&state, creds.required(), &meta).await?;
+    settle(&state, &meta, &c, state.api.create_link_token(&c, &meta, body).await).await
 }
 
 #[utoipa::path(
@@ -75,8 +90,8 @@ pub(super) async fn check_session(
     creds: ClientHeaders,
     ApiJson(body): ApiJson<CheckSessionRequest>,
 ) -> HandlerResult<CheckSessionResponse> {
-    let c = admit(&state, creds.required(), &meta)?;
-    settle(&state, &meta, &c, state.api.check_session(&c, &meta, body).await)
+    let c = admit(&state, creds.required(), &meta).await?;
+    settle(&state, &meta, &c, state.api.check_session(&c, &meta, body).await).await
 }
 
 /// `/token/exchange` also accepts the credentials in the body (the Web SDK's full example).
@@ -117,8 +132,9 @@ pub(super) async fn exchange(
         (None, _, _) => ClientHeaders(None).required(),
     };
     let req = ExchangeRequest { public_token: body.public_token };
-    let c = admit(&state, creds, &meta)?;
+    let c = admit(&state, creds, &meta).await?;
     settle(&state, &meta, &c, state.api.exchange_public_token(&c, &meta, req).await)
+        .await
         .map_err(|e| e.with_status(ErrorCode::InvalidToken, StatusCode::BAD_REQUEST))
 }
 
@@ -140,8 +156,8 @@ pub(super) async fn revoke(
     creds: ClientHeaders,
     ApiJson(body): ApiJson<RevokeRequest>,
 ) -> Result<Response, ErrorResponse> {
-    let c = admit(&state, creds.required(), &meta)?;
-    settle(&state, &meta, &c, state.api.revoke_grant(&c, &meta, body).await)?;
+    let c = admit(&state, creds.required(), &meta).await?;
+    settle(&state, &meta, &c, state.api.revoke_grant(&c, &meta, body).await).await?;
     Ok(Json(serde_json::json!({ "success": true, "message": "Grant revoked successfully" })).into_response())
 }
 
@@ -163,9 +179,9 @@ pub(super) async fn list_grants(
     creds: ClientHeaders,
     query: Result<ApiQuery<ListGrantsQuery>, ErrorResponse>,
 ) -> HandlerResult<GrantsPage> {
-    let c = admit(&state, creds.required(), &meta)?;
+    let c = admit(&state, creds.required(), &meta).await?;
     let ApiQuery(q) = query?;
-    settle(&state, &meta, &c, state.api.list_grants(&c, &meta, q).await)
+    settle(&state, &meta, &c, state.api.list_grants(&c, &meta, q).await).await
 }
 
 #[utoipa::path(
@@ -188,8 +204,8 @@ pub(super) async fn resync(
     axum::extract::Path(wallet_id): axum::extract::Path<String>,
     ApiJson(body): ApiJson<ResyncRequest>,
 ) -> Result<(StatusCode, Envelope<ResyncResponse>), ErrorResponse> {
-    let c = admit(&state, creds.required(), &meta)?;
-    let data = settle(&state, &meta, &c, state.api.resync(&c, &meta, &wallet_id, body).await)?;
+    let c = admit(&state, creds.required(), &meta).await?;
+    let data = settle(&state, &meta, &c, state.api.resync(&c, &meta, &wallet_id, body).await).await?;
     Ok((StatusCode::ACCEPTED, data))
 }
 
@@ -213,6 +229,6 @@ pub(super) async fn transaction_limit(
     axum::extract::Path(grant_id): axum::extract::Path<String>,
     ApiJson(body): ApiJson<TransactionLimitRequest>,
 ) -> HandlerResult<TransactionLimitResponse> {
-    let c = admit(&state, creds.required(), &meta)?;
-    settle(&state, &meta, &c, state.api.set_transaction_limit(&c, &meta, &grant_id, body).await)
+    let c = admit(&state, creds.required(), &meta).await?;
+    settle(&state, &meta, &c, state.api.set_transaction_limit(&c, &meta, &grant_id, body).await).await
 }

@@ -45,9 +45,12 @@ impl IntoResponse for DataError {
         };
         let message = match self.0.code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => "Invalid or missing authentication token".to_owned(),
-            _ => self.0.message,
+            _ => self.0.message.clone(),
         };
-        (status, Json(serde_json::json!({ "error": error, "message": message, "details": [] }))).into_response()
+        let body = serde_json::json!({ "error": error, "message": message, "details": self.0.details });
+        let mut res = (status, Json(body)).into_response();
+        crate::envelope::set_retry_after(&mut res, &self.0);
+        res
     }
 }
 
@@ -58,40 +61,44 @@ fn bearer(headers: &HeaderMap) -> Option<BearerToken> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| BearerToken::new(token.trim()))
 }
 
-/// Checks the caller is not blocked and has both credentials; counts failures.
-fn admit(
+/// Both credentials, or the answer to a request missing one: a failed authentication,
+/// counted by the limiter (429 past the budget).
+async fn admit(
     state: &AppState,
     meta: &RequestMeta,
     creds: ClientHeaders,
     headers: &HeaderMap,
 ) -> Result<(ClientCredentials, BearerToken), DataError> {
     let client_id = creds.0.as_ref().map(|c| c.client_id.clone());
-    if let Some(wait) = state.limiter.blocked_for(meta.ip, client_id.as_deref()) {
-        let mut e = ApiError::new(ErrorCode::RateLimited, "Too many failed authentication attempts; retry later");
-        e.message = format!("{} (retry in {} s)", e.message, wait.as_secs().max(1));
-        return Err(e.into());
-    }
     match (creds.0, bearer(headers)) {
         (Some(c), Some(t)) => Ok((c, t)),
-        _ => {
-            state.limiter.record_failure(meta.ip, client_id.as_deref());
-            Err(DataError::unauthorized())
-        }
+        _ => Err(refuse(state, meta, client_id.as_deref(), DataError::unauthorized()).await),
     }
 }
 
-fn settle<T: Serialize>(
+/// A failed authentication: counted, delayed as the budget empties, 429 past it.
+async fn refuse(state: &AppState, meta: &RequestMeta, client_id: Option<&str>, e: DataError) -> DataError {
+    match state.limiter.failed(meta.ip, client_id).await {
+        Some(wait) => DataError(crate::envelope::rate_limited_error(wait)),
+        None => e,
+    }
+}
+
+/// Wraps a service answer. Credentials and token are verified before anything else, so a
+/// caller holding both always gets its answer; only their refusal reaches the limiter.
+async fn settle<T: Serialize>(
     state: &AppState,
     meta: &RequestMeta,
     creds: &ClientCredentials,
     r: ApiResult<T>,
 ) -> Result<Json<T>, DataError> {
-    r.map(Json).map_err(|e| {
-        if matches!(e.code, ErrorCode::InvalidClient | ErrorCode::InvalidToken) {
-            state.limiter.record_failure(meta.ip, Some(&creds.client_id));
+    match r {
+        Ok(v) => Ok(Json(v)),
+        Err(e) if matches!(e.code, ErrorCode::InvalidClient | ErrorCode::InvalidToken) => {
+            Err(refuse(state, meta, Some(&creds.client_id), e.into()).await)
         }
-        e.into()
-    })
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(
@@ -108,8 +115,8 @@ pub(super) async fn userinfo(
     creds: ClientHeaders,
     headers: HeaderMap,
 ) -> Result<Json<UserInfoResponse>, DataError> {
-    let (c, t) = admit(&state, &meta, creds, &headers)?;
-    settle(&state, &meta, &c, state.api.userinfo(&c, &t, &meta).await)
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
+    settle(&state, &meta, &c, state.api.userinfo(&c, &t, &meta).await).await
 }
 
 #[utoipa::path(
@@ -128,9 +135,9 @@ pub(super) async fn integrations(
     headers: HeaderMap,
     query: Result<ApiQuery<IntegrationsQuery>, ErrorResponse>,
 ) -> Result<Json<IntegrationsPage>, DataError> {
-    let (c, t) = admit(&state, &meta, creds, &headers)?;
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
     let ApiQuery(q) = query?;
-    settle(&state, &meta, &c, state.api.integrations(&c, &t, &meta, q).await)
+    settle(&state, &meta, &c, state.api.integrations(&c, &t, &meta, q).await).await
 }
 
 #[utoipa::path(
@@ -149,7 +156,34 @@ pub(super) async fn holdings(
     headers: HeaderMap,
     query: Result<ApiQuery<HoldingsQuery>, ErrorResponse>,
 ) -> Result<Json<HoldingsResponse>, DataError> {
-    let (c, t) = admit(&state, &meta, creds, &headers)?;
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
     let ApiQuery(q) = query?;
-    settle(&state, &meta, &c, state.api.holdings(&c, &t, &meta, q).await)
+    settle(&state, &meta, &c, state.api.holdings(&c, &t, &meta, q).await).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions",
+    tag = "Data API",
+    summary = "The workspace's transactions",
+    description = "Needs `transactions:read`. The ledger kept by sync: incoming, outgoing and fee legs priced in USD at \
+their time, internal transfers between the workspace's wallets, and the cost basis and realized gains of each disposal \
+(FIFO unless the workspace chose LIFO or HIFO). Newest first unless `order=asc`; `limit` 1–1000 (default 100). A bad \
+parameter answers 400 `invalid_parameters` with one `details` entry per bad parameter.",
+    params(TransactionsQuery),
+    responses(
+        (status = 200, description = "A page of transactions.", body = TransactionsResponse),
+        (status = 400, description = "`invalid_parameters`, each bad parameter named in `details[].path`.", body = crate::openapi::DataError)
+    )
+)]
+pub(super) async fn transactions(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    creds: ClientHeaders,
+    headers: HeaderMap,
+    query: Result<ApiQuery<TransactionsQuery>, ErrorResponse>,
+) -> Result<Json<TransactionsResponse>, DataError> {
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
+    let ApiQuery(q) = query?;
+    settle(&state, &meta, &c, state.api.transactions(&c, &t, &meta, q).await).await
 }

@@ -12,7 +12,9 @@ use kc_api::*;
     path = "/widget/session",
     tag = "Widget API",
     summary = "The widget session",
-    description = "What the widget needs to render: the client, the requested scopes and where the session stands.",
+    description = "What the widget needs to render: the client, the requested scopes and where the session stands. \
+A returning user's session (`is_authorized`) skips sign-in, and consent too unless `consent_required` (then \
+`consent_scopes` lists only the scopes the grant lacks); `INVALID_GRANT` once that grant is revoked.",
     responses((status = 200, description = "The session.", body = crate::openapi::Success<WidgetSession>))
 )]
 pub(super) async fn session(
@@ -44,7 +46,8 @@ pub(super) async fn auth_anonymous(
     path = "/widget/consent",
     tag = "Widget API",
     summary = "Approve or deny the requested scopes",
-    description = "`approve: false` ends the session.",
+    description = "Approves `consent_scopes`; for a returning user this extends the grant (a `grant.updated` \
+webhook). `approve: false` ends the session and leaves any grant as it was.",
     request_body = ConsentRequest,
     responses((status = 200, description = "What was recorded.", body = crate::openapi::Success<ConsentResponse>))
 )]
@@ -62,7 +65,8 @@ pub(super) async fn consent(
     path = "/widget/complete",
     tag = "Widget API",
     summary = "Finish the widget session",
-    description = "Yields a one-time `public_…` token for a new user and `null` for a resumed session. The link token is dead afterwards.",
+    description = "Yields a one-time `public_…` token for a new user and `null` for a resumed session (which needs \
+no consent while the grant holds every requested scope). The link token is dead afterwards.",
     responses((status = 200, description = "The public token.", body = crate::openapi::Success<CompleteResponse>))
 )]
 pub(super) async fn complete(
@@ -82,7 +86,9 @@ pub(super) async fn complete(
     request_body = EmailStartRequest,
     responses(
         (status = 202, description = "A code was sent.", body = crate::openapi::Success<EmailStartResponse>),
-        (status = 429, description = "`RATE_LIMITED`: codes requested too often.", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "`RATE_LIMITED`: codes requested too often for this session (30 s), this address from this IP \
+(5 per 15 minutes) or this address (10 per 15 minutes; a resend, or an IP that verified the address, is exempt). `Retry-After` \
+gives the seconds to wait.", body = crate::openapi::ErrorEnvelope),
     )
 )]
 pub(super) async fn email_start(

@@ -242,10 +242,9 @@ pub async fn returning_user_resumes_the_session(w: &World) {
     assert_eq!(session.user.as_ref().map(|u| u.user_id.as_str()), Some(guest.user_id.as_str()));
     expect_code(w.api.auth_anonymous(&l, &meta()).await, ErrorCode::InvalidRequest, "no second sign-in");
     w.api.create_integration(&l, &meta(), integration("solana", SOL_TEST_ADDRESS)).await.expect("more integrations");
-    if session.consent != Some(true) {
-        w.api.consent(&l, &meta(), ConsentRequest { approve: true }).await.expect("consent");
-    }
-    let done = w.api.complete(&l, &meta()).await.expect("complete");
+    assert!(!session.consent_required, "INTEGRATION only: the grant already holds the requested scopes");
+    assert_eq!(session.consent_scopes, "", "nothing to approve");
+    let done = w.api.complete(&l, &meta()).await.expect("complete without consent");
     assert_eq!(done.public_token, None, "a returning user gets no new token");
     assert_eq!(w.grant_ids(&creds).await, vec![grant.grant_id.clone()], "still one grant");
     let token = BearerToken::new(grant.access_token);

@@ -10,16 +10,33 @@
 #[path = "../it/helpers.rs"]
 mod helpers;
 
+mod axe;
 mod browser;
+mod design;
 mod flows;
 mod server;
 mod smtp;
 
+mod a11y;
+mod branding;
+mod consent;
+mod console;
 mod demo_flow;
+mod demo_users;
 mod email;
+mod email_code;
+mod exchanges;
+mod french_phone;
+mod oidc;
+mod providers;
+mod react_example;
 mod redirect;
+mod returning_user;
 mod sandbox;
 mod theme;
+mod unregistered_origin;
+mod wallets;
+mod webview_contract;
 
 /// Serialises the browser scenarios of this binary (each starts its own Chromium).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

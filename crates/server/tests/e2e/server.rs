@@ -15,6 +15,11 @@ pub struct DemoServer {
 impl DemoServer {
     /// Starts the server; with `smtp`, sign-in codes go to a local SMTP sink.
     pub async fn start(smtp: bool) -> Self {
+        Self::start_with(smtp, |_| {}).await
+    }
+
+    /// Like [`DemoServer::start`], with more settings adjusted by `adjust`.
+    pub async fn start_with(smtp: bool, adjust: impl FnOnce(&mut kc_service::config::Settings)) -> Self {
         let smtp = if smtp { Some(SmtpSink::start().await) } else { None };
         let (url, dir) = fresh_database(Db::Sqlite).await;
         // The public URL must name the real port before the build (the demo client's
@@ -31,6 +36,7 @@ impl DemoServer {
                 s.mail.smtp_port = sink;
                 s.mail.smtp_security = "none".to_owned();
             }
+            adjust(s);
         })
         .await;
         assert_eq!(app.base, format!("http://127.0.0.1:{port}"), "the server listens where its public URL says");

@@ -384,11 +384,20 @@ pub fn binary_command(database_url: &str, data_dir: &std::path::Path) -> tokio::
     cmd
 }
 
-/// Registers a sandbox client with `kryptos-connect clients create --json` (which also
-/// applies migrations) and returns its credentials.
+/// Creates and migrates the database with `kryptos-connect migrate` (administration commands
+/// never create one), registers a sandbox client with `kryptos-connect clients create --json`
+/// and returns its credentials.
 pub async fn cli_create_client(database_url: &str, name: &str) -> Creds {
     let dir = std::env::temp_dir().join(format!("kc-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
+    let migrated = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        binary_command(database_url, &dir).arg("migrate").output(),
+    )
+    .await
+    .expect("`migrate` finishes within 60 s")
+    .expect("`migrate` starts");
+    assert!(migrated.status.success(), "`migrate` failed: {}", String::from_utf8_lossy(&migrated.stderr));
     let mut cmd = binary_command(database_url, &dir);
     cmd.args(["clients", "create", "--name", name, "--json"]);
     let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
@@ -420,6 +429,11 @@ impl ServerProcess {
     /// Starts `kryptos-connect --database-url URL serve --listen 127.0.0.1:0` with its own
     /// data directory and waits (at most 60 s) for it to announce its address.
     pub async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Like [`ServerProcess::start`], with extra environment variables (`KRYPTOS__…` settings).
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
         use tokio::io::{AsyncBufReadExt, BufReader};
         const LOG_LINES: usize = 200;
         let data_dir = std::env::temp_dir().join(format!("kc-node-{}", uuid::Uuid::new_v4().simple()));
@@ -428,6 +442,7 @@ impl ServerProcess {
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("start the kryptos-connect binary");
         let log = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
         let stderr = child.stderr.take().expect("piped stderr");

@@ -7,14 +7,37 @@ mod helpers;
 #[path = "../e2e/smtp.rs"]
 mod smtp;
 
+/// The two-node topology behind nginx, shared with `cargo xtask cluster`.
+#[path = "../support/cluster.rs"]
+mod cluster_support;
+
+mod admin_api;
 mod audit;
+mod clients_update;
+mod cluster;
 mod concurrency;
 mod connect_flow;
+mod console;
+mod csv_import;
 mod data_api;
+mod email_limits;
 mod errors;
+mod exchanges;
 mod expiry;
+mod explorer_ledger;
+mod ganache_ledger;
 mod integration_delete;
+mod limiter;
+mod oidc;
+mod operations;
+mod proxies;
 mod resilience;
+mod returning_user;
+mod sdk_mobile;
+mod sdk_web;
 mod security;
+mod statement_budget;
 mod sync_worker;
+mod transactions;
+mod wallet_proof;
 mod webhooks;

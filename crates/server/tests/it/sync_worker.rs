@@ -527,16 +527,16 @@ async fn a_chain_without_an_rpc_endpoint_fails_with_a_no_rpc_endpoint_message() 
         );
         assert_still_serving(&app, &c, &what).await;
     }
-    // An exchange account has no balance connector on this server: it fails, saying so.
-    let exchange = json!({"provider": "binance", "apiKey": "test-api-key", "secretKey": "test-secret-key"});
-    let c = connect_guest(&app, &creds, None, &[exchange]).await;
-    let listed = wait_until_settled(&app, &c).await;
-    assert_eq!(listed[0]["status"], json!("FAILED"), "an exchange account: {}", listed[0]);
-    assert!(
-        listed[0]["message"].as_str().is_some_and(|m| m.contains("exchange connector")),
-        "the message says an exchange connector is missing: {}",
-        listed[0]
-    );
+    // An exchange without a connector on this server (KuCoin) is refused when added, saying
+    // so; exchanges with one are checked against the exchange (tests/it/exchanges.rs).
+    let link = app.post("/link-token", &creds, json!({})).await.data()["link_token"].as_str().map(str::to_owned);
+    let link = link.expect("a link token");
+    app.send(reqwest::Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
+    app.send(reqwest::Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
+    let kucoin = json!({"provider": "kucoin", "apiKey": "k", "secretKey": "s", "password": "p"});
+    let refused = app.send(reqwest::Method::POST, "/widget/integrations", None, Some(&link), Some(kucoin)).await;
+    assert_eq!(refused.status.as_u16(), 400, "an exchange without a connector: {}", refused.body);
+    assert!(refused.body.to_string().contains("cannot be connected on this server"), "{}", refused.body);
     // The sandbox test address still syncs on a production server without endpoints.
     let c = connect_guest(&app, &creds, None, &[wallet("ethereum", SANDBOX_ETH)]).await;
     let listed = wait_until_settled(&app, &c).await;

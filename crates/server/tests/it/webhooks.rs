@@ -303,20 +303,32 @@ async fn deliveries_are_signed_and_in_order_per_grant(db: Db) {
 
     // The retry is due one second (the first backoff) later.
     app.clock.advance(time::Duration::seconds(2));
-    let hits = rx.wait_for(6, WAIT, "grant 1's events after the retry").await;
-    rx.assert_quiet(6, QUIET, "each delivery once").await;
-    let g1_hits: Vec<&Hit> = hits.iter().filter(|h| h.grant() == g1.grant_id).collect();
+    let hits = rx.wait_for(10, WAIT, "grant 1's events after the retry").await;
+    rx.assert_quiet(10, QUIET, "each delivery once").await;
+    // Processing events name the user (`uid`), not the grant.
+    let g1_hits: Vec<&Hit> =
+        hits.iter().filter(|h| h.grant() == g1.grant_id || h.json()["data"]["uid"] == json!(g1.user_id)).collect();
     let events: Vec<String> = g1_hits.iter().map(|h| h.event()).collect();
     assert_eq!(
         events,
-        ["grant.created", "grant.created", "integration.created", "integration.updated", "grant.revoked"],
-        "grant 1's events in order, the refused one retried first"
+        [
+            "grant.created",
+            "grant.created",
+            "integration.created",
+            "transfer_detection.started",
+            "transfer_detection.completed",
+            "costbasis.started",
+            "costbasis.completed",
+            "integration.updated",
+            "grant.revoked"
+        ],
+        "grant 1's events in order, the refused one retried first; the sync's ledger processing before its update"
     );
     let bodies: Vec<Value> = hits.iter().map(|h| assert_signed(h, &secret, None)).collect();
     assert_eq!(g1_hits[0].id(), g1_hits[1].id(), "a retry keeps the delivery id");
     assert_ne!(g1_hits[0].header("x-webhook-timestamp"), g1_hits[1].header("x-webhook-timestamp"), "re-signed");
     let ids: HashSet<String> = g1_hits[1..].iter().map(|h| h.id()).collect();
-    assert_eq!(ids.len(), 4, "distinct ids for distinct events");
+    assert_eq!(ids.len(), 8, "distinct ids for distinct events");
 
     let b1: Vec<&Value> = bodies.iter().filter(|b| b["data"]["grant_id"] == json!(g1.grant_id)).collect();
     let created = &b1[0]["data"];
@@ -351,8 +363,32 @@ async fn deliveries_are_signed_and_in_order_per_grant(db: Db) {
     assert_eq!(integration[1]["data"]["status"], json!("COMPLETED"));
     assert!(integration[1]["data"]["lastSyncedAt"].as_i64().is_some());
 
+    // webhooks--events.md: `{uid, action, status, reason, timestamp}`.
+    let processing: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| {
+            b["event"].as_str().is_some_and(|e| e.starts_with("transfer_detection.") || e.starts_with("costbasis."))
+        })
+        .collect();
+    assert_eq!(processing.len(), 4, "one sync: detection and cost basis, started and completed");
+    for b in processing {
+        let d = &b["data"];
+        let action = if b["event"].as_str().is_some_and(|e| e.starts_with("costbasis.")) {
+            "ACCOUNT_MANAGER"
+        } else {
+            "DETECT_TRANSFER"
+        };
+        let status = b["event"].as_str().and_then(|e| e.split('.').nth(1)).unwrap_or_default();
+        assert_eq!(
+            (&d["uid"], &d["action"], &d["status"], &d["reason"]),
+            (&json!(g1.user_id), &json!(action), &json!(status), &Value::Null),
+            "{d}"
+        );
+        assert!(d["timestamp"].as_i64().is_some_and(|t| t > 0), "{d}");
+    }
+
     let list = app.service.webhook_deliveries(&creds.id, 50).await.expect("deliveries");
-    assert_eq!(list.len(), 5, "one row per event: {list:?}");
+    assert_eq!(list.len(), 9, "one row per event: {list:?}");
     assert!(list.iter().all(|d| d.status == "delivered"), "{list:?}");
     let retried = list.iter().find(|d| d.id == g1_hits[0].id()).expect("the retried delivery");
     assert_eq!((retried.attempts, retried.last_status), (2, Some(200)));

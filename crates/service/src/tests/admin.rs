@@ -1,7 +1,7 @@
 //! Client administration (SPEC §10, §8 secrets at rest).
 
 use super::*;
-use crate::{AdminError, NewClient};
+use crate::{AdminError, ClientUpdate, NewClient};
 use kc_store::StoreError;
 
 /// The store accepts new clients, and keeps them for the test to read.
@@ -248,4 +248,144 @@ async fn disabling_a_client_records_when() {
     svc.disable_client(c.id.as_str()).await.unwrap();
 
     assert_eq!(events(&log)[0].detail.as_deref(), Some("disabled"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// clients update
+// ---------------------------------------------------------------------------------------------
+
+/// A store that knows `c` and must not be written to.
+fn unchangeable(c: &ClientRecord) -> Service {
+    let mut store = MockStore::new();
+    knows_client(&mut store, c);
+    store.expect_update_client().never();
+    store.expect_record_audit().never();
+    service(store).0
+}
+
+#[tokio::test]
+async fn an_update_is_validated_exactly_like_a_registration_and_refused_whole() {
+    let c = client();
+    let svc = unchangeable(&c);
+    let cases = [
+        ("empty name", ClientUpdate { name: Some("  ".into()), ..ClientUpdate::default() }),
+        ("long name", ClientUpdate { name: Some("x".repeat(101)), ..ClientUpdate::default() }),
+        ("unknown scope", ClientUpdate { scopes: Some("openid wallet:read".into()), ..ClientUpdate::default() }),
+        ("no scope", ClientUpdate { scopes: Some(" ".into()), ..ClientUpdate::default() }),
+        (
+            "an origin with a path, beside a good one",
+            ClientUpdate {
+                add_origins: vec!["https://ok.example".into(), "https://app.example.com/x".into()],
+                ..ClientUpdate::default()
+            },
+        ),
+        (
+            "a redirect URI",
+            ClientUpdate { add_redirect_uris: vec!["app.example.com".into()], ..ClientUpdate::default() },
+        ),
+        ("a logo", ClientUpdate { logo_url: Some(Some("javascript:alert(1)".into())), ..ClientUpdate::default() }),
+        ("nothing to change", ClientUpdate::default()),
+        (
+            "an origin not registered",
+            ClientUpdate { remove_origins: vec!["https://no.example".into()], ..ClientUpdate::default() },
+        ),
+        (
+            "a redirect URI not registered",
+            ClientUpdate { remove_redirect_uris: vec!["https://no.example/cb".into()], ..ClientUpdate::default() },
+        ),
+    ];
+    for (case, update) in cases {
+        expect_invalid(svc.update_client(c.id.as_str(), update).await, case);
+    }
+}
+
+#[tokio::test]
+async fn an_update_writes_the_changed_record_conditional_on_the_one_it_read() {
+    let c = client();
+    let mut store = MockStore::new();
+    knows_client(&mut store, &c);
+    let log = audit_log(&mut store);
+    let before = c.clone();
+    store
+        .expect_update_client()
+        .withf(move |current, next| {
+            current == &before
+                && next.allowed_origins == ["https://shop.example"]
+                && next.redirect_uris == ["https://shop.example/cb"]
+                && next.name == "New name"
+                && next.logo_url.is_none()
+                && next.allowed_scopes.to_string() == "openid users:read"
+                && (next.id.clone(), next.secret_digest.clone(), next.mode, next.disabled)
+                    == (before.id.clone(), before.secret_digest.clone(), before.mode, before.disabled)
+        })
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let (svc, _) = service(store);
+
+    let update = ClientUpdate {
+        name: Some(" New name ".into()),
+        scopes: Some("openid users:read".into()),
+        add_origins: vec!["https://shop.example".into()],
+        remove_origins: vec![ORIGIN.into()],
+        add_redirect_uris: vec!["https://shop.example/cb".into()],
+        logo_url: Some(None),
+        ..ClientUpdate::default()
+    };
+    let updated = svc.update_client(c.id.as_str(), update).await.unwrap();
+
+    assert_eq!(updated.allowed_origins, ["https://shop.example"]);
+    let ev = events(&log);
+    assert_eq!((ev[0].kind.as_str(), ev[0].detail.as_deref()), ("client.admin", Some("updated")));
+    assert_eq!(ev[0].client_id.as_deref(), Some(c.id.as_str()));
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_writes_nothing() {
+    let c = client();
+    let svc = unchangeable(&c);
+
+    let same = ClientUpdate { add_origins: vec![ORIGIN.into()], ..ClientUpdate::default() };
+    let res = svc.update_client(c.id.as_str(), same).await.unwrap();
+
+    assert_eq!(res, c, "an origin already registered is kept once");
+}
+
+#[tokio::test]
+async fn an_update_that_loses_a_race_is_reapplied_to_what_the_other_one_wrote() {
+    let c = client();
+    let theirs = ClientRecord { allowed_origins: vec![ORIGIN.into(), "https://theirs.example".into()], ..c.clone() };
+    let mut store = MockStore::new();
+    let reads = Arc::new(Mutex::new(vec![theirs.clone(), c.clone()]));
+    store.expect_find_client().times(2).returning(move |_| Ok(reads.lock().unwrap().pop()));
+    let mut seq = mockall::Sequence::new();
+    store.expect_update_client().times(1).in_sequence(&mut seq).returning(|_, _| Ok(false));
+    let expected = theirs.clone();
+    store
+        .expect_update_client()
+        .withf(move |current, next| {
+            current == &expected && next.allowed_origins == [ORIGIN, "https://theirs.example", "https://mine.example"]
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(true));
+    audit_log(&mut store);
+    let (svc, _) = service(store);
+
+    let mine = ClientUpdate { add_origins: vec!["https://mine.example".into()], ..ClientUpdate::default() };
+    let res = svc.update_client(c.id.as_str(), mine).await.unwrap();
+
+    assert_eq!(res.allowed_origins, [ORIGIN, "https://theirs.example", "https://mine.example"], "neither is lost");
+}
+
+#[tokio::test]
+async fn updating_an_unknown_client_is_not_found() {
+    let mut store = MockStore::new();
+    store.expect_find_client().returning(|_| Ok(None));
+    store.expect_update_client().never();
+    let (svc, _) = service(store);
+
+    let update = ClientUpdate { name: Some("X".into()), ..ClientUpdate::default() };
+    let res = svc.update_client("kc_unknown", update).await;
+
+    assert!(matches!(res, Err(AdminError::NotFound(_))), "{res:?}");
 }

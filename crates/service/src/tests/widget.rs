@@ -2,7 +2,7 @@
 
 use super::*;
 use kc_api::{ConsentRequest, LinkTokenCredential, WidgetApi, WidgetClient, WidgetUser, WidgetWorkspace};
-use kc_store::{NewGuest, NewPublicToken, UserRecord, WorkspaceRecord};
+use kc_store::{ExtendOutcome, NewGuest, NewPublicToken, UserRecord, WorkspaceRecord};
 
 /// The store finds `session` under the digest of `link`, and nothing under any other digest.
 fn serves_link(store: &mut MockStore, link: &PlainToken, session: LinkSession) {
@@ -15,6 +15,20 @@ fn widget_store(c: &ClientRecord, link: &PlainToken, session: LinkSession) -> (M
     let (mut store, log) = store_for(c);
     serves_link(&mut store, link, session);
     (store, log)
+}
+
+/// `session` resuming `grant` (a returning user): the grant's user and workspace, nothing decided.
+fn resuming(mut session: LinkSession, grant: &GrantRecord) -> LinkSession {
+    session.resumed_grant_id = Some(grant.id.clone());
+    session.user_id = Some(grant.user_id.clone());
+    session.workspace_id = Some(grant.workspace_id.clone());
+    session
+}
+
+/// The store finds `grant` by its id, and no other grant.
+fn knows_grant(store: &mut MockStore, grant: &GrantRecord) {
+    let g = grant.clone();
+    store.expect_find_grant().returning(move |id| Ok((id == &g.id).then(|| g.clone())));
 }
 
 fn cred(link: &PlainToken) -> LinkTokenCredential {
@@ -224,6 +238,8 @@ async fn the_session_shows_the_client_the_requested_scopes_and_where_the_user_st
     assert_eq!(s.user, Some(WidgetUser { user_id: user.to_string(), is_anonymous: true }));
     assert_eq!(s.workspace, Some(WidgetWorkspace { workspace_id: ws.to_string(), name: "Personal workspace".into() }));
     assert_eq!(s.consent, None);
+    assert!(s.consent_required, "a new user approves every requested scope");
+    assert_eq!(s.consent_scopes, "openid users:read portfolios:read");
     assert_eq!(s.integration_name.as_deref(), Some("metamask"));
     assert_eq!(s.prefill.unwrap()["email"], "ada@example.com");
     assert_eq!(s.expires_at, "2026-03-01T12:30:00Z");
@@ -234,9 +250,11 @@ async fn the_session_shows_the_client_the_requested_scopes_and_where_the_user_st
 async fn a_resumed_session_is_authorized_and_skips_auth() {
     let c = client();
     let link = token(TokenKind::Link);
-    let mut session = link_session(&c.id);
-    session.resumed_grant_id = Some(GrantId::generate(&OsSecretRng));
-    let (store, _log) = widget_store(&c, &link, session);
+    let grant = grant_of(&c.id);
+    let (mut store, _log) = widget_store(&c, &link, resuming(link_session(&c.id), &grant));
+    knows_grant(&mut store, &grant);
+    store.expect_find_user().returning(|_| Ok(None));
+    store.expect_find_workspace().returning(|_| Ok(None));
     let (svc, _) = service(store);
 
     let s = svc.session(&cred(&link), &meta()).await.unwrap();
@@ -285,7 +303,12 @@ async fn guest_sign_in_on_a_session_that_already_has_a_user_is_invalid_request()
     ] {
         let c = ClientRecord { id: session.client_id.clone(), ..client() };
         let link = token(TokenKind::Link);
+        let grant = GrantRecord {
+            id: session.resumed_grant_id.clone().unwrap_or_else(|| GrantId::generate(&OsSecretRng)),
+            ..grant_of(&c.id)
+        };
         let (mut store, _log) = widget_store(&c, &link, session);
+        knows_grant(&mut store, &grant);
         store.expect_create_guest_for_session().never();
         let (svc, _) = service(store);
 
@@ -456,9 +479,11 @@ async fn completing_a_new_users_session_issues_a_30_minute_public_token_stored_b
 async fn completing_a_resumed_session_issues_no_public_token() {
     let c = client();
     let link = token(TokenKind::Link);
-    let mut session = consented(link_session(&c.id));
-    session.resumed_grant_id = Some(GrantId::generate(&OsSecretRng));
+    let grant = grant_of(&c.id);
+    let mut session = resuming(link_session(&c.id), &grant);
+    session.consent = Some(true);
     let (mut store, _log) = widget_store(&c, &link, session);
+    knows_grant(&mut store, &grant);
     store
         .expect_complete_link_session()
         .withf(|id, _, public| *id == 7 && public.is_none())
@@ -483,6 +508,195 @@ async fn completing_a_session_that_another_request_completed_first_is_token_alre
 
     expect_code(res, ErrorCode::TokenAlreadyUsed, "lost the race to complete");
     assert!(events(&log).is_empty(), "no completion is recorded: {:?}", events(&log));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A returning user (link token created with a live access token): INTEGRATION only
+// ---------------------------------------------------------------------------------------------
+
+/// A store serving `session` (resuming `grant`) under `link`, where users and workspaces are unknown.
+fn resumed_store(
+    c: &ClientRecord,
+    link: &PlainToken,
+    session: LinkSession,
+    grant: &GrantRecord,
+) -> (MockStore, AuditLog) {
+    let (mut store, log) = widget_store(c, link, session);
+    knows_grant(&mut store, grant);
+    store.expect_find_user().returning(|_| Ok(None));
+    store.expect_find_workspace().returning(|_| Ok(None));
+    (store, log)
+}
+
+/// A link session of `client` asking for `scopes`.
+fn asking(client: &ClientId, scopes: &str) -> LinkSession {
+    LinkSession { scopes: scopes.parse().unwrap(), ..link_session(client) }
+}
+
+#[tokio::test]
+async fn a_returning_user_within_the_grants_scopes_needs_no_consent_and_completes_with_null() {
+    let c = client();
+    let link = token(TokenKind::Link);
+    let grant = grant_of(&c.id); // openid users:read portfolios:read
+    for asked in ["openid users:read portfolios:read", "portfolios:read"] {
+        let (mut store, log) = resumed_store(&c, &link, resuming(asking(&c.id, asked), &grant), &grant);
+        store.expect_record_consent().never();
+        store.expect_extend_grant_for_session().never();
+        store
+            .expect_complete_link_session()
+            .withf(|id, now, public| *id == 7 && *now == T0 && public.is_none())
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let (svc, _) = service(store);
+
+        let s = svc.session(&cred(&link), &meta()).await.unwrap();
+        assert!(s.is_authorized, "{asked}: no sign-in");
+        assert!(!s.consent_required, "{asked}: no consent screen");
+        assert_eq!(s.consent_scopes, "", "{asked}: nothing to approve");
+
+        let done = svc.complete(&cred(&link), &meta()).await.unwrap();
+        assert_eq!(done.public_token, None, "{asked}: the client already holds an access token");
+        let ev = events(&log);
+        assert_eq!(ev[0].detail.as_deref(), Some("session resumed"), "{asked}");
+        assert_eq!(ev[0].grant_id.as_deref(), Some(grant.id.as_str()), "{asked}");
+    }
+}
+
+#[tokio::test]
+async fn a_returning_user_asked_for_more_scopes_is_asked_for_the_new_ones_only() {
+    let c = client();
+    let link = token(TokenKind::Link);
+    let grant = grant_of(&c.id);
+    let session = resuming(asking(&c.id, "openid integrations:read users:read email"), &grant);
+    let (mut store, _log) = resumed_store(&c, &link, session, &grant);
+    read_only(&mut store);
+    let (svc, _) = service(store);
+
+    let s = svc.session(&cred(&link), &meta()).await.unwrap();
+    assert!(s.is_authorized, "still no sign-in");
+    assert!(s.consent_required);
+    assert_eq!(s.consent_scopes, "integrations:read email", "only what the grant lacks, in the requested order");
+    assert_eq!(s.requested_scopes, "openid integrations:read users:read email");
+
+    let early = svc.complete(&cred(&link), &meta()).await;
+    expect_code(early, ErrorCode::InvalidRequest, "completing before the new scopes are approved");
+}
+
+#[tokio::test]
+async fn approving_more_scopes_extends_the_grant_with_exactly_the_new_ones() {
+    let c = client();
+    let link = token(TokenKind::Link);
+    let grant = grant_of(&c.id);
+    let session = resuming(asking(&c.id, "openid integrations:read email"), &grant);
+    let (mut store, log) = resumed_store(&c, &link, session, &grant);
+    store.expect_record_consent().never();
+    store.expect_complete_link_session().never();
+    let (g, extended) = (grant.id.clone(), grant.clone());
+    store
+        .expect_extend_grant_for_session()
+        .withf(move |id, gid, scopes, now| {
+            *id == 7 && gid == &g && scopes.to_string() == "integrations:read email" && *now == T0
+        })
+        .times(1)
+        .returning(move |_, _, scopes, _| {
+            let grant = GrantRecord { scopes: extended.scopes.union(scopes), ..extended.clone() };
+            Ok(ExtendOutcome::Extended { grant, changed: true })
+        });
+    let (svc, _) = service(store);
+
+    let res = svc.consent(&cred(&link), &meta(), ConsentRequest { approve: true }).await.unwrap();
+
+    assert!(res.approved);
+    assert_eq!(res.granted_scopes, "openid users:read portfolios:read integrations:read email", "the whole grant");
+    let ev = events(&log);
+    assert_eq!((ev[0].kind.as_str(), ev[0].outcome.as_str()), ("widget.consent", "success"));
+    assert_eq!(ev[0].grant_id.as_deref(), Some(grant.id.as_str()));
+    assert_eq!(ev[0].detail.as_deref(), Some("approved; grant extended with integrations:read email"));
+}
+
+#[tokio::test]
+async fn denying_more_scopes_ends_the_session_and_leaves_the_grant_alone() {
+    let c = client();
+    let link = token(TokenKind::Link);
+    let grant = grant_of(&c.id);
+    let session = resuming(asking(&c.id, "openid integrations:read"), &grant);
+    let (mut store, log) = resumed_store(&c, &link, session, &grant);
+    store.expect_extend_grant_for_session().never();
+    store.expect_record_consent().withf(|id, approve| *id == 7 && !*approve).times(1).returning(|_, _| Ok(true));
+    store
+        .expect_complete_link_session()
+        .withf(|id, _, public| *id == 7 && public.is_none())
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let (svc, _) = service(store);
+
+    let res = svc.consent(&cred(&link), &meta(), ConsentRequest { approve: false }).await.unwrap();
+
+    assert!(!res.approved);
+    assert_eq!(res.granted_scopes, "");
+    assert_eq!(events(&log)[0].detail.as_deref(), Some("denied"));
+}
+
+#[tokio::test]
+async fn an_extension_that_loses_to_completion_or_revocation_changes_nothing() {
+    for (case, outcome, code) in [
+        ("session completed meanwhile", ExtendOutcome::SessionClosed, ErrorCode::TokenAlreadyUsed),
+        ("grant revoked meanwhile", ExtendOutcome::GrantGone, ErrorCode::InvalidGrant),
+    ] {
+        let c = client();
+        let link = token(TokenKind::Link);
+        let grant = grant_of(&c.id);
+        let session = resuming(asking(&c.id, "openid integrations:read"), &grant);
+        let (mut store, _log) = resumed_store(&c, &link, session, &grant);
+        store.expect_extend_grant_for_session().times(1).returning(move |_, _, _, _| Ok(outcome.clone()));
+        store.expect_complete_link_session().never();
+        let (svc, _) = service(store);
+
+        let res = svc.consent(&cred(&link), &meta(), ConsentRequest { approve: true }).await;
+
+        expect_code(res, code, case);
+    }
+}
+
+#[tokio::test]
+async fn a_session_whose_resumed_grant_was_revoked_or_expired_is_invalid_grant_for_every_call() {
+    for op in Op::ALL {
+        for (case, revoked, advance) in
+            [("revoked", true, time::Duration::ZERO), ("expired", false, lifetimes::ACCESS_TOKEN)]
+        {
+            let c = client();
+            let link = token(TokenKind::Link);
+            let mut grant = grant_of(&c.id);
+            grant.revoked_at = revoked.then_some(T0 - time::Duration::seconds(1));
+            let session =
+                LinkSession { expires_at: T0 + lifetimes::ACCESS_TOKEN * 2, ..resuming(link_session(&c.id), &grant) };
+            let (mut store, _log) = widget_store(&c, &link, session);
+            knows_grant(&mut store, &grant);
+            read_only(&mut store);
+            store.expect_extend_grant_for_session().never();
+            let (svc, clock) = service(store);
+            clock.advance(advance);
+
+            expect_code(
+                op.call(&svc, &cred(&link), &meta()).await,
+                ErrorCode::InvalidGrant,
+                &format!("{op:?}, {case}"),
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_grant_of_another_client_never_authorizes_a_session() {
+    let c = client();
+    let link = token(TokenKind::Link);
+    let foreign = grant_of(&ClientId::generate(&OsSecretRng));
+    let (mut store, _log) = widget_store(&c, &link, resuming(link_session(&c.id), &foreign));
+    knows_grant(&mut store, &foreign);
+    read_only(&mut store);
+    let (svc, _) = service(store);
+
+    expect_code(svc.complete(&cred(&link), &meta()).await, ErrorCode::InvalidGrant, "a foreign grant");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ pub struct Model {
     pub expires_at: i64,
     pub attempts: i32,
     pub consumed_at: Option<i64>,
+    /// The client IP the code was requested from (throttling per address and IP).
+    pub requested_ip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

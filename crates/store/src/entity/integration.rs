@@ -21,6 +21,10 @@ pub struct Model {
     pub total_transactions: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the user proved ownership of the address by signing (wallet sign-in), if they did.
+    pub verified_at: Option<i64>,
+    /// How: `eip4361` (EVM) or `siws` (Solana).
+    pub proof_method: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,9 @@
 //! Webhooks on sea-orm: endpoints, and the transactional outbox of deliveries.
 //!
 //! The `enqueue_*` functions run inside the transaction of the change they report (exchange,
-//! revocation, a new integration, a finished or failed sync), so a delivery row exists if and
-//! only if the change committed. Dispatchers then claim rows one at a time.
+//! revocation, a grant extended by a returning user, a new integration, a finished or failed
+//! sync), so a delivery row exists if and only if the change committed. Dispatchers then claim
+//! rows one at a time.
 
 use super::{at, json_list, ms, opt_at, to_json_list, SeaStore};
 use crate::entity::{client, grant, integration, webhook_delivery, webhook_endpoint};
@@ -29,7 +30,7 @@ fn rfc3339(ms_value: i64) -> String {
 }
 
 /// `data` of `grant.*` events: the Connect API's grant object with the user as `uid`.
-fn grant_data(g: &grant::Model) -> serde_json::Value {
+pub(super) fn grant_data(g: &grant::Model) -> serde_json::Value {
     let mut v = json!({
         "uid": g.user_id,
         "grant_id": g.id,
@@ -74,7 +75,7 @@ fn integration_data(i: &integration::Model, g: &grant::Model) -> serde_json::Val
 }
 
 /// Writes one pending delivery per live endpoint of `client_id` subscribed to `event`.
-async fn enqueue<C: ConnectionTrait>(
+pub(super) async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     client_id: &str,
     event: WebhookEvent,
@@ -85,6 +86,7 @@ async fn enqueue<C: ConnectionTrait>(
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::ClientId.eq(client_id))
         .filter(webhook_endpoint::Column::RemovedAt.is_null())
+        .filter(webhook_endpoint::Column::Id.not_in_subquery(super::console::disabled_endpoints()))
         .order_by_asc(webhook_endpoint::Column::CreatedAt)
         .order_by_asc(webhook_endpoint::Column::Id)
         .all(conn)

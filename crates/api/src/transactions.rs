@@ -1,0 +1,247 @@
+//! `GET /api/v1/transactions` (Data API reference, "Transactions"): the workspace's ledger.
+
+use crate::data::{BearerToken, Exact};
+use crate::{ApiResult, ClientCredentials, RequestMeta};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// Query of `GET /api/v1/transactions`. Every value arrives as text and is validated by the
+/// service, which names each bad parameter in the error's `details`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionsQuery {
+    /// Wallet ids (integration `walletId`s), comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    /// Currency ids (asset `tokenId`s), comma-separated: a transaction matches when any leg moves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// One transaction, by `id` or `transactionPlatfromId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trx_id: Option<String>,
+    /// `true`/`false`: NFT transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
+    pub is_nft: Option<String>,
+    /// `true`/`false`: transactions with a leg lacking a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
+    pub is_missing_price: Option<String>,
+    /// `true`/`false`: transactions that dispose of more than the known purchases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
+    pub is_missing_purchase: Option<String>,
+    /// `true`/`false`: manually edited transactions (none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
+    pub is_edited: Option<String>,
+    /// `true`/`false`: manually created transactions (none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
+    pub is_manual: Option<String>,
+    /// `swap`, `deposit` or `withdraw` (comma-separated for several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_type: Option<String>,
+    /// Labels from the reference's list, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `asc` or `desc` by timestamp (default `desc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// Start timestamp, Unix ms, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<i64>)]
+    pub time_start: Option<String>,
+    /// End timestamp, Unix ms, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<i64>)]
+    pub time_end: Option<String>,
+    /// Max results, 1–1000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// Records to skip (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<u64>)]
+    pub offset: Option<String>,
+}
+
+/// The asset of a transaction leg.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionAsset {
+    /// Asset id.
+    pub token_id: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Display name.
+    pub public_name: String,
+    /// `crypto` or `nft`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// Contract or mint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_address: Option<String>,
+}
+
+/// The wallet a leg came from or went to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionAccount {
+    /// Provider id (`ethereum`, `solana`, …).
+    pub provider: String,
+    /// The integration's `walletId`.
+    pub wallet_id: String,
+    /// The address on the other side for the counterparty, or the wallet's own address.
+    pub public_address: Option<String>,
+}
+
+/// One incoming, outgoing or fee leg.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionLeg {
+    /// The asset.
+    pub asset: TransactionAsset,
+    /// Quantity, exact.
+    pub quantity: Exact,
+    /// Price of one unit in `baseCurrency` at `timestamp`; `null` when unknown (`isMissingPrice`).
+    pub price: Option<Exact>,
+    /// `USD`.
+    pub base_currency: String,
+    /// Epoch ms.
+    pub timestamp: i64,
+    /// `incoming`, `outgoing` or `fee`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The sending wallet (outgoing and fee legs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_account: Option<TransactionAccount>,
+    /// The receiving wallet (incoming legs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_account: Option<TransactionAccount>,
+}
+
+/// Provenance flags of a transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionMetadata {
+    /// `API`: imported by sync.
+    pub import_source: String,
+    /// Created by hand.
+    pub is_manual: bool,
+    /// Edited by hand.
+    pub is_edited: bool,
+    /// A DeFi interaction (a swap).
+    pub is_defi_trx: bool,
+    /// Moves an NFT.
+    #[serde(rename = "isNFTTrx")]
+    pub is_nft_trx: bool,
+    /// A leg lacks a price.
+    pub is_missing_price: bool,
+    /// A disposal exceeds the known purchases.
+    pub is_missing_purchase: bool,
+}
+
+/// One cost-basis entry of a transaction's `ledger`: what a leg cost and what it realized.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    /// `incoming`, `outgoing` or `fee`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Asset id.
+    pub token_id: String,
+    /// Quantity.
+    pub quantity: Exact,
+    /// Cost basis of the lot opened (incoming) or consumed/carried (outgoing, fee).
+    pub costbasis: Exact,
+    /// Realized gain of a disposal; `null` for an acquisition or an internal transfer.
+    pub gain: Option<Exact>,
+}
+
+/// One transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionView {
+    /// `trx_…`, stable across resyncs.
+    pub id: String,
+    /// The chain's transaction id (hash, signature). Spelled as the reference spells it.
+    #[serde(rename = "transactionPlatfromId")]
+    pub transaction_platform_id: String,
+    /// Epoch ms.
+    pub timestamp: i64,
+    /// Label from the reference's list.
+    pub label: String,
+    /// Human description.
+    pub description: String,
+    /// What came in.
+    pub incoming_assets: Vec<TransactionLeg>,
+    /// What went out.
+    pub outgoing_assets: Vec<TransactionLeg>,
+    /// Fees paid.
+    pub fee: Vec<TransactionLeg>,
+    /// Flags.
+    pub metadata: TransactionMetadata,
+    /// Cost basis of what left the wallet (or, for a receipt only, of what came in).
+    pub total_costbasis: Exact,
+    /// Realized gains.
+    pub total_gains: Exact,
+    /// Tags (none yet).
+    pub tags: Vec<String>,
+    /// Cost-basis entries per leg.
+    pub ledger: Vec<LedgerEntry>,
+    /// The source's record.
+    #[schema(value_type = Object)]
+    pub raw_trx: serde_json::Value,
+}
+
+/// Pagination of `GET /api/v1/transactions`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct TransactionsPagination {
+    /// Page size asked.
+    pub limit: u32,
+    /// Records skipped.
+    pub offset: u64,
+    /// Records in this page.
+    pub returned_count: u64,
+    /// Records matching the filters.
+    #[serde(rename = "totalCount")]
+    pub total_count: u64,
+    /// Whether a later page exists.
+    #[serde(rename = "hasNextPage")]
+    pub has_next_page: bool,
+    /// Whether `offset > 0`.
+    #[serde(rename = "hasPreviousPage")]
+    pub has_previous_page: bool,
+}
+
+/// Body of `GET /api/v1/transactions`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct TransactionsResponse {
+    /// A human note.
+    pub message: String,
+    /// The page.
+    pub data: Vec<TransactionView>,
+    /// Paging.
+    pub pagination: TransactionsPagination,
+    /// The grant's user.
+    pub user_id: String,
+    /// Response time, epoch ms.
+    pub timestamp: i64,
+}
+
+/// The transactions endpoint of the Data API (same authentication and errors as [`crate::DataApi`]).
+#[async_trait]
+pub trait TransactionsApi: Send + Sync {
+    /// The workspace's transactions (`transactions:read`).
+    async fn transactions(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: TransactionsQuery,
+    ) -> ApiResult<TransactionsResponse>;
+}

@@ -1,0 +1,138 @@
+//! Statement budgets of the hot paths: every SQL statement the service sends through sea-orm is
+//! counted (sea-orm's metric callback on the store's connection), and each endpoint must stay
+//! within its budget — check-session 1, userinfo 1, holdings ≤ 3, exchange 3 on PostgreSQL (the
+//! client, the token with the webhook endpoints, then all the writes as one statement inside a
+//! `BEGIN`/`COMMIT`, which the callback does not count). A test here fails when someone adds a
+//! query to a hot path.
+
+use crate::helpers::{fresh_database, Db};
+use kc_api::*;
+use kc_service::{NewClient, Ports, Service};
+use kc_store::{DatabaseSettings, SeaStore};
+use sea_orm::{ConnectOptions, Database};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A service on a fresh database whose store counts (and remembers) the statements it sends.
+struct Counted {
+    service: Service,
+    count: Arc<AtomicUsize>,
+    sql: Arc<Mutex<Vec<String>>>,
+}
+
+impl Counted {
+    async fn new(db: Db) -> Self {
+        let (url, _dir) = fresh_database(db).await;
+        // The same pool settings as the server's own store.
+        let settings = DatabaseSettings::new(url.clone());
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections(settings.max_connections).sqlx_logging(false);
+        let mut conn = Database::connect(opts).await.expect("database reachable");
+        let count = Arc::new(AtomicUsize::new(0));
+        let sql = Arc::new(Mutex::new(Vec::new()));
+        let (c, s) = (count.clone(), sql.clone());
+        conn.set_metric_callback(move |info| {
+            c.fetch_add(1, Ordering::SeqCst);
+            s.lock().expect("sql log").push(info.statement.sql.clone());
+        });
+        let store = SeaStore::from_connection(conn);
+        store.migrate().await.expect("migrated");
+        let hot: Arc<dyn kc_store::HotPathStore> = Arc::new(store.clone());
+        let ledger: Arc<dyn kc_store::LedgerStore> = Arc::new(store.clone());
+        let mut ports = Ports::system(Arc::new(store), b"statement-budget-pepper-32-bytes!".to_vec());
+        ports.hot = hot;
+        ports.ledger = Some(ledger);
+        Self { service: Service::new(ports), count, sql }
+    }
+
+    /// Runs `f` and returns how many statements it sent, with their text.
+    async fn measure<T>(&self, f: impl std::future::Future<Output = T>) -> (T, usize, Vec<String>) {
+        self.sql.lock().expect("sql log").clear();
+        let before = self.count.load(Ordering::SeqCst);
+        let out = f.await;
+        let n = self.count.load(Ordering::SeqCst) - before;
+        (out, n, self.sql.lock().expect("sql log").clone())
+    }
+}
+
+/// A client, a guest's public token and a live access token of it.
+async fn connected(svc: &Service) -> (ClientCredentials, String) {
+    let (client, secret) = svc.register_client(NewClient::sandbox("Budget")).await.expect("client");
+    let creds = ClientCredentials::new(client.id.to_string(), secret.expose());
+    let public = public_token(svc, &creds).await;
+    let meta = RequestMeta::default();
+    let exchanged =
+        svc.exchange_public_token(&creds, &meta, ExchangeRequest { public_token: public }).await.expect("exchange");
+    (creds, exchanged.access_token)
+}
+
+async fn public_token(svc: &Service, creds: &ClientCredentials) -> String {
+    let meta = RequestMeta::default();
+    let link = svc.create_link_token(creds, &meta, CreateLinkTokenRequest::default()).await.expect("link token");
+    let link = LinkTokenCredential::new(link.link_token);
+    svc.auth_anonymous(&link, &meta).await.expect("guest");
+    svc.consent(&link, &meta, ConsentRequest { approve: true }).await.expect("consent");
+    svc.complete(&link, &meta).await.expect("complete").public_token.expect("a public token")
+}
+
+async fn budgets_hold(db: Db) {
+    let c = Counted::new(db).await;
+    let svc = &c.service;
+    let (creds, access) = connected(svc).await;
+    let meta = RequestMeta::default();
+
+    let req = CheckSessionRequest { access_token: access.clone() };
+    let (res, n, sql) = c.measure(svc.check_session(&creds, &meta, req)).await;
+    assert!(res.expect("check-session").has_valid_session, "live session");
+    assert_eq!(n, 1, "check-session on {db:?} sends one statement: {sql:#?}");
+
+    let bearer = BearerToken::new(access.clone());
+    let (res, n, sql) = c.measure(svc.userinfo(&creds, &bearer, &meta)).await;
+    res.expect("userinfo");
+    assert_eq!(n, 1, "userinfo on {db:?} sends one statement: {sql:#?}");
+
+    let (res, n, sql) = c.measure(svc.holdings(&creds, &bearer, &meta, HoldingsQuery::default())).await;
+    res.expect("holdings");
+    assert!(n <= 3, "holdings on {db:?} sends at most 3 statements, not {n}: {sql:#?}");
+
+    let public = public_token(svc, &creds).await;
+    let req = ExchangeRequest { public_token: public.clone() };
+    let (res, n, sql) = c.measure(svc.exchange_public_token(&creds, &meta, req)).await;
+    res.expect("exchange");
+    // PostgreSQL: 3 statements (client, token + endpoints, the writes as one statement). SQLite
+    // is in-process: its writes are separate statements in one transaction (claim, grant,
+    // token, audit; a delivery per endpoint), so its budget is 6 with no endpoint.
+    let budget = if db == Db::Postgres { 3 } else { 6 };
+    assert!(n <= budget, "exchange on {db:?} sends at most {budget} statements, not {n}: {sql:#?}");
+    if db == Db::Postgres {
+        assert!(
+            sql.iter().any(|s| s.starts_with("WITH ") && s.contains("INSERT INTO \"audit_events\"")),
+            "on PostgreSQL the exchange's writes, audit included, are one statement: {sql:#?}"
+        );
+    }
+
+    // The second use is still refused (and costs no more than the first).
+    let req = ExchangeRequest { public_token: public };
+    let (res, n, _) = c.measure(svc.exchange_public_token(&creds, &meta, req)).await;
+    assert_eq!(res.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::TokenAlreadyUsed), "replay refused");
+    assert!(n <= 3, "a refused exchange on {db:?} stays within budget (audit included), not {n}");
+
+    // Revocation takes effect on the next read (nothing is cached).
+    let grants = svc.list_grants(&creds, &meta, ListGrantsQuery::default()).await.expect("grants");
+    for g in grants.grants {
+        svc.revoke_grant(&creds, &meta, RevokeRequest { grant_id: g.grant_id }).await.expect("revoked");
+    }
+    let req = CheckSessionRequest { access_token: access };
+    let res = svc.check_session(&creds, &meta, req).await.expect("check-session");
+    assert!(!res.has_valid_session, "a revoked grant is dead on the next request");
+}
+
+#[tokio::test]
+async fn hot_paths_stay_within_their_statement_budgets_on_sqlite() {
+    budgets_hold(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn hot_paths_stay_within_their_statement_budgets_on_postgres() {
+    budgets_hold(Db::Postgres).await;
+}

@@ -1,0 +1,355 @@
+//! The ledger stages of a sync: fetch an integration's history through its
+//! [`TransactionSource`], price its legs through the [`HistoricalPriceSource`], store it,
+//! then run transfer detection and cost basis over the whole workspace (the pure rules of
+//! [`kc_domain::ledger`]) and store the outcome.
+
+use kc_chain::{ChainError, Decimal, HistoricalPriceSource, HistoryTransaction, TransactionSource};
+use kc_domain::ledger::{self, CostBasisMethod, Leg, LegKind, Tx};
+use kc_domain::{Clock, WebhookEvent, WorkspaceId};
+use kc_store::{
+    LedgerAsset, LedgerLegRecord, LedgerPosition, LedgerStore, LedgerTxRecord, LedgerTxUpdate, NewLedgerTx, StoreError,
+};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Ledger tuning.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// History pages fetched per sync at most (the rest at the next sync, from the cursor).
+    pub max_pages: usize,
+    /// How far after a send its receipt may be to count as an internal transfer.
+    pub transfer_window_ms: i64,
+    /// The method of workspaces that did not choose one.
+    pub default_method: CostBasisMethod,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self {
+            max_pages: 50,
+            transfer_window_ms: ledger::DEFAULT_TRANSFER_WINDOW_MS,
+            default_method: CostBasisMethod::Fifo,
+        }
+    }
+}
+
+/// What the ledger needs: its store, historical prices, tuning.
+#[derive(Clone)]
+pub struct LedgerPorts {
+    /// Storage.
+    pub store: Arc<dyn LedgerStore>,
+    /// Prices at a past instant.
+    pub prices: Arc<dyn HistoricalPriceSource>,
+    /// Tuning.
+    pub settings: LedgerSettings,
+}
+
+/// Why a ledger stage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The history source failed.
+    #[error("history: {0}")]
+    Source(#[from] ChainError),
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// A stored decimal could not be read.
+    #[error("corrupt ledger value {0:?}")]
+    Corrupt(String),
+}
+
+/// The stable id of a transaction of an integration: `trx_` and 24 hex digits of
+/// SHA-256(integration id, platform id).
+pub fn transaction_id(integration_id: &str, platform_tx_id: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, format!("{integration_id}\n{platform_tx_id}").as_bytes());
+    format!("trx_{}", &hex::encode(d.as_ref())[..24])
+}
+
+fn text(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// Prices legs, once per (token, UTC day) within a sync.
+struct PriceCache<'a> {
+    source: &'a dyn HistoricalPriceSource,
+    seen: HashMap<(String, i64), Option<Decimal>>,
+}
+
+impl PriceCache<'_> {
+    async fn price(&mut self, token_id: &str, at: OffsetDateTime) -> Option<Decimal> {
+        let key = (token_id.to_owned(), at.unix_timestamp().div_euclid(86_400));
+        if let Some(p) = self.seen.get(&key) {
+            return *p;
+        }
+        let p = match self.source.price_at(token_id, at).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(token = token_id, error = %e, "historical price unavailable; leg flagged isMissingPrice");
+                None
+            }
+        };
+        self.seen.insert(key, p);
+        p
+    }
+}
+
+async fn to_new(
+    integration_id: &str,
+    chain_id: &str,
+    tx: HistoryTransaction,
+    prices: &mut PriceCache<'_>,
+    import_source: &str,
+) -> NewLedgerTx {
+    let mut legs = Vec::with_capacity(tx.legs.len());
+    for (i, l) in tx.legs.into_iter().enumerate() {
+        let price = prices.price(&l.asset.token_id, tx.timestamp).await;
+        legs.push(LedgerLegRecord {
+            index: i32::try_from(i).unwrap_or(i32::MAX),
+            direction: l.direction.as_str().to_owned(),
+            asset: LedgerAsset {
+                token_id: l.asset.token_id,
+                symbol: l.asset.symbol,
+                public_name: l.asset.public_name,
+                chain_id: l.asset.chain_id,
+                contract_address: l.asset.contract_address,
+                asset_type: l.asset.asset_type,
+                decimals: l.asset.decimals,
+            },
+            quantity: text(l.quantity),
+            price: price.map(text),
+            from: l.from,
+            to: l.to,
+            cost_basis: None,
+            gain: None,
+        });
+    }
+    let is_nft = legs.iter().any(|l| l.asset.asset_type == "nft");
+    NewLedgerTx {
+        id: transaction_id(integration_id, &tx.id),
+        platform_tx_id: tx.id,
+        chain_id: chain_id.to_owned(),
+        timestamp: tx.timestamp,
+        failed: tx.failed,
+        source_label: tx.label,
+        is_nft,
+        raw: tx.raw.to_string(),
+        import_source: import_source.to_owned(),
+        legs,
+    }
+}
+
+/// Fetches the history of one integration from its cursor (from the start when
+/// `from_start`) and adds it to the ledger. Returns how many transactions were new.
+pub async fn ingest(
+    ports: &LedgerPorts,
+    source: &dyn TransactionSource,
+    workspace: &WorkspaceId,
+    integration_id: &str,
+    address: &str,
+    from_start: bool,
+    clock: &dyn Clock,
+) -> Result<u64, LedgerError> {
+    if from_start {
+        ports.store.reset_ledger(integration_id).await?;
+    }
+    let mut cursor = ports.store.ledger_cursor(integration_id).await?;
+    let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
+    let chain_id = source.chain().id();
+    let mut added = 0;
+    for _ in 0..ports.settings.max_pages.max(1) {
+        let page = source.transactions(address, cursor.as_deref()).await?;
+        let mut txs = Vec::with_capacity(page.transactions.len());
+        for tx in page.transactions {
+            txs.push(to_new(integration_id, chain_id, tx, &mut prices, "API").await);
+        }
+        added +=
+            ports.store.add_ledger_page(workspace, integration_id, &txs, page.cursor.as_deref(), clock.now()).await?;
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(added)
+}
+
+/// Adds transactions imported from a file (`importSource: CSV`) to the ledger of
+/// `integration_id`, all in one database transaction, keeping the integration's history
+/// cursor. Transactions already imported are left as they are. Returns how many were new.
+pub async fn import(
+    ports: &LedgerPorts,
+    workspace: &WorkspaceId,
+    integration_id: &str,
+    chain_id: &str,
+    transactions: Vec<HistoryTransaction>,
+    clock: &dyn Clock,
+) -> Result<u64, LedgerError> {
+    let cursor = ports.store.ledger_cursor(integration_id).await?;
+    let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
+    let mut txs = Vec::with_capacity(transactions.len());
+    for tx in transactions {
+        txs.push(to_new(integration_id, chain_id, tx, &mut prices, "CSV").await);
+    }
+    Ok(ports.store.add_ledger_page(workspace, integration_id, &txs, cursor.as_deref(), clock.now()).await?)
+}
+
+fn dec(s: &str) -> Result<Decimal, LedgerError> {
+    Decimal::from_str(s).map_err(|_| LedgerError::Corrupt(s.to_owned()))
+}
+
+fn describe(t: &LedgerTxRecord, label: &str) -> String {
+    let part = |dir: &str| {
+        t.legs
+            .iter()
+            .filter(|l| l.direction == dir)
+            .map(|l| format!("{} {}", l.quantity, l.asset.symbol))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (inc, out) = (part("incoming"), part("outgoing"));
+    match label {
+        "Failed" => "Failed transaction (fee paid)".to_owned(),
+        "Transfer" if !out.is_empty() => format!("Moved {out} to another wallet of the workspace"),
+        "Transfer" => format!("Received {inc} from another wallet of the workspace"),
+        "Fee" => format!("Paid {} in fees", part("fee")),
+        _ => match (inc.is_empty(), out.is_empty()) {
+            (false, false) => format!("Swapped {out} for {inc}"),
+            (false, true) => format!("Received {inc}"),
+            (true, false) => format!("Sent {out}"),
+            (true, true) => "No asset movement".to_owned(),
+        },
+    }
+}
+
+/// What a processing run concluded, for the sync log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessCounts {
+    /// Transactions in the workspace's ledger.
+    pub transactions: usize,
+    /// Internal transfers detected.
+    pub transfers: usize,
+    /// Disposals (legs with a realized gain).
+    pub disposals: usize,
+    /// Transactions per integration.
+    pub per_wallet: HashMap<String, usize>,
+}
+
+/// Transfer detection and cost basis over the workspace's whole ledger, with their webhooks
+/// (`transfer_detection.*`, then `costbasis.*`).
+pub async fn process(
+    ports: &LedgerPorts,
+    workspace: &WorkspaceId,
+    clock: &dyn Clock,
+) -> Result<ProcessCounts, LedgerError> {
+    let store = &ports.store;
+    store.enqueue_processing_event(workspace, WebhookEvent::TransferDetectionStarted, None, clock.now()).await?;
+    let loaded = async {
+        let records = store.workspace_ledger(workspace).await?;
+        let txs = records
+            .iter()
+            .map(|r| {
+                Ok(Tx {
+                    wallet: r.integration_id.clone(),
+                    timestamp_ms: r.timestamp_ms,
+                    failed: r.failed,
+                    source_label: r.source_label.clone(),
+                    legs: r
+                        .legs
+                        .iter()
+                        .map(|l| {
+                            Ok(Leg {
+                                asset: l.asset.token_id.clone(),
+                                quantity: dec(&l.quantity)?,
+                                kind: LegKind::parse(&l.direction).unwrap_or(LegKind::Incoming),
+                                price: l.price.as_deref().map(dec).transpose()?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, LedgerError>>()?,
+                })
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let method = store
+            .cost_basis_method(workspace)
+            .await?
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(ports.settings.default_method);
+        Ok::<_, LedgerError>((records, txs, method))
+    }
+    .await;
+    let (records, txs, method) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            let reason = e.to_string();
+            let _ = store
+                .enqueue_processing_event(workspace, WebhookEvent::TransferDetectionFailed, Some(&reason), clock.now())
+                .await;
+            return Err(e);
+        }
+    };
+    let transfers = ledger::detect_transfers(&txs, ports.settings.transfer_window_ms).len();
+    store.enqueue_processing_event(workspace, WebhookEvent::TransferDetectionCompleted, None, clock.now()).await?;
+    store.enqueue_processing_event(workspace, WebhookEvent::CostbasisStarted, None, clock.now()).await?;
+    let report = ledger::compute(&txs, method, ports.settings.transfer_window_ms);
+    let mut updates = Vec::new();
+    let mut disposals = 0;
+    for (r, o) in records.iter().zip(&report.txs) {
+        let legs: Vec<(i32, Option<String>, Option<String>)> =
+            r.legs.iter().zip(&o.legs).map(|(l, lo)| (l.index, Some(text(lo.cost_basis)), lo.gain.map(text))).collect();
+        disposals += o.legs.iter().filter(|l| l.gain.is_some()).count();
+        let update = LedgerTxUpdate {
+            id: r.id.clone(),
+            label: o.label.clone(),
+            transaction_type: o.transaction_type.to_owned(),
+            description: describe(r, &o.label),
+            is_missing_price: o.missing_price,
+            is_missing_purchase: o.missing_purchase,
+            total_costbasis: text(o.total_costbasis),
+            total_gains: text(o.total_gains),
+            legs,
+        };
+        let unchanged = update.label == r.label
+            && update.transaction_type == r.transaction_type
+            && update.description == r.description
+            && update.is_missing_price == r.is_missing_price
+            && update.is_missing_purchase == r.is_missing_purchase
+            && update.total_costbasis == r.total_costbasis
+            && update.total_gains == r.total_gains
+            && r.legs.iter().zip(&update.legs).all(|(l, (_, c, g))| &l.cost_basis == c && &l.gain == g);
+        if !unchanged {
+            updates.push(update);
+        }
+    }
+    let mut assets: HashMap<&str, &LedgerAsset> = HashMap::new();
+    for r in &records {
+        for l in &r.legs {
+            assets.entry(l.asset.token_id.as_str()).or_insert(&l.asset);
+        }
+    }
+    let positions: Vec<LedgerPosition> = report
+        .positions
+        .iter()
+        .filter_map(|p| {
+            let asset = assets.get(p.asset.as_str())?;
+            Some(LedgerPosition {
+                integration_id: p.wallet.clone(),
+                asset: (*asset).clone(),
+                quantity: text(p.quantity),
+                cost: text(p.cost),
+            })
+        })
+        .collect();
+    if let Err(e) = store.save_ledger_outcome(workspace, &updates, &positions).await {
+        let reason = e.to_string();
+        let _ =
+            store.enqueue_processing_event(workspace, WebhookEvent::CostbasisFailed, Some(&reason), clock.now()).await;
+        return Err(e.into());
+    }
+    store.enqueue_processing_event(workspace, WebhookEvent::CostbasisCompleted, None, clock.now()).await?;
+    tracing::info!(transactions = records.len(), transfers, disposals, changed = updates.len(), %method, "ledger processed");
+    let mut per_wallet: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *per_wallet.entry(r.integration_id.clone()).or_default() += 1;
+    }
+    Ok(ProcessCounts { transactions: records.len(), transfers, disposals, per_wallet })
+}

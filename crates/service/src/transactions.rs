@@ -1,0 +1,374 @@
+//! `GET /api/v1/transactions`: the workspace's ledger, filtered and paged.
+
+use crate::service::{store_error, Service};
+use async_trait::async_trait;
+use kc_api::*;
+use kc_store::{LedgerLegRecord, LedgerQuery, LedgerTxRecord};
+use std::collections::HashMap;
+
+/// Largest `limit`.
+pub(crate) const MAX_LIMIT: u64 = 1000;
+/// Default `limit`.
+const DEFAULT_LIMIT: u64 = 100;
+
+/// The labels of the Data API reference ("Transaction Labels").
+pub const LABELS: [&str; 75] = [
+    "Add Liquidity",
+    "Airdrops",
+    "Approve",
+    "Income",
+    "Borrow",
+    "Borrow Interest",
+    "Bridge Receive",
+    "Bridge Send",
+    "Bridge Transfer",
+    "Burn",
+    "Buy",
+    "Cashback",
+    "Casualty Loss",
+    "Collateral Deposit",
+    "Collateral Withdrawal",
+    "DeFi Swap",
+    "Donations",
+    "Expense",
+    "Failed",
+    "Farming Rewards",
+    "Fee",
+    "Fiat Deposit",
+    "Fiat Withdrawal",
+    "Funding Fee Paid",
+    "Funding Fee Received",
+    "Futures Expense",
+    "ICO investment",
+    "Ignore",
+    "Incoming Gift",
+    "Transfer",
+    "Lend",
+    "Liquidation",
+    "Loan",
+    "Loan Interest",
+    "Loan Payback",
+    "Lost",
+    "Margin Fee",
+    "Mining",
+    "Mint NFT",
+    "NFT Buy",
+    "NFT Sell",
+    "Outgoing Gift",
+    "Realized Loss",
+    "Realized Profit",
+    "Resource Staking",
+    "Reward",
+    "Royalties",
+    "Sell",
+    "Liquidity Withdrawal",
+    "Spam",
+    "Stake",
+    "Unstake",
+    "Staking Rewards",
+    "Security Token Offering(STO)",
+    "Stolen",
+    "Trade",
+    "Withdrawal",
+    "Deposit",
+    "Payment",
+    "Swap",
+    "Fork",
+    "Wrap",
+    "Unwrap",
+    "Buy (Fiat to Crypto)",
+    "Sell (Crypto to Fiat)",
+    "Cross Chain Swaps",
+    "Rex Withdrawal",
+    "Rex Deposit",
+    "Interest",
+    "Earn",
+    "Centralized Stake",
+    "Centralized Lending",
+    "Vault Deposit",
+    "Vault Withdrawal",
+    "Unknown",
+];
+
+/// The `transactionType` values.
+const TYPES: [&str; 3] = ["swap", "deposit", "withdraw"];
+
+fn list(v: &Option<String>) -> Vec<String> {
+    v.as_deref()
+        .map(|s| s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// What kind of text a bad value is, as the reference's `received` says it.
+fn received(v: &str) -> &'static str {
+    if v.parse::<f64>().is_ok() {
+        "number"
+    } else {
+        "string"
+    }
+}
+
+/// Validates every parameter; every bad one is named in the error's `details`.
+pub(crate) fn parse_query(q: &TransactionsQuery) -> Result<LedgerQuery, ApiError> {
+    let mut issues = Vec::new();
+    let mut flag = |name: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            issues.push(
+                ParamIssue::new("invalid_type", name, format!("Expected boolean (true or false), received {other:?}"))
+                    .typed("boolean", received(other)),
+            );
+            None
+        }
+    };
+    let is_nft = flag("isNft", &q.is_nft);
+    let is_missing_price = flag("isMissingPrice", &q.is_missing_price);
+    let is_missing_purchase = flag("isMissingPurchase", &q.is_missing_purchase);
+    let is_edited = flag("isEdited", &q.is_edited);
+    let is_manual = flag("isManual", &q.is_manual);
+    let mut number = |name: &str, v: &Option<String>, min: i64, max: Option<i64>| -> Option<i64> {
+        let raw = v.as_deref()?.trim();
+        match raw.parse::<i64>() {
+            Err(_) => {
+                issues.push(
+                    ParamIssue::new("invalid_type", name, format!("Expected an integer, received {raw:?}"))
+                        .typed("number", received(raw)),
+                );
+                None
+            }
+            Ok(n) if n < min => {
+                issues.push(ParamIssue::new("too_small", name, format!("Must be {min} or more")));
+                None
+            }
+            Ok(n) if max.is_some_and(|m| n > m) => {
+                issues.push(ParamIssue::new("too_big", name, format!("Must be {} or less", max.unwrap_or(n))));
+                None
+            }
+            Ok(n) => Some(n),
+        }
+    };
+    let limit = number("limit", &q.limit, 1, Some(MAX_LIMIT as i64));
+    let offset = number("offset", &q.offset, 0, None);
+    let time_start = number("timeStart", &q.time_start, 0, None);
+    let time_end = number("timeEnd", &q.time_end, 0, None);
+    let descending = match q.order.as_deref().map(str::trim) {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => {
+            issues.push(
+                ParamIssue::new("invalid_enum_value", "order", format!("Expected 'asc' | 'desc', received {other:?}"))
+                    .typed("'asc' | 'desc'", "string"),
+            );
+            true
+        }
+    };
+    let transaction_types = list(&q.transaction_type);
+    if let Some(bad) = transaction_types.iter().find(|t| !TYPES.contains(&t.as_str())) {
+        issues.push(
+            ParamIssue::new(
+                "invalid_enum_value",
+                "transactionType",
+                format!("Expected 'swap' | 'deposit' | 'withdraw', received {bad:?}"),
+            )
+            .typed("'swap' | 'deposit' | 'withdraw'", "string"),
+        );
+    }
+    let labels = list(&q.label);
+    if let Some(bad) = labels.iter().find(|l| !LABELS.contains(&l.as_str())) {
+        issues.push(ParamIssue::new(
+            "invalid_enum_value",
+            "label",
+            format!("Unknown label {bad:?}; see the reference's Transaction Labels"),
+        ));
+    }
+    if let (Some(a), Some(b)) = (time_start, time_end) {
+        if a > b {
+            issues.push(ParamIssue::new("too_big", "timeStart", "timeStart must not be after timeEnd"));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(ApiError::invalid_params(issues));
+    }
+    Ok(LedgerQuery {
+        wallet_ids: list(&q.wallet_id),
+        currency_ids: list(&q.currency_id),
+        trx_id: q.trx_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+        is_nft,
+        is_missing_price,
+        is_missing_purchase,
+        is_edited,
+        is_manual,
+        transaction_types,
+        labels,
+        descending,
+        time_start,
+        time_end,
+        limit: limit.map_or(DEFAULT_LIMIT, |l| l as u64),
+        offset: offset.map_or(0, |o| o as u64),
+    })
+}
+
+/// Wallet id → (provider, address).
+type Wallets = HashMap<String, (String, Option<String>)>;
+
+fn leg_view(t: &LedgerTxRecord, l: &LedgerLegRecord, wallets: &Wallets) -> TransactionLeg {
+    let (provider, address) = wallets.get(&t.integration_id).cloned().unwrap_or_default();
+    let account = Some(TransactionAccount { provider, wallet_id: t.integration_id.clone(), public_address: address });
+    let (from_account, to_account) = match l.direction.as_str() {
+        "incoming" => (None, account),
+        "outgoing" => (account, None),
+        _ => (None, None),
+    };
+    TransactionLeg {
+        asset: TransactionAsset {
+            token_id: l.asset.token_id.clone(),
+            symbol: l.asset.symbol.clone(),
+            public_name: l.asset.public_name.clone(),
+            kind: l.asset.asset_type.clone(),
+            chain_id: l.asset.chain_id.clone(),
+            contract_address: l.asset.contract_address.clone(),
+        },
+        quantity: Exact(l.quantity.clone()),
+        price: l.price.clone().map(Exact),
+        base_currency: "USD".to_owned(),
+        timestamp: t.timestamp_ms,
+        kind: l.direction.clone(),
+        from_account,
+        to_account,
+    }
+}
+
+fn view(t: LedgerTxRecord, wallets: &Wallets) -> TransactionView {
+    let legs = |dir: &str| t.legs.iter().filter(|l| l.direction == dir).map(|l| leg_view(&t, l, wallets)).collect();
+    let raw = serde_json::from_str(&t.raw).unwrap_or_else(|_| serde_json::json!({}));
+    TransactionView {
+        incoming_assets: legs("incoming"),
+        outgoing_assets: legs("outgoing"),
+        fee: legs("fee"),
+        metadata: TransactionMetadata {
+            import_source: t.import_source.clone(),
+            is_manual: t.is_manual,
+            is_edited: t.is_edited,
+            is_defi_trx: t.transaction_type == "swap",
+            is_nft_trx: t.is_nft,
+            is_missing_price: t.is_missing_price,
+            is_missing_purchase: t.is_missing_purchase,
+        },
+        ledger: t
+            .legs
+            .iter()
+            .map(|l| LedgerEntry {
+                kind: l.direction.clone(),
+                token_id: l.asset.token_id.clone(),
+                quantity: Exact(l.quantity.clone()),
+                costbasis: Exact(l.cost_basis.clone().unwrap_or_else(|| "0".to_owned())),
+                gain: l.gain.clone().map(Exact),
+            })
+            .collect(),
+        id: t.id,
+        transaction_platform_id: t.platform_tx_id,
+        timestamp: t.timestamp_ms,
+        label: t.label,
+        description: t.description,
+        total_costbasis: Exact(t.total_costbasis),
+        total_gains: Exact(t.total_gains),
+        tags: Vec::new(),
+        raw_trx: raw,
+    }
+}
+
+#[async_trait]
+impl TransactionsApi for Service {
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn transactions(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        query: TransactionsQuery,
+    ) -> ApiResult<TransactionsResponse> {
+        let grant = self.authorize_data(client, token, meta, "transactions:read").await?;
+        let q = parse_query(&query)?;
+        let (rows, total) = match &self.ports.ledger {
+            Some(ledger) => ledger.query_ledger(&grant.workspace_id, &q).await.map_err(store_error)?,
+            None => (Vec::new(), 0),
+        };
+        let wallets: Wallets = self
+            .ports
+            .store
+            .list_integrations(&grant.workspace_id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|i| (i.id, (i.provider, i.address)))
+            .collect();
+        let data: Vec<TransactionView> = rows.into_iter().map(|t| view(t, &wallets)).collect();
+        let returned = data.len() as u64;
+        Ok(TransactionsResponse {
+            message: "User transactions retrieved successfully".to_owned(),
+            data,
+            pagination: TransactionsPagination {
+                limit: u32::try_from(q.limit).unwrap_or(u32::MAX),
+                offset: q.offset,
+                returned_count: returned,
+                total_count: total,
+                has_next_page: q.offset + returned < total,
+                has_previous_page: q.offset > 0,
+            },
+            user_id: grant.user_id.to_string(),
+            timestamp: crate::data::epoch_ms(self.now()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> TransactionsQuery {
+        let text: String = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        serde_json::from_value(serde_json::Value::Object(
+            url::form_urlencoded::parse(text.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
+                .collect(),
+        ))
+        .expect("query")
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        let e = parse_query(&q(&[
+            ("limit", "abc"),
+            ("offset", "-1"),
+            ("isNft", "yes"),
+            ("order", "up"),
+            ("transactionType", "swap,mint"),
+            ("label", "Deposit,Nope"),
+            ("timeStart", "10"),
+            ("timeEnd", "5"),
+        ]))
+        .expect_err("bad query");
+        let named: Vec<&str> = e.details.iter().map(|d| d.path[0].as_str()).collect();
+        assert_eq!(named, ["isNft", "limit", "offset", "order", "transactionType", "label", "timeStart"]);
+        assert_eq!(e.details[1].expected.as_deref(), Some("number"));
+        assert_eq!(e.details[1].received.as_deref(), Some("string"));
+        for (k, v, code) in
+            [("limit", "0", "too_small"), ("limit", "1001", "too_big"), ("isManual", "1", "invalid_type")]
+        {
+            let e = parse_query(&q(&[(k, v)])).expect_err(k);
+            assert_eq!((e.details.len(), e.details[0].code.as_str()), (1, code), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_lists() {
+        let ok = parse_query(&q(&[])).expect("empty query");
+        assert_eq!((ok.limit, ok.offset, ok.descending), (100, 0, true));
+        let ok = parse_query(&q(&[("walletId", "a, b,"), ("order", "asc"), ("limit", "1000"), ("isNft", "false")]))
+            .expect("query");
+        assert_eq!(ok.wallet_ids, ["a", "b"]);
+        assert_eq!((ok.limit, ok.descending, ok.is_nft), (1000, false, Some(false)));
+    }
+}

@@ -1,0 +1,20 @@
+//! The `ledger_states` table: per integration, the history cursor to resume from and the
+//! stages of its last sync (JSON `{stage: {status, count?, message?}}`).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ledger_states")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub integration_id: String,
+    pub workspace_id: String,
+    pub cursor: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub stages: String,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,36 @@
+//! The `ledger_transactions` table: one row per (integration, platform transaction id).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ledger_transactions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub workspace_id: String,
+    pub integration_id: String,
+    pub platform_tx_id: String,
+    pub chain_id: String,
+    pub timestamp: i64,
+    pub failed: bool,
+    pub source_label: Option<String>,
+    pub label: String,
+    pub transaction_type: String,
+    pub description: String,
+    pub is_nft: bool,
+    pub is_manual: bool,
+    pub is_edited: bool,
+    pub is_missing_price: bool,
+    pub is_missing_purchase: bool,
+    pub total_costbasis: String,
+    pub total_gains: String,
+    #[sea_orm(column_type = "Text")]
+    pub raw: String,
+    pub created_at: i64,
+    /// `API` (synced) or `CSV` (imported from a file).
+    pub import_source: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

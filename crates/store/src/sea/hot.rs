@@ -1,0 +1,623 @@
+//! [`HotPathStore`] on sea-orm: one sea-query statement per authenticated read, an indexed
+//! `client_origins` lookup for CORS, and the exchange as one data-modifying CTE on PostgreSQL
+//! (a sequence of the same statements in one transaction on SQLite's writer connection).
+
+use super::{at, json_list, ms, opt_at, outbox, SeaStore};
+use crate::entity::{
+    access_token, audit_event, client, grant, public_token, user, webhook_delivery, webhook_endpoint, workspace,
+};
+use crate::hot::{AccessDetail, ClientAccess, HotPathStore, TokenAccess};
+use crate::migration::ClientOrigins;
+use crate::port::{AuditEvent, ExchangeOutcome, GrantLimits, IssueGrant, UserRecord};
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use kc_domain::{
+    webhook_delivery_id, ClientId, ClientMode, ClientRecord, GrantId, GrantRecord, OsSecretRng, PublicTokenRecord,
+    ScopeSet, TokenDigest, TokenRefusal, UserId, WebhookEvent, WorkspaceId,
+};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, InsertStatement, JoinType, Order, Query, QueryStatementBuilder,
+    SelectStatement, SimpleExpr, UpdateStatement, WithClause,
+};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, TransactionTrait};
+use time::OffsetDateTime;
+
+fn al(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// The joined read of [`HotPathStore::client_access`]: client `c`, left-joined with its access
+/// token `t` of digest `token`, the token's grant `g`, and the workspace `w` or user `u`.
+pub(super) fn client_access_query(
+    client_id: &ClientId,
+    token: Option<&TokenDigest>,
+    detail: AccessDetail,
+) -> SelectStatement {
+    let (c, t, g, w, u) = (al("c"), al("t"), al("g"), al("w"), al("u"));
+    let mut q = Query::select();
+    q.from_as(client::Entity, c.clone());
+    for (col, name) in [
+        (client::Column::Id, "c_id"),
+        (client::Column::Name, "c_name"),
+        (client::Column::Mode, "c_mode"),
+        (client::Column::SecretDigest, "c_secret_digest"),
+        (client::Column::AllowedScopes, "c_allowed_scopes"),
+        (client::Column::AllowedOrigins, "c_allowed_origins"),
+        (client::Column::RedirectUris, "c_redirect_uris"),
+        (client::Column::LogoUrl, "c_logo_url"),
+        (client::Column::DisabledAt, "c_disabled_at"),
+    ] {
+        q.expr_as(Expr::col((c.clone(), col)), al(name));
+    }
+    q.and_where(Expr::col((c.clone(), client::Column::Id)).eq(client_id.as_str()));
+    let Some(digest) = token else { return q };
+    q.join_as(
+        JoinType::LeftJoin,
+        access_token::Entity,
+        t.clone(),
+        Expr::col((t.clone(), access_token::Column::Digest))
+            .eq(digest.as_str())
+            .and(Expr::col((t.clone(), access_token::Column::ClientId)).equals((c.clone(), client::Column::Id))),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        grant::Entity,
+        g.clone(),
+        Expr::col((g.clone(), grant::Column::Id)).equals((t.clone(), access_token::Column::GrantId)),
+    )
+    .expr_as(Expr::col((t.clone(), access_token::Column::ExpiresAt)), al("t_expires_at"));
+    for (col, name) in [
+        (grant::Column::Id, "g_id"),
+        (grant::Column::ClientId, "g_client_id"),
+        (grant::Column::UserId, "g_user_id"),
+        (grant::Column::WorkspaceId, "g_workspace_id"),
+        (grant::Column::Scopes, "g_scopes"),
+        (grant::Column::CreatedAt, "g_created_at"),
+        (grant::Column::ExpiresAt, "g_expires_at"),
+        (grant::Column::RevokedAt, "g_revoked_at"),
+        (grant::Column::TransactionLimit, "g_transaction_limit"),
+        (grant::Column::EnableLimiter, "g_enable_limiter"),
+    ] {
+        q.expr_as(Expr::col((g.clone(), col)), al(name));
+    }
+    match detail {
+        AccessDetail::Grant => {}
+        AccessDetail::Workspace => {
+            q.join_as(
+                JoinType::LeftJoin,
+                workspace::Entity,
+                w.clone(),
+                Expr::col((w.clone(), workspace::Column::Id)).equals((g.clone(), grant::Column::WorkspaceId)),
+            )
+            .expr_as(Expr::col((w.clone(), workspace::Column::Name)), al("w_name"));
+        }
+        AccessDetail::User => {
+            q.join_as(
+                JoinType::LeftJoin,
+                user::Entity,
+                u.clone(),
+                Expr::col((u.clone(), user::Column::Id)).equals((g.clone(), grant::Column::UserId)),
+            );
+            for (col, name) in [
+                (user::Column::Id, "u_id"),
+                (user::Column::Email, "u_email"),
+                (user::Column::IsAnonymous, "u_is_anonymous"),
+                (user::Column::Name, "u_name"),
+                (user::Column::Language, "u_language"),
+            ] {
+                q.expr_as(Expr::col((u.clone(), col)), al(name));
+            }
+        }
+    }
+    q
+}
+
+fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> StoreResult<T> {
+    Ok(row.try_get::<T>("", col)?)
+}
+
+fn client_of(row: &QueryResult) -> StoreResult<ClientRecord> {
+    let mode: String = get(row, "c_mode")?;
+    Ok(ClientRecord {
+        mode: ClientMode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("client mode {mode}")))?,
+        allowed_origins: json_list(&get::<String>(row, "c_allowed_origins")?)?,
+        redirect_uris: json_list(&get::<String>(row, "c_redirect_uris")?)?,
+        id: ClientId::from_stored(get(row, "c_id")?),
+        name: get(row, "c_name")?,
+        allowed_scopes: ScopeSet::from_stored(&get::<String>(row, "c_allowed_scopes")?),
+        logo_url: get(row, "c_logo_url")?,
+        secret_digest: get(row, "c_secret_digest")?,
+        disabled: get::<Option<i64>>(row, "c_disabled_at")?.is_some(),
+    })
+}
+
+fn token_of(row: &QueryResult, detail: AccessDetail) -> StoreResult<Option<TokenAccess>> {
+    let Some(expires) = get::<Option<i64>>(row, "t_expires_at")? else { return Ok(None) };
+    let Some(grant_id) = get::<Option<String>>(row, "g_id")? else {
+        return Err(StoreError::Corrupt("access token of a missing grant".into()));
+    };
+    let text = |col: &str| -> StoreResult<String> {
+        get::<Option<String>>(row, col)?.ok_or_else(|| StoreError::Corrupt(format!("grant {grant_id}: no {col}")))
+    };
+    let int = |col: &str| -> StoreResult<i64> {
+        get::<Option<i64>>(row, col)?.ok_or_else(|| StoreError::Corrupt(format!("grant {grant_id}: no {col}")))
+    };
+    let grant = GrantRecord {
+        id: GrantId::from_stored(grant_id.clone()),
+        client_id: ClientId::from_stored(text("g_client_id")?),
+        user_id: UserId::from_stored(text("g_user_id")?),
+        workspace_id: WorkspaceId::from_stored(text("g_workspace_id")?),
+        scopes: ScopeSet::from_stored(&text("g_scopes")?),
+        created_at: at(int("g_created_at")?)?,
+        expires_at: at(int("g_expires_at")?)?,
+        revoked_at: opt_at(get(row, "g_revoked_at")?)?,
+    };
+    let mut access =
+        TokenAccess { grant, token_expires_at: at(expires)?, workspace_name: None, user: None, limits: None };
+    match detail {
+        AccessDetail::Grant => {}
+        AccessDetail::Workspace => access.workspace_name = get(row, "w_name")?,
+        AccessDetail::User => {
+            access.limits = Some(GrantLimits {
+                transaction_limit: get(row, "g_transaction_limit")?,
+                enable_limiter: get::<Option<bool>>(row, "g_enable_limiter")?.unwrap_or(false),
+            });
+            if let Some(id) = get::<Option<String>>(row, "u_id")? {
+                access.user = Some(UserRecord {
+                    id: UserId::from_stored(id),
+                    email: get(row, "u_email")?,
+                    is_anonymous: get::<Option<bool>>(row, "u_is_anonymous")?.unwrap_or(false),
+                    name: get(row, "u_name")?,
+                    language: get::<Option<String>>(row, "u_language")?.unwrap_or_else(|| "en".to_owned()),
+                });
+            }
+        }
+    }
+    Ok(Some(access))
+}
+
+/// The public token of `digest` with the live webhook endpoints of `client_id` (one row per
+/// endpoint, or one row with no endpoint): what an exchange must know before it writes.
+fn exchange_preread(digest: &TokenDigest, client_id: &ClientId) -> SelectStatement {
+    let (p, e) = (al("p"), al("e"));
+    let mut q = Query::select();
+    q.from_as(public_token::Entity, p.clone())
+        .columns([
+            (p.clone(), public_token::Column::Id),
+            (p.clone(), public_token::Column::ClientId),
+            (p.clone(), public_token::Column::UserId),
+            (p.clone(), public_token::Column::WorkspaceId),
+            (p.clone(), public_token::Column::Scopes),
+            (p.clone(), public_token::Column::ExpiresAt),
+            (p.clone(), public_token::Column::UsedAt),
+        ])
+        .join_as(
+            JoinType::LeftJoin,
+            webhook_endpoint::Entity,
+            e.clone(),
+            Expr::col((e.clone(), webhook_endpoint::Column::ClientId))
+                .eq(client_id.as_str())
+                .and(Expr::col((e.clone(), webhook_endpoint::Column::RemovedAt)).is_null())
+                .and(
+                    Expr::col((e.clone(), webhook_endpoint::Column::Id))
+                        .not_in_subquery(super::console::disabled_endpoints()),
+                ),
+        )
+        .expr_as(Expr::col((e.clone(), webhook_endpoint::Column::Id)), al("e_id"))
+        .expr_as(Expr::col((e.clone(), webhook_endpoint::Column::Events)), al("e_events"))
+        .and_where(Expr::col((p.clone(), public_token::Column::Digest)).eq(digest.as_str()))
+        .order_by((e.clone(), webhook_endpoint::Column::CreatedAt), Order::Asc)
+        .order_by((e, webhook_endpoint::Column::Id), Order::Asc);
+    q
+}
+
+/// `INSERT INTO table (cols) VALUES (values)`, or with `source` (a CTE of the same statement)
+/// `INSERT INTO table (cols) SELECT values FROM source`: nothing is inserted unless `source`
+/// has a row.
+fn insert(
+    table: impl sea_orm::sea_query::IntoTableRef,
+    cols: Vec<Alias>,
+    values: Vec<SimpleExpr>,
+    source: Option<&str>,
+) -> StoreResult<InsertStatement> {
+    let mut ins = Query::insert();
+    ins.into_table(table).columns(cols);
+    let built = match source {
+        Some(src) => ins.select_from(Query::select().exprs(values).from(al(src)).to_owned()),
+        None => ins.values(values),
+    };
+    built.map_err(|e| StoreError::Corrupt(format!("exchange statement: {e}")))?;
+    Ok(ins)
+}
+
+fn cols(names: &[&str]) -> Vec<Alias> {
+    names.iter().map(|n| al(n)).collect()
+}
+
+fn v(x: impl Into<sea_orm::Value>) -> SimpleExpr {
+    Expr::val(x).into()
+}
+
+/// What an exchange writes from.
+#[derive(Clone, Copy)]
+struct ExchangeInput<'a> {
+    token: &'a PublicTokenRecord,
+    digest: &'a TokenDigest,
+    client_id: &'a ClientId,
+    now: OffsetDateTime,
+    issue: &'a IssueGrant,
+    endpoints: &'a [String],
+    audit: &'a AuditEvent,
+}
+
+/// Everything an exchange writes, built once for both backends.
+struct ExchangeWrites {
+    claim: UpdateStatement,
+    grant: InsertStatement,
+    token: InsertStatement,
+    deliveries: Vec<InsertStatement>,
+    audit: InsertStatement,
+}
+
+impl ExchangeWrites {
+    /// On PostgreSQL each insert selects from the CTE before it (`claimed` → `g`), so nothing is
+    /// written unless the claim matched; on SQLite (`chained == false`) they are plain inserts
+    /// run after checking the claim's row count.
+    fn build(x: &ExchangeInput<'_>, chained: bool) -> StoreResult<Self> {
+        let ExchangeInput { token, digest, client_id, now, issue, endpoints, audit } = *x;
+        let (claimed, g) = if chained { (Some("claimed"), Some("g")) } else { (None, None) };
+        let mut claim = Query::update();
+        claim
+            .table(public_token::Entity)
+            .value(public_token::Column::UsedAt, ms(now))
+            .and_where(Expr::col(public_token::Column::Digest).eq(digest.as_str()))
+            .and_where(Expr::col(public_token::Column::ClientId).eq(client_id.as_str()))
+            .and_where(Expr::col(public_token::Column::UsedAt).is_null())
+            .and_where(Expr::col(public_token::Column::ExpiresAt).gt(ms(now)));
+        if chained {
+            claim.returning_col(public_token::Column::Id);
+        }
+        let (created, expires) = (ms(issue.created_at), ms(issue.expires_at));
+        let mut grant = insert(
+            grant::Entity,
+            cols(&[
+                "id",
+                "client_id",
+                "user_id",
+                "workspace_id",
+                "scopes",
+                "created_at",
+                "expires_at",
+                "enable_limiter",
+            ]),
+            vec![
+                v(issue.grant_id.to_string()),
+                v(client_id.to_string()),
+                v(token.user_id.to_string()),
+                v(token.workspace_id.to_string()),
+                v(token.scopes.to_string()),
+                v(created),
+                v(expires),
+                v(false),
+            ],
+            claimed,
+        )?;
+        if chained {
+            grant.returning_col(grant::Column::Id);
+        }
+        let token_row = insert(
+            access_token::Entity,
+            cols(&["digest", "grant_id", "client_id", "created_at", "expires_at"]),
+            vec![
+                v(issue.access_digest.as_str()),
+                v(issue.grant_id.to_string()),
+                v(client_id.to_string()),
+                v(created),
+                v(expires),
+            ],
+            g,
+        )?;
+        let model = grant::Model {
+            seq: 0,
+            id: issue.grant_id.to_string(),
+            client_id: client_id.to_string(),
+            user_id: token.user_id.to_string(),
+            workspace_id: token.workspace_id.to_string(),
+            scopes: token.scopes.to_string(),
+            created_at: created,
+            expires_at: expires,
+            revoked_at: None,
+            transaction_limit: None,
+            enable_limiter: false,
+        };
+        let payload = outbox::grant_data(&model).to_string();
+        let mut deliveries = Vec::new();
+        for endpoint in endpoints {
+            let at = ms(now);
+            deliveries.push(insert(
+                webhook_delivery::Entity,
+                cols(&[
+                    "id",
+                    "endpoint_id",
+                    "client_id",
+                    "event",
+                    "ordering_key",
+                    "payload",
+                    "occurred_at",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                    "updated_at",
+                ]),
+                vec![
+                    v(webhook_delivery_id(&OsSecretRng)),
+                    v(endpoint.as_str()),
+                    v(client_id.to_string()),
+                    v(WebhookEvent::GrantCreated.as_str()),
+                    v(issue.grant_id.to_string()),
+                    v(payload.as_str()),
+                    v(at),
+                    v("pending"),
+                    v(0_i32),
+                    v(at),
+                    v(at),
+                    v(at),
+                ],
+                g,
+            )?);
+        }
+        let audit = insert(
+            audit_event::Entity,
+            cols(&["at", "kind", "outcome", "client_id", "grant_id", "user_id", "ip", "request_id", "detail"]),
+            vec![
+                v(ms(audit.at)),
+                v(audit.kind.as_str()),
+                v(audit.outcome.as_str()),
+                v(audit.client_id.clone()),
+                v(audit.grant_id.clone()),
+                v(Some(token.user_id.to_string())),
+                v(audit.ip.clone()),
+                v(audit.request_id.clone()),
+                v(audit.detail.clone()),
+            ],
+            g,
+        )?;
+        Ok(Self { claim, grant, token: token_row, deliveries, audit })
+    }
+
+    /// The whole exchange as one PostgreSQL statement: a data-modifying CTE per write, each
+    /// insert selecting from the one before, answering the new grant's id if the claim matched.
+    fn into_cte(self) -> sea_orm::sea_query::WithQuery {
+        let mut with = WithClause::new();
+        cte(&mut with, "claimed", self.claim);
+        cte(&mut with, "g", self.grant);
+        cte(&mut with, "t", self.token);
+        for (i, d) in self.deliveries.into_iter().enumerate() {
+            cte(&mut with, &format!("d{i}"), d);
+        }
+        cte(&mut with, "a", self.audit);
+        let answer = Query::select().column((al("g"), grant::Column::Id)).from(al("g")).to_owned();
+        with.query(answer)
+    }
+}
+
+/// Adds `name AS (query)` to `with`.
+fn cte(with: &mut WithClause, name: &str, query: impl QueryStatementBuilder) {
+    let mut c = CommonTableExpression::new();
+    c.table_name(al(name)).query(query);
+    with.cte(c);
+}
+
+#[async_trait]
+impl HotPathStore for SeaStore {
+    async fn client_access(
+        &self,
+        client_id: &ClientId,
+        token: Option<&TokenDigest>,
+        detail: AccessDetail,
+        _now: OffsetDateTime,
+        admit: &(dyn for<'c> Fn(&'c ClientRecord) -> bool + Send + Sync),
+    ) -> StoreResult<Option<ClientAccess>> {
+        let stmt = self.db.get_database_backend().build(&client_access_query(client_id, token, detail));
+        let Some(row) = self.db.query_one(stmt).await? else { return Ok(None) };
+        let client = client_of(&row)?;
+        // The token's columns are decoded only for an admitted caller (the secret checked).
+        let token = match token {
+            Some(_) if admit(&client) => token_of(&row, detail)?,
+            _ => None,
+        };
+        Ok(Some(ClientAccess { client, token }))
+    }
+
+    async fn origin_registered(&self, origin: &str) -> StoreResult<bool> {
+        let (o, c) = (al("o"), al("c"));
+        let q = Query::select()
+            .expr(Expr::val(1))
+            .from_as(ClientOrigins::Table, o.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                client::Entity,
+                c.clone(),
+                Expr::col((c.clone(), client::Column::Id)).equals((o.clone(), ClientOrigins::ClientId)),
+            )
+            .and_where(Expr::col((o, ClientOrigins::Origin)).eq(origin))
+            .and_where(Expr::col((c, client::Column::DisabledAt)).is_null())
+            .limit(1)
+            .to_owned();
+        let stmt = self.db.get_database_backend().build(&q);
+        Ok(self.db.query_one(stmt).await?.is_some())
+    }
+
+    async fn exchange_and_audit(
+        &self,
+        digest: &TokenDigest,
+        client_id: &ClientId,
+        now: OffsetDateTime,
+        issue: &IssueGrant,
+        audit: &AuditEvent,
+    ) -> StoreResult<ExchangeOutcome> {
+        let backend = self.db.get_database_backend();
+        // The token (its user, workspace and scopes never change) and the endpoints, read first.
+        let rows = self.db.query_all(backend.build(&exchange_preread(digest, client_id))).await?;
+        let Some(first) = rows.first() else { return Ok(ExchangeOutcome::Refused(TokenRefusal::Invalid)) };
+        let token = PublicTokenRecord {
+            id: get(first, "id")?,
+            client_id: ClientId::from_stored(get(first, "client_id")?),
+            user_id: UserId::from_stored(get(first, "user_id")?),
+            workspace_id: WorkspaceId::from_stored(get(first, "workspace_id")?),
+            scopes: ScopeSet::from_stored(&get::<String>(first, "scopes")?),
+            expires_at: at(get(first, "expires_at")?)?,
+            used_at: opt_at(get(first, "used_at")?)?,
+        };
+        if let Err(refusal) = token.exchangeable_by(client_id, now) {
+            return Ok(ExchangeOutcome::Refused(refusal));
+        }
+        let mut endpoints = Vec::new();
+        for row in &rows {
+            let (Some(id), Some(events)) =
+                (get::<Option<String>>(row, "e_id")?, get::<Option<String>>(row, "e_events")?)
+            else {
+                continue;
+            };
+            let events = json_list(&events)?;
+            if events.is_empty() || events.iter().any(|e| e == WebhookEvent::GrantCreated.as_str()) {
+                endpoints.push(id);
+            }
+        }
+        let grant = GrantRecord {
+            id: issue.grant_id.clone(),
+            client_id: client_id.clone(),
+            user_id: token.user_id.clone(),
+            workspace_id: token.workspace_id.clone(),
+            scopes: token.scopes.clone(),
+            created_at: issue.created_at,
+            expires_at: issue.expires_at,
+            revoked_at: None,
+        };
+        let input = ExchangeInput { token: &token, digest, client_id, now, issue, endpoints: &endpoints, audit };
+        if backend == DbBackend::Postgres {
+            // One transaction of three round trips: `BEGIN`, one statement that claims the token
+            // and writes the grant, the token, the deliveries and the audit event (each insert
+            // selects from the claim, so nothing is written unless it matched), `COMMIT`. The
+            // explicit transaction matters: if the caller's connection is lost while the
+            // statement runs (say, waiting for a lock), PostgreSQL rolls it back instead of
+            // committing an exchange whose access token nobody received. A concurrent exchange
+            // of the same token makes the claim match no row (PostgreSQL re-checks
+            // `used_at IS NULL` after the other's commit).
+            let writes = ExchangeWrites::build(&input, true)?;
+            let txn = self.db.begin().await?;
+            let issued = txn.query_one(backend.build(&writes.into_cte())).await?;
+            let Some(_) = issued else {
+                txn.rollback().await?;
+                return Ok(ExchangeOutcome::Refused(TokenRefusal::AlreadyUsed));
+            };
+            txn.commit().await?;
+            return Ok(ExchangeOutcome::Issued(grant));
+        }
+        // SQLite: the writes in one transaction on the writer connection (writers queue for it
+        // in the pool, not in SQLite's busy handler).
+        let writes = ExchangeWrites::build(&input, false)?;
+        let txn = self.writer().begin().await?;
+        let claimed = txn.execute(backend.build(&writes.claim)).await?;
+        if claimed.rows_affected() != 1 {
+            txn.rollback().await?;
+            return Ok(ExchangeOutcome::Refused(TokenRefusal::AlreadyUsed));
+        }
+        txn.execute(backend.build(&writes.grant)).await?;
+        txn.execute(backend.build(&writes.token)).await?;
+        for d in &writes.deliveries {
+            txn.execute(backend.build(d)).await?;
+        }
+        txn.execute(backend.build(&writes.audit)).await?;
+        txn.commit().await?;
+        Ok(ExchangeOutcome::Issued(grant))
+    }
+}
+
+/// Replaces the `client_origins` rows of `client_id` with `origins` (run with the client write).
+pub(super) async fn replace_client_origins<C: ConnectionTrait>(
+    conn: &C,
+    client_id: &str,
+    origins: &[String],
+) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    let delete = Query::delete()
+        .from_table(ClientOrigins::Table)
+        .and_where(Expr::col(ClientOrigins::ClientId).eq(client_id))
+        .to_owned();
+    conn.execute(backend.build(&delete)).await?;
+    let mut unique: Vec<&String> = origins.iter().collect();
+    unique.sort();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    let mut ins = Query::insert();
+    ins.into_table(ClientOrigins::Table).columns([ClientOrigins::Origin, ClientOrigins::ClientId]);
+    for o in unique {
+        ins.values([o.as_str().into(), client_id.into()])
+            .map_err(|e| StoreError::Corrupt(format!("client origins: {e}")))?;
+    }
+    conn.execute(backend.build(&ins)).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kc_domain::{PlainToken, TokenKind};
+
+    #[test]
+    fn the_postgres_exchange_is_one_statement_of_chained_ctes() {
+        let digest = PlainToken::parse(TokenKind::Public, "public_abc").map(|t| t.digest());
+        let digest = digest.unwrap_or_else(|_| TokenDigest::from_stored("d".into()));
+        let client = ClientId::from_stored("kc_x".into());
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000);
+        let token = PublicTokenRecord {
+            id: 1,
+            client_id: client.clone(),
+            user_id: UserId::from_stored("u".into()),
+            workspace_id: WorkspaceId::from_stored("w".into()),
+            scopes: ScopeSet::from_stored("users:read"),
+            expires_at: now + time::Duration::minutes(5),
+            used_at: None,
+        };
+        let issue = IssueGrant {
+            grant_id: GrantId::from_stored("grant_1".into()),
+            access_digest: TokenDigest::from_stored("ad".into()),
+            created_at: now,
+            expires_at: now + time::Duration::days(1),
+        };
+        let audit = AuditEvent {
+            at: now,
+            kind: "token.exchange".into(),
+            outcome: "success".into(),
+            client_id: Some("kc_x".into()),
+            grant_id: Some("grant_1".into()),
+            user_id: None,
+            ip: None,
+            request_id: None,
+            detail: None,
+        };
+        let endpoints = ["wh_1".to_owned()];
+        let input = ExchangeInput {
+            token: &token,
+            digest: &digest,
+            client_id: &client,
+            now,
+            issue: &issue,
+            endpoints: &endpoints,
+            audit: &audit,
+        };
+        let writes = ExchangeWrites::build(&input, true).expect("built");
+        let sql = DbBackend::Postgres.build(&writes.into_cte()).sql;
+        assert!(sql.starts_with("WITH \"claimed\" AS (UPDATE"), "{sql}");
+        for part in
+            ["\"g\" AS (INSERT", "\"t\" AS (INSERT", "\"d0\" AS (INSERT", "\"a\" AS (INSERT", "FROM \"claimed\""]
+        {
+            assert!(sql.contains(part), "{part} in {sql}");
+        }
+        assert!(sql.ends_with("SELECT \"g\".\"id\" FROM \"g\""), "{sql}");
+    }
+}

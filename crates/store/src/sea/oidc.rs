@@ -1,0 +1,452 @@
+//! [`OidcStore`] on sea-orm: the provider's tables and its atomic transitions (code issue and
+//! redemption, refresh-token rotation), each a conditional `UPDATE … WHERE <still in the old
+//! state>` whose row count decides, inside the transaction that does the rest.
+
+use super::{at, grant_from, ms, opt_at, outbox, SeaStore};
+use crate::entity::{grant, link_token, public_token};
+use crate::oidc_port::*;
+use crate::{NewLinkSession, StoreError, StoreResult};
+use async_trait::async_trait;
+use kc_domain::{
+    AuthorizationCode, ClientId, GrantId, GrantRecord, RefreshTokenRecord, ScopeSet, Sealed, SigningAlg, TokenDigest,
+    UserId, WebhookEvent, WorkspaceId,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use time::OffsetDateTime;
+
+/// The `oidc_signing_keys` table.
+pub(crate) mod oidc_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub kid: String,
+        pub alg: String,
+        pub generation: i32,
+        pub private_key: String,
+        pub private_key_id: String,
+        pub public_jwk: String,
+        pub created_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `oidc_requests` table.
+pub(crate) mod oidc_request {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub handle: String,
+        #[sea_orm(unique)]
+        pub link_token_id: i64,
+        pub client_id: String,
+        pub redirect_uri: String,
+        pub state: Option<String>,
+        pub nonce: Option<String>,
+        pub code_challenge: String,
+        pub scopes: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub completed_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `oidc_codes` table.
+pub(crate) mod oidc_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub digest: String,
+        #[sea_orm(unique)]
+        pub request_id: i64,
+        pub client_id: String,
+        pub redirect_uri: String,
+        pub code_challenge: String,
+        pub nonce: Option<String>,
+        pub scopes: String,
+        pub user_id: String,
+        pub workspace_id: String,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+        pub grant_id: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `oidc_refresh_tokens` table.
+pub(crate) mod oidc_refresh {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub digest: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn key_from(m: oidc_key::Model) -> StoreResult<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        alg: SigningAlg::parse(&m.alg).ok_or_else(|| StoreError::Corrupt(format!("signing key alg {}", m.alg)))?,
+        kid: m.kid,
+        generation: m.generation,
+        private_key: Sealed { key_id: m.private_key_id, blob: m.private_key },
+        public_jwk: m.public_jwk,
+        created_at: at(m.created_at)?,
+    })
+}
+
+fn request_from(m: oidc_request::Model) -> StoreResult<OidcRequestRecord> {
+    Ok(OidcRequestRecord {
+        id: m.id,
+        handle: m.handle,
+        link_session_id: m.link_token_id,
+        client_id: ClientId::from_stored(m.client_id),
+        redirect_uri: m.redirect_uri,
+        state: m.state,
+        nonce: m.nonce,
+        code_challenge: m.code_challenge,
+        scopes: ScopeSet::from_stored(&m.scopes),
+        expires_at: at(m.expires_at)?,
+        completed_at: opt_at(m.completed_at)?,
+    })
+}
+
+fn code_from(m: oidc_code::Model) -> StoreResult<AuthorizationCode> {
+    Ok(AuthorizationCode {
+        id: m.id,
+        client_id: ClientId::from_stored(m.client_id),
+        redirect_uri: m.redirect_uri,
+        code_challenge: m.code_challenge,
+        nonce: m.nonce,
+        scopes: ScopeSet::from_stored(&m.scopes),
+        user_id: UserId::from_stored(m.user_id),
+        workspace_id: WorkspaceId::from_stored(m.workspace_id),
+        auth_time: at(m.auth_time)?,
+        expires_at: at(m.expires_at)?,
+        used_at: opt_at(m.used_at)?,
+        grant_id: m.grant_id.map(GrantId::from_stored),
+    })
+}
+
+fn refresh_from(m: oidc_refresh::Model) -> StoreResult<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        id: m.id,
+        grant_id: GrantId::from_stored(m.grant_id),
+        client_id: ClientId::from_stored(m.client_id),
+        auth_time: at(m.auth_time)?,
+        expires_at: at(m.expires_at)?,
+        used_at: opt_at(m.used_at)?,
+    })
+}
+
+fn refresh_model(grant_id: &str, client_id: &str, r: &NewRefreshToken) -> oidc_refresh::ActiveModel {
+    oidc_refresh::ActiveModel {
+        digest: Set(r.digest.as_str().to_owned()),
+        grant_id: Set(grant_id.to_owned()),
+        client_id: Set(client_id.to_owned()),
+        auth_time: Set(ms(r.auth_time)),
+        created_at: Set(ms(r.created_at)),
+        expires_at: Set(ms(r.expires_at)),
+        used_at: Set(None),
+        ..Default::default()
+    }
+}
+
+#[async_trait]
+impl OidcStore for SeaStore {
+    async fn oidc_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        oidc_key::Entity::find()
+            .order_by_asc(oidc_key::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(key_from)
+            .collect()
+    }
+
+    async fn insert_oidc_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        let res = oidc_key::ActiveModel {
+            kid: Set(k.kid.clone()),
+            alg: Set(k.alg.as_str().to_owned()),
+            generation: Set(k.generation),
+            private_key: Set(k.private_key.blob.clone()),
+            private_key_id: Set(k.private_key.key_id.clone()),
+            public_jwk: Set(k.public_jwk.clone()),
+            created_at: Set(ms(k.created_at)),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await;
+        match res.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert_oidc_request(
+        &self,
+        s: &NewLinkSession,
+        r: &NewOidcRequest,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        let link = link_token::ActiveModel {
+            digest: Set(s.digest.as_str().to_owned()),
+            client_id: Set(s.client_id.to_string()),
+            scopes: Set(s.scopes.to_string()),
+            created_at: Set(ms(s.created_at)),
+            expires_at: Set(ms(s.expires_at)),
+            completed_at: Set(None),
+            resumed_grant_id: Set(None),
+            user_id: Set(None),
+            workspace_id: Set(None),
+            consent: Set(None),
+            integration_name: Set(s.integration_name.clone()),
+            prefill: Set(s.prefill_json.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        oidc_request::ActiveModel {
+            handle: Set(r.handle.clone()),
+            link_token_id: Set(link.id),
+            client_id: Set(s.client_id.to_string()),
+            redirect_uri: Set(r.redirect_uri.clone()),
+            state: Set(r.state.clone()),
+            nonce: Set(r.nonce.clone()),
+            code_challenge: Set(r.code_challenge.clone()),
+            scopes: Set(s.scopes.to_string()),
+            created_at: Set(ms(now)),
+            expires_at: Set(ms(s.expires_at)),
+            completed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn find_oidc_request(&self, handle: &str) -> StoreResult<Option<OidcRequestRecord>> {
+        oidc_request::Entity::find()
+            .filter(oidc_request::Column::Handle.eq(handle))
+            .one(&self.db)
+            .await?
+            .map(request_from)
+            .transpose()
+    }
+
+    async fn find_oidc_request_by_session(&self, link_session_id: i64) -> StoreResult<Option<OidcRequestRecord>> {
+        oidc_request::Entity::find()
+            .filter(oidc_request::Column::LinkTokenId.eq(link_session_id))
+            .one(&self.db)
+            .await?
+            .map(request_from)
+            .transpose()
+    }
+
+    async fn complete_oidc_request(&self, request_id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        let res = oidc_request::Entity::update_many()
+            .col_expr(oidc_request::Column::CompletedAt, Expr::value(ms(now)))
+            .filter(oidc_request::Column::Id.eq(request_id))
+            .filter(oidc_request::Column::CompletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn issue_oidc_code(
+        &self,
+        request: &OidcRequestRecord,
+        public_digest: &TokenDigest,
+        code_digest: &TokenDigest,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<CodeIssue> {
+        let txn = self.db.begin().await?;
+        let answered = oidc_request::Entity::update_many()
+            .col_expr(oidc_request::Column::CompletedAt, Expr::value(ms(now)))
+            .filter(oidc_request::Column::Id.eq(request.id))
+            .filter(oidc_request::Column::CompletedAt.is_null())
+            .filter(oidc_request::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        let consumed = public_token::Entity::update_many()
+            .col_expr(public_token::Column::UsedAt, Expr::value(ms(now)))
+            .filter(public_token::Column::Digest.eq(public_digest.as_str()))
+            .filter(public_token::Column::LinkTokenId.eq(request.link_session_id))
+            .filter(public_token::Column::ClientId.eq(request.client_id.as_str()))
+            .filter(public_token::Column::UsedAt.is_null())
+            .filter(public_token::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        if answered.rows_affected != 1 || consumed.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(CodeIssue::Refused);
+        }
+        let public = public_token::Entity::find()
+            .filter(public_token::Column::Digest.eq(public_digest.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("consumed public token vanished".into()))?;
+        let link = link_token::Entity::find_by_id(request.link_session_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("link session of an authorization request vanished".into()))?;
+        oidc_code::ActiveModel {
+            digest: Set(code_digest.as_str().to_owned()),
+            request_id: Set(request.id),
+            client_id: Set(request.client_id.to_string()),
+            redirect_uri: Set(request.redirect_uri.clone()),
+            code_challenge: Set(request.code_challenge.clone()),
+            nonce: Set(request.nonce.clone()),
+            scopes: Set(public.scopes),
+            user_id: Set(public.user_id),
+            workspace_id: Set(public.workspace_id),
+            // The user signed in during this widget run; it completed when the public token was made.
+            auth_time: Set(link.completed_at.unwrap_or(public.created_at)),
+            created_at: Set(ms(now)),
+            expires_at: Set(ms(expires_at)),
+            used_at: Set(None),
+            grant_id: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(CodeIssue::Issued)
+    }
+
+    async fn find_oidc_code(&self, digest: &TokenDigest) -> StoreResult<Option<AuthorizationCode>> {
+        oidc_code::Entity::find()
+            .filter(oidc_code::Column::Digest.eq(digest.as_str()))
+            .one(&self.db)
+            .await?
+            .map(code_from)
+            .transpose()
+    }
+
+    async fn redeem_oidc_code(
+        &self,
+        code_id: i64,
+        now: OffsetDateTime,
+        issue: &NewOAuthGrant,
+    ) -> StoreResult<Option<GrantRecord>> {
+        let txn = self.db.begin().await?;
+        let claimed = oidc_code::Entity::update_many()
+            .col_expr(oidc_code::Column::UsedAt, Expr::value(ms(now)))
+            .col_expr(oidc_code::Column::GrantId, Expr::value(issue.grant_id.as_str()))
+            .filter(oidc_code::Column::Id.eq(code_id))
+            .filter(oidc_code::Column::UsedAt.is_null())
+            .filter(oidc_code::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        let code = oidc_code::Entity::find_by_id(code_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("claimed code vanished".into()))?;
+        let g = grant::ActiveModel {
+            id: Set(issue.grant_id.to_string()),
+            client_id: Set(code.client_id.clone()),
+            user_id: Set(code.user_id.clone()),
+            workspace_id: Set(code.workspace_id.clone()),
+            scopes: Set(code.scopes.clone()),
+            created_at: Set(ms(issue.created_at)),
+            expires_at: Set(ms(issue.expires_at)),
+            revoked_at: Set(None),
+            transaction_limit: Set(None),
+            enable_limiter: Set(false),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if let Some(r) = &issue.refresh {
+            refresh_model(&g.id, &g.client_id, r).insert(&txn).await?;
+        }
+        outbox::enqueue_grant_event(&txn, WebhookEvent::GrantCreated, &g, ms(now)).await?;
+        txn.commit().await?;
+        Ok(Some(grant_from(g)?))
+    }
+
+    async fn find_refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenRecord>> {
+        oidc_refresh::Entity::find()
+            .filter(oidc_refresh::Column::Digest.eq(digest.as_str()))
+            .one(&self.db)
+            .await?
+            .map(refresh_from)
+            .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, id: i64, next: &NewRefreshToken, now: OffsetDateTime) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let rotated = oidc_refresh::Entity::update_many()
+            .col_expr(oidc_refresh::Column::UsedAt, Expr::value(ms(now)))
+            .filter(oidc_refresh::Column::Id.eq(id))
+            .filter(oidc_refresh::Column::UsedAt.is_null())
+            .filter(oidc_refresh::Column::ExpiresAt.gt(ms(now)))
+            .exec(&txn)
+            .await?;
+        if rotated.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let old = oidc_refresh::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("rotated refresh token vanished".into()))?;
+        refresh_model(&old.grant_id, &old.client_id, next).insert(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,4 @@
+// Babel is used by Jest only; the published build is made by tsup.
+module.exports = {
+  presets: ["module:@react-native/babel-preset"],
+};
