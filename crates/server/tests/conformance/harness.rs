@@ -1,7 +1,7 @@
 //! What a case runs against: a fresh server ([`TestApp`]), the adapter under test (anything
 //! implementing the api traits) and helpers that speak only through those traits.
 
-use crate::helpers::{spawn_app, Db, TestApp};
+use crate::helpers::{fresh_database, spawn_app, spawn_app_on, Db, TestApp};
 use kc_api::*;
 use kc_service::NewClient;
 use sea_orm::{ConnectionTrait, Database};
@@ -28,8 +28,17 @@ pub async fn in_process(db: Db) -> World {
 }
 
 /// `kc-client` over HTTP to a server on a fresh database.
+///
+/// The failed-authentication budget is raised out of the way: the cases check the codes of many
+/// refused calls in a row from one address, which the limiter would (rightly) turn into
+/// `RATE_LIMITED`; `http::repeated_failed_authentication_is_rate_limited` tests the limiter.
 pub async fn http_client(db: Db) -> World {
-    let app = spawn_app(db).await;
+    let (url, dir) = fresh_database(db).await;
+    let app = spawn_app_on(&url, &dir, |s| {
+        s.security.auth_failures_per_minute = 10_000;
+        s.security.ip_auth_failures_per_minute = 10_000;
+    })
+    .await;
     let client = kc_client::Client::new(app.base.clone()).expect("a client for the test server");
     World { api: Arc::new(client), app, adapter: "client" }
 }

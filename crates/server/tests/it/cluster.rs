@@ -1,10 +1,12 @@
 //! Two real nodes behind nginx on one PostgreSQL — the topology of `deploy/compose.yaml`,
 //! started by the same code as `cargo xtask cluster` (`tests/support/cluster.rs`) — driven
 //! through the proxy only: readiness, exactly-once exchange under concurrent requests that
-//! nginx spreads over both nodes, and revocation seen at once whichever node answers.
+//! nginx spreads over both nodes, revocation seen at once whichever node answers, and the
+//! failed-authentication limiter keyed on the client address nginx forwards.
 
 use crate::cluster_support::{repository_root, Cluster, ClusterSpec};
 use crate::helpers::*;
+use crate::limiter::node_from;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
@@ -112,4 +114,55 @@ async fn two_nodes_behind_nginx_exchange_exactly_once_and_see_revocations_at_onc
             assert_eq!(d["reason"], json!("token_revoked"), "attempt {attempt}, check {i}: {d}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_nginx_a_flood_from_one_address_is_limited_by_that_address_and_never_refuses_the_owner() {
+    let (url, _dir) = fresh_database(Db::Postgres).await;
+    let creds = cli_create_client(&url, "Cluster app").await;
+    let cluster = start_cluster(&url).await;
+    let proxy = Node::new(&cluster.url);
+    // Both nodes trust nginx (127.0.0.1) and take the client address from X-Forwarded-For.
+    let attacker = node_from(&proxy, [127, 0, 0, 2]);
+    let owner = node_from(&proxy, [127, 0, 0, 3]);
+    let neighbour = node_from(&proxy, [127, 0, 0, 4]);
+    let (access, _) = owner.access_token(&creds).await;
+    let wrong = Creds { id: creds.id.clone(), secret: "kcs_wrong".to_owned() };
+
+    let (mut unauthorized, mut limited) = (0, 0);
+    let started = std::time::Instant::now();
+    for attempt in 0..40 {
+        let a = attacker.post("/link-token", &wrong, json!({})).await;
+        match (a.status.as_u16(), a.code()) {
+            (401, "INVALID_CLIENT") => unauthorized += 1,
+            (429, "RATE_LIMITED") => {
+                let retry = a.headers.get("retry-after").and_then(|v| v.to_str().ok()).unwrap_or("");
+                assert!(
+                    retry.parse::<u64>().is_ok_and(|s| s >= 1),
+                    "attempt {attempt}: 429 with Retry-After: {retry:?}"
+                );
+                limited += 1;
+            }
+            other => panic!("attempt {attempt}: the flood gets only 401 or 429, got {other:?}: {}", a.body),
+        }
+        if attempt % 4 == 0 {
+            let check = owner.check_session(&creds, &access).await;
+            let d = check.data();
+            assert_eq!(d["has_valid_session"], json!(true), "attempt {attempt}: the owner is never refused: {d}");
+            let link = owner.post("/link-token", &creds, json!({})).await;
+            assert_eq!(link.status, StatusCode::OK, "attempt {attempt}: the owner's link token: {}", link.body);
+        }
+    }
+    assert!(limited > 0, "the flooding address was limited through the proxy ({unauthorized} × 401, {limited} × 429)");
+    // The default budget per (client id, address): a burst of 5, then 20 a minute (one per 3 s).
+    let ceiling = 5 + (started.elapsed().as_secs_f64() / 3.0).ceil() as usize + 1;
+    assert!(
+        unauthorized <= ceiling,
+        "at most {ceiling} failures admitted in {:?}: {unauthorized} × 401, {limited} × 429",
+        started.elapsed()
+    );
+
+    // The budget is the forwarded address's, not nginx's: another address's typo is a plain 401.
+    let typo = neighbour.post("/link-token", &wrong, json!({})).await;
+    typo.assert_error(401, "INVALID_CLIENT");
 }

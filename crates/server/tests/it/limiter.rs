@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A node spoken to from source address `ip`.
-fn node_from(node: &Node, ip: [u8; 4]) -> Node {
+pub(crate) fn node_from(node: &Node, ip: [u8; 4]) -> Node {
     let http = reqwest::Client::builder()
         .local_address(IpAddr::from(ip))
         .timeout(NODE_REQUEST_TIMEOUT)
