@@ -91,6 +91,9 @@ trap cleanup EXIT INT TERM
 
 export KRYPTOS__DATA_DIR="$data_dir"
 export KRYPTOS__DEMO__ENABLED=false
+# A throw-away pepper shared by the CLI and the server (admin commands never generate one).
+KRYPTOS__SECURITY__PEPPER=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+export KRYPTOS__SECURITY__PEPPER
 export KRYPTOS__DATABASE__URL="sqlite://$data_dir/kryptos.db?mode=rwc"
 # Fuzzing sends many malformed credentials: keep the failed-auth limiter out of the way so
 # every operation is exercised (429 answers are still documented and checked when they occur).
@@ -98,6 +101,8 @@ export KRYPTOS__SECURITY__AUTH_FAILURES_PER_MINUTE=1000000
 export KRYPTOS__LOG__FILTER=${KRYPTOS__LOG__FILTER:-warn}
 unset RUST_LOG
 
+# Administration commands never create a database: `migrate` makes the throw-away one first.
+"$bin" migrate >/dev/null
 creds=$("$bin" clients create --name fuzz --json)
 client_id=$(printf '%s' "$creds" | python3 -c 'import json, sys; print(json.load(sys.stdin)["client_id"])')
 client_secret=$(printf '%s' "$creds" | python3 -c 'import json, sys; print(json.load(sys.stdin)["client_secret"])')
