@@ -755,6 +755,24 @@ function useKryptosConnect() {
 }
 
 // src/react/button.tsx
+var DARK_INK = "#03261c";
+function luminance(rgb) {
+  const [r, g, b] = rgb.map((c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function readableInk(background) {
+  const m = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:[,\s/]+([\d.]+))?\s*\)$/.exec(background.trim());
+  if (!m) return null;
+  if (m[4] !== void 0 && Number(m[4]) === 0) return null;
+  const bg = luminance([Number(m[1]), Number(m[2]), Number(m[3])]);
+  const ink = luminance([3, 38, 28]);
+  const onWhite = 1.05 / (bg + 0.05);
+  const onInk = (bg + 0.05) / (ink + 0.05);
+  return onWhite >= onInk ? "#ffffff" : DARK_INK;
+}
 function KryptosConnectButton(props) {
   const {
     generateLinkToken,
@@ -773,6 +791,15 @@ function KryptosConnectButton(props) {
     ...rest
   } = props;
   const { open, isLoading, isOpen, config } = useKryptosConnect();
+  const ref = React3.useRef(null);
+  React3.useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof window === "undefined" || typeof window.getComputedStyle !== "function") return;
+    const computed = window.getComputedStyle(el);
+    if (computed.getPropertyValue("--kc-primary-text").trim() !== "") return;
+    const ink = readableInk(computed.backgroundColor);
+    if (ink) el.style.setProperty("--kc-primary-text", ink);
+  });
   const theme = normalizeTheme(extraConfig && extraConfig.theme || config.theme);
   const vars = sanitizeCssVars({ ...config.cssVars || {}, ...extraConfig && extraConfig.cssVars || {} });
   const sizeClass = size === "sm" || size === "lg" ? size : "md";
@@ -796,6 +823,7 @@ function KryptosConnectButton(props) {
     {
       type: "button",
       ...rest,
+      ref,
       className: `kc-connect-button kc-connect-button--${sizeClass}${className ? " " + className : ""}`,
       style: { ...vars, ...style },
       "data-kc-theme": theme,

@@ -38,6 +38,33 @@ export interface KryptosConnectButtonProps extends NativeButtonProps {
   extraConfig?: KryptosExtraConfig;
 }
 
+/** Dark ink of the default theme (7.3:1 on the brand mint). */
+const DARK_INK = "#03261c";
+
+/** WCAG relative luminance of an sRGB channel triple (0–255). */
+function luminance(rgb: readonly number[]): number {
+  const [r, g, b] = rgb.map((c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/**
+ * The label colour that reads best on a computed `background-color` (`rgb(…)`/`rgba(…)`):
+ * white or the dark ink, whichever contrasts more; `null` for a transparent or unparsable one.
+ */
+export function readableInk(background: string): string | null {
+  const m = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:[,\s/]+([\d.]+))?\s*\)$/.exec(background.trim());
+  if (!m) return null;
+  if (m[4] !== undefined && Number(m[4]) === 0) return null;
+  const bg = luminance([Number(m[1]), Number(m[2]), Number(m[3])]);
+  const ink = luminance([3, 38, 28]);
+  const onWhite = 1.05 / (bg + 0.05);
+  const onInk = (bg + 0.05) / (ink + 0.05);
+  return onWhite >= onInk ? "#ffffff" : DARK_INK;
+}
+
 /** The button that runs the Kryptos Connect flow. */
 export function KryptosConnectButton(props: KryptosConnectButtonProps): React.ReactElement {
   const {
@@ -57,6 +84,18 @@ export function KryptosConnectButton(props: KryptosConnectButtonProps): React.Re
     ...rest
   } = props;
   const { open, isLoading, isOpen, config } = useKryptosConnect();
+  const ref = React.useRef<HTMLButtonElement>(null);
+  // A page that sets only `--kc-primary` (as the product docs show) gets a readable label:
+  // unless it also chose `--kc-primary-text`, pick white or dark ink for the actual background.
+  // Runs in the browser only (effects do not run during server rendering).
+  React.useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof window === "undefined" || typeof window.getComputedStyle !== "function") return;
+    const computed = window.getComputedStyle(el);
+    if (computed.getPropertyValue("--kc-primary-text").trim() !== "") return;
+    const ink = readableInk(computed.backgroundColor);
+    if (ink) el.style.setProperty("--kc-primary-text", ink);
+  });
   const theme = normalizeTheme((extraConfig && extraConfig.theme) || config.theme);
   const vars = sanitizeCssVars({ ...(config.cssVars || {}), ...((extraConfig && extraConfig.cssVars) || {}) });
   const sizeClass = size === "sm" || size === "lg" ? size : "md";
@@ -82,6 +121,7 @@ export function KryptosConnectButton(props: KryptosConnectButtonProps): React.Re
     {
       type: "button",
       ...rest,
+      ref,
       className: `kc-connect-button kc-connect-button--${sizeClass}${className ? " " + className : ""}`,
       style: { ...(vars as React.CSSProperties), ...style },
       "data-kc-theme": theme,
