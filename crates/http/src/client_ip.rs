@@ -2,7 +2,7 @@
 //! rightmost untrusted hop of `X-Forwarded-For` or `Forwarded`.
 //!
 //! A client can write anything into these headers, but each proxy *appends* the address it
-//! received the request from. Reading from the right and skipping our own proxies, the first
+//! received the request from. Reading from the right and passing over our own proxies, the first
 //! address that is not one of them was written by a trusted proxy about its peer: that is the
 //! client. Anything further left is the client's own claim and is ignored. From a peer that is
 //! not a trusted proxy both headers are ignored entirely.
