@@ -34,10 +34,6 @@ const GENERATED: &[Generated] = &[Generated {
 /// The npm workspace of the client SDKs; each package's committed `dist/` is its build output.
 const SDK_WORKSPACE: &str = "sdk";
 
-/// Build outputs of the SDK workspace committed outside `sdk/*/dist` (the web SDK's build
-/// copies its `connect.js` IIFE to the server's assets).
-const SDK_EXTRA_OUTPUTS: &[&str] = &["crates/http/assets/connect.js"];
-
 /// Regenerates every file in [`GENERATED`] and the SDK build outputs; with `check`, leaves
 /// every committed file as it was and fails if any is stale.
 pub(crate) fn codegen(check: bool) -> Result<()> {
@@ -72,8 +68,7 @@ fn generate(file: &Generated) -> Result<String> {
     output(&mut cmd).with_context(|| format!("cannot generate {}", file.path))
 }
 
-/// Every output of the SDK workspace: `sdk/<package>/dist` of each package, and
-/// [`SDK_EXTRA_OUTPUTS`].
+/// Every output of the SDK workspace: `sdk/<package>/dist` of each package.
 fn sdk_outputs() -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(SDK_WORKSPACE).with_context(|| format!("cannot read {SDK_WORKSPACE}/"))? {
@@ -83,7 +78,6 @@ fn sdk_outputs() -> Result<Vec<PathBuf>> {
         }
     }
     out.sort();
-    out.extend(SDK_EXTRA_OUTPUTS.iter().map(PathBuf::from));
     Ok(out)
 }
 

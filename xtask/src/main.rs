@@ -32,7 +32,9 @@ commands:
       --tokens N           public tokens per exchange run (default: 4000 per second of the run)
       --soak S             also run the write path for S seconds, sampling RSS
       --no-cluster         skip the two-process PostgreSQL run
-      --only A,B           only scenarios whose label contains A or B
+      --only A,B           only scenarios whose label contains A or B (`--only ledger`: the ledger
+                           ingest + cost basis + deep pages benchmark alone)
+      --ledger-transactions N   transactions of the ledger benchmark (default 100000)
       --server PATH        measure this server binary instead of this checkout's build
   cluster [--port N]       nginx on 127.0.0.1:N (default 8080) in front of two release nodes on the
                            local PostgreSQL (the deploy/compose.yaml topology); Ctrl-C stops it
@@ -75,6 +77,7 @@ fn run(args: Vec<String>) -> Result<()> {
                 "--no-cluster",
                 "--only=",
                 "--server=",
+                "--ledger-transactions=",
             ],
         )?)?),
         "cluster" => cluster::run(&Flags::parse(rest, &["--port="])?),

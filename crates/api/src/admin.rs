@@ -59,7 +59,8 @@ pub struct AdminCaller {
 }
 
 /// The authenticated caller, as `GET /admin/api/me` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminIdentity {
     /// `op_…` (operator token) or `cu_…` (console user): what the audit trail records.
     pub actor: String,
@@ -79,7 +80,8 @@ pub struct AdminIdentity {
 }
 
 /// An organisation.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminOrg {
     /// `org_…`.
     pub id: String,
@@ -90,14 +92,16 @@ pub struct AdminOrg {
 }
 
 /// `POST /admin/api/orgs`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminOrgCreate {
     /// 1–100 characters.
     pub name: String,
 }
 
 /// A member of an organisation.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminMember {
     /// `cu_…`.
     pub user_id: String,
@@ -108,12 +112,16 @@ pub struct AdminMember {
 }
 
 /// An open invitation.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminInvitation {
     /// `inv_…`.
     pub id: String,
     /// The organisation.
     pub org_id: String,
+    /// Its name (what the invitee is asked to join).
+    #[serde(default)]
+    pub org_name: String,
     /// Who is invited.
     pub email: String,
     /// The role they get.
@@ -123,7 +131,8 @@ pub struct AdminInvitation {
 }
 
 /// `POST /admin/api/orgs/{org}/invitations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminInvite {
     /// Who to invite.
     pub email: String,
@@ -132,14 +141,16 @@ pub struct AdminInvite {
 }
 
 /// `PATCH /admin/api/orgs/{org}/members/{user}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminRoleChange {
     /// The new role.
     pub role: String,
 }
 
 /// A client as administrators see it (never its secret).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminClient {
     /// `kc_…`.
     pub client_id: String,
@@ -164,7 +175,8 @@ pub struct AdminClient {
 }
 
 /// `POST /admin/api/clients`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminClientCreate {
     /// 1–100 characters.
     pub name: String,
@@ -187,7 +199,8 @@ pub struct AdminClientCreate {
 }
 
 /// `data` of `POST /admin/api/clients` and of a secret rotation: the secret is shown this once.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminClientSecret {
     /// The client.
     pub client: AdminClient,
@@ -196,7 +209,8 @@ pub struct AdminClientSecret {
 }
 
 /// `PATCH /admin/api/clients/{id}`: what is left out stays as it is.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminClientUpdate {
     /// New name.
     #[serde(default)]
@@ -222,14 +236,16 @@ pub struct AdminClientUpdate {
 }
 
 /// `POST /admin/api/clients/{id}/mode`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminModeChange {
     /// `production` (an operator approves; anyone else records a request) or `sandbox`.
     pub mode: String,
 }
 
 /// A webhook endpoint (never its secret).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminWebhook {
     /// `wh_…`.
     pub id: String,
@@ -246,7 +262,8 @@ pub struct AdminWebhook {
 }
 
 /// `POST /admin/api/clients/{id}/webhooks`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminWebhookCreate {
     /// https:// (sandbox clients: also `http://127.0.0.1`, `[::1]`, `localhost`).
     pub url: String,
@@ -259,7 +276,8 @@ pub struct AdminWebhookCreate {
 }
 
 /// `PATCH /admin/api/clients/{id}/webhooks/{wh}`: what is left out stays as it is.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminWebhookUpdate {
     /// New URL.
     #[serde(default)]
@@ -276,7 +294,8 @@ pub struct AdminWebhookUpdate {
 }
 
 /// An endpoint with its signing secret, shown this once.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminWebhookSecret {
     /// The endpoint.
     pub webhook: AdminWebhook,
@@ -285,7 +304,8 @@ pub struct AdminWebhookSecret {
 }
 
 /// A delivery in the log.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminDelivery {
     /// `whd_…` (also `X-Webhook-Id`).
     pub id: String,
@@ -310,7 +330,8 @@ pub struct AdminDelivery {
 }
 
 /// A grant as administrators see it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminGrant {
     /// `cgrant_…`.
     pub grant_id: String,
@@ -327,7 +348,8 @@ pub struct AdminGrant {
 }
 
 /// An audit event.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminAuditEvent {
     /// RFC 3339.
     pub at: String,
@@ -348,7 +370,8 @@ pub struct AdminAuditEvent {
 }
 
 /// Query of `GET /admin/api/audit`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct AdminAuditQuery {
     /// Only this client's events.
     #[serde(default)]
@@ -362,7 +385,8 @@ pub struct AdminAuditQuery {
 }
 
 /// Query of the grants list.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct AdminGrantQuery {
     /// Only grants whose id, user id or workspace id contains this.
     #[serde(default)]
@@ -370,7 +394,8 @@ pub struct AdminGrantQuery {
 }
 
 /// One day of usage.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUsageDay {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -380,10 +405,16 @@ pub struct AdminUsageDay {
     pub completions: u64,
     /// Public tokens exchanged.
     pub exchanges: u64,
+    /// Data API calls (`/api/v1/*`) made with the app's credentials (authenticated ones,
+    /// whatever their answer). Counted per node and written every few seconds, so the last
+    /// seconds of other nodes may not show yet.
+    #[serde(default)]
+    pub data_api_calls: u64,
 }
 
 /// `GET /admin/api/clients/{id}/usage`: the last 30 days.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUsage {
     /// Oldest first.
     pub days: Vec<AdminUsageDay>,
@@ -437,6 +468,9 @@ pub trait AdminApi: Send + Sync {
     async fn admin_my_invitations(&self, caller: &AdminCaller) -> ApiResult<Vec<AdminInvitation>>;
     /// Accepts one of them.
     async fn admin_accept_invitation(&self, caller: &AdminCaller, id: &str) -> ApiResult<AdminOrg>;
+    /// Withdraws an open invitation of `org` (admins and owners; an owner's invitation only by
+    /// an owner).
+    async fn admin_revoke_invitation(&self, caller: &AdminCaller, org: &str, id: &str) -> ApiResult<()>;
 
     /// Clients the caller sees (of `org` only when given).
     async fn admin_clients(&self, caller: &AdminCaller, org: Option<String>) -> ApiResult<Vec<AdminClient>>;

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /link-token`.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateLinkTokenRequest {
     /// Space-separated scopes; omitted means every scope the client is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,7 +23,8 @@ pub struct CreateLinkTokenRequest {
 }
 
 /// `data` of a `POST /link-token` success.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateLinkTokenResponse {
     /// The `link_…` token for the widget (30 minutes).
     pub link_token: String,
@@ -40,14 +42,16 @@ pub struct CreateLinkTokenResponse {
 }
 
 /// Body of `POST /link-token/check-session`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckSessionRequest {
     /// The access token to check.
     pub access_token: String,
 }
 
 /// `data` of `POST /link-token/check-session` (always HTTP 200).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckSessionResponse {
     /// Whether the token names a live grant of this client.
     pub has_valid_session: bool,
@@ -72,14 +76,16 @@ pub struct CheckSessionResponse {
 }
 
 /// Body of `POST /token/exchange`. Credentials may also travel in the body.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeRequest {
     /// The one-time `public_…` token from the widget.
     pub public_token: String,
 }
 
 /// `data` of a `POST /token/exchange` success.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeResponse {
     /// The long-lived `cat_…` bearer token.
     pub access_token: String,
@@ -96,15 +102,17 @@ pub struct ExchangeResponse {
 }
 
 /// Body of `POST /token/revoke`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeRequest {
     /// The grant to revoke.
     pub grant_id: String,
 }
 
 /// Query of `GET /token/grants`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListGrantsQuery {
     /// Page size, 1–100 (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,7 +123,8 @@ pub struct ListGrantsQuery {
 }
 
 /// One active grant in `GET /token/grants`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantSummary {
     /// The grant id.
     pub grant_id: String,
@@ -130,7 +139,8 @@ pub struct GrantSummary {
 }
 
 /// `data` of `GET /token/grants`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantsPage {
     /// This page of the client's active grants, oldest first.
     pub grants: Vec<GrantSummary>,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const CSV_MAX_BYTES: usize = 10 * 1024 * 1024;
 
 /// What an import added.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CsvImportResponse {
     /// The recognised layout: `binance`, `coinbase` or `generic`.

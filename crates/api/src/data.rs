@@ -7,8 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// An exact decimal, sent as a JSON number with every digit (never through `f64`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, utoipa::ToSchema)]
-#[schema(value_type = f64)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = f64))]
 pub struct Exact(pub String);
 
 impl Exact {
@@ -55,7 +56,8 @@ impl fmt::Debug for BearerToken {
 }
 
 /// `userInfo` of `GET /api/v1/userinfo`, filtered by the grant's `openid`/`profile`/`email`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     /// The user id (`openid`).
     pub sub: String,
@@ -78,7 +80,8 @@ pub struct UserInfo {
 }
 
 /// Body of `GET /api/v1/userinfo`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoResponse {
     /// A human note.
@@ -90,8 +93,9 @@ pub struct UserInfoResponse {
 }
 
 /// Query of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationsQuery {
     /// Page number, from 1 (default 1).
@@ -106,7 +110,8 @@ pub struct IntegrationsQuery {
 }
 
 /// Pagination of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     /// This page.
@@ -122,7 +127,8 @@ pub struct Pagination {
 }
 
 /// Body of `GET /api/v1/integrations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationsPage {
     /// This page of integrations.
     pub data: Vec<crate::IntegrationView>,
@@ -135,8 +141,9 @@ pub struct IntegrationsPage {
 }
 
 /// Query of `GET /api/v1/holdings`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingsQuery {
     /// `true` includes spam assets.
@@ -148,7 +155,8 @@ pub struct HoldingsQuery {
 }
 
 /// An asset in a holding.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingAsset {
     /// Asset id.
@@ -172,7 +180,8 @@ pub struct HoldingAsset {
 }
 
 /// The account of a distribution entry.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingAccount {
     /// Provider id.
@@ -182,7 +191,8 @@ pub struct HoldingAccount {
 }
 
 /// How much of an asset one integration holds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Distribution {
     /// Quantity in this wallet.
@@ -196,7 +206,8 @@ pub struct Distribution {
 }
 
 /// One asset held across a workspace's integrations.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holding {
     /// The asset.
     pub asset: HoldingAsset,
@@ -234,7 +245,8 @@ pub struct Holding {
 }
 
 /// Portfolio totals.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HoldingsSummary {
     /// Total market value.
@@ -251,7 +263,8 @@ pub struct HoldingsSummary {
 }
 
 /// Body of `GET /api/v1/holdings`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldingsResponse {
     /// Holdings, largest value first.
     pub holdings: Vec<Holding>,
@@ -298,7 +311,8 @@ pub trait DataApi: Send + Sync {
 }
 
 /// Body of `POST /developer/integrations/{walletId}/resync`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResyncRequest {
     /// The integration's owner.
     pub user_id: String,
@@ -307,7 +321,8 @@ pub struct ResyncRequest {
 }
 
 /// `data` of a resync (HTTP 202).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResyncResponse {
     /// The mode queued.
     pub mode: String,
@@ -320,7 +335,8 @@ pub struct ResyncResponse {
 }
 
 /// Body of `PATCH /developer/grants/{grantId}/transaction-limit`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionLimitRequest {
     /// New limit (a non-negative integer).
@@ -332,7 +348,8 @@ pub struct TransactionLimitRequest {
 }
 
 /// `data` of a transaction-limit update.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionLimitResponse {
     /// The grant.
     pub grant_id: String,

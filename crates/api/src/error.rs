@@ -18,7 +18,8 @@ pub struct ApiError {
 
 /// One bad request parameter, as the Data API's error `details` list it
 /// (`{"code": "invalid_type", "expected": "number", "received": "string", "path": ["limit"], "message": "…"}`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParamIssue {
     /// `invalid_type`, `too_small`, `too_big`, `invalid_enum_value` or `unrecognized_keys`.
     pub code: String,

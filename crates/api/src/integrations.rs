@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// A function a provider supports, e.g. `getBalance`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderFunction {
     /// Internal name.
@@ -14,7 +15,8 @@ pub struct ProviderFunction {
 }
 
 /// One provider of `GET /integrations/public/list` (documented shape).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicProvider {
     /// Provider id, e.g. `ethereum`, `binance`.
     pub id: String,
@@ -61,7 +63,8 @@ pub struct PublicProvider {
 }
 
 /// A form field the widget shows for a provider.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderField {
     /// `address`, `apiKey`, `secretKey`, `password`, `accountName` or `alias`.
     pub name: String,
@@ -74,7 +77,8 @@ pub struct ProviderField {
 }
 
 /// A provider as the widget needs it: the public object plus its form.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetProvider {
     /// The public provider object.
     #[serde(flatten)]
@@ -90,14 +94,16 @@ pub struct WidgetProvider {
 }
 
 /// `data` of `GET /widget/providers`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProvidersResponse {
     /// Providers this client's users may connect (sandbox: ethereum and solana).
     pub providers: Vec<WidgetProvider>,
 }
 
 /// Body of `POST /widget/integrations`.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIntegrationRequest {
     /// Provider id.
@@ -123,7 +129,8 @@ pub struct CreateIntegrationRequest {
 }
 
 /// An integration: the Data API's documented object, plus `syncStatus`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationView {
     /// Provider id.
@@ -179,7 +186,8 @@ pub struct IntegrationView {
 }
 
 /// `data` of `GET /widget/integrations`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationsResponse {
     /// The session workspace's integrations, oldest first.
     pub integrations: Vec<IntegrationView>,

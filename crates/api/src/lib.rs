@@ -30,7 +30,7 @@ pub use credentials::{ClientCredentials, LinkTokenCredential, RequestMeta};
 pub use csv_import::{CsvImportApi, CsvImportResponse, CSV_MAX_BYTES};
 pub use data::*;
 pub use error::{ApiError, ApiResult, ParamIssue};
-pub use health::{HealthApi, HealthInfo};
+pub use health::{HealthApi, HealthInfo, ProviderReadiness, Readiness};
 pub use integrations::*;
 pub use kc_domain::ErrorCode;
 pub use oidc::*;

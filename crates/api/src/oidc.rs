@@ -44,7 +44,8 @@ impl OAuthError {
 }
 
 /// The body of an OAuth error response.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
     /// `unsupported_grant_type`, `invalid_scope` or `invalid_token`.
@@ -54,8 +55,9 @@ pub struct OAuthErrorBody {
 }
 
 /// The parameters of `GET /oidc/auth`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::IntoParams, utoipa::ToSchema)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuthorizeParams {
     /// Must be `code`.
     pub response_type: Option<String>,
@@ -73,16 +75,19 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     /// Must be `S256` (`plain` is refused).
     pub code_challenge_method: Option<String>,
-    /// `login`, `consent` and `select_account` are always honoured (every authorization signs
-    /// in and asks consent); `none` answers `login_required`.
+    /// `none`: answered at once, without any page, from this browser's session with the provider
+    /// when a live grant of the client covers the scopes (`login_required` without a live session,
+    /// `consent_required` without such a grant). `login`, `consent` and `select_account` (and no
+    /// `prompt`) run the widget, which always signs in and asks consent.
     pub prompt: Option<String>,
     /// Preferred languages of the widget (`fr`, `en`).
     pub ui_locales: Option<String>,
 }
 
 /// The parameters the widget returns to `/oidc/callback/{handle}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CallbackParams {
     /// The widget's public token on success.
     pub public_token: Option<String>,
@@ -92,18 +97,62 @@ pub struct CallbackParams {
     pub status: Option<String>,
 }
 
+/// The name of the provider's browser-session cookie (`Path=/oidc`, `HttpOnly`, `SameSite=Lax`,
+/// `Secure` when the public URL is https).
+pub const OIDC_SESSION_COOKIE: &str = "kc_oidc_session";
+
+/// The name of the cookie that binds a widget run to the browser that started it at `/oidc/auth`
+/// (`Path=/oidc/callback`, `HttpOnly`, `SameSite=Lax`): only that browser gets a session at the
+/// callback, so a callback URL handed to someone else cannot sign their browser in as you.
+pub const OIDC_REQUEST_COOKIE: &str = "kc_oidc_request";
+
+/// The provider's browser-session cookie to set (or, with an empty value and `max_age_secs` 0, to clear).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    /// The opaque session id (stored server-side only as its digest).
+    pub value: String,
+    /// Seconds until the session's absolute end.
+    pub max_age_secs: i64,
+    /// Whether to mark it `Secure` (the provider's public URL is https).
+    pub secure: bool,
+}
+
+impl std::fmt::Debug for SessionCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCookie")
+            .field("value", &"[REDACTED]")
+            .field("max_age_secs", &self.max_age_secs)
+            .field("secure", &self.secure)
+            .finish()
+    }
+}
+
 /// Where an authorization step sends the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeStep {
     /// A `302 Found` to this URL (the widget, or the client's redirect URI with `code` or `error`).
     Redirect(String),
+    /// A `302 Found` to the client's redirect URI that also sets the browser-session cookie (the
+    /// user has just signed in through the widget).
+    RedirectWithSession(String, SessionCookie),
+    /// A `302 Found` to the widget that also sets the request-binding cookie
+    /// ([`OIDC_REQUEST_COOKIE`]) to this request's handle; `secure` when the public URL is https.
+    RedirectBindingRequest {
+        /// The widget URL.
+        to: String,
+        /// The request's callback handle.
+        handle: String,
+        /// Whether to mark the cookie `Secure`.
+        secure: bool,
+    },
     /// The request cannot be answered at the redirect URI (unknown client, unregistered
     /// redirect URI, unknown request): shown to the user, never redirected (RFC 6749 §4.1.2.1).
     Refuse(OAuthError),
 }
 
 /// The form of `POST /oidc/token` (client credentials travel separately).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     /// `authorization_code`, `refresh_token` or `client_credentials`.
     pub grant_type: Option<String>,
@@ -120,7 +169,8 @@ pub struct TokenRequest {
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// A JWT access token (24 h), accepted by the Data API like a `cat_…` token.
     pub access_token: String,
@@ -139,7 +189,8 @@ pub struct TokenResponse {
 }
 
 /// The form of `POST /oidc/token/introspection` and `POST /oidc/token/revocation`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenForm {
     /// The token.
     pub token: Option<String>,
@@ -148,7 +199,8 @@ pub struct TokenForm {
 }
 
 /// An introspection answer (RFC 7662 §2.2); only `active` when the token is not live.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntrospectionResponse {
     /// Whether the token is live (signature, expiry and its grant's state, read now).
     pub active: bool,
@@ -191,10 +243,24 @@ pub trait OidcApi: Send + Sync {
     async fn oidc_discovery(&self) -> Result<serde_json::Value, OAuthError>;
     /// The published signing keys (JWK Set).
     async fn oidc_jwks(&self) -> Result<serde_json::Value, OAuthError>;
-    /// `GET /oidc/auth`: validates the request and starts the widget on it.
-    async fn oidc_authorize(&self, params: AuthorizeParams, meta: &RequestMeta) -> AuthorizeStep;
+    /// `GET /oidc/auth`: validates the request and starts the widget on it, or (`prompt=none`)
+    /// answers it at once from the browser session named by `browser_session` (the cookie's value).
+    async fn oidc_authorize(
+        &self,
+        params: AuthorizeParams,
+        browser_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthorizeStep;
     /// The widget's return: turns the finished run into a code (or an error) at the client's redirect URI.
-    async fn oidc_callback(&self, handle: &str, params: CallbackParams, meta: &RequestMeta) -> AuthorizeStep;
+    /// `request_binding` is the value of the [`OIDC_REQUEST_COOKIE`] the browser sent: a browser
+    /// session starts only when it names this request.
+    async fn oidc_callback(
+        &self,
+        handle: &str,
+        params: CallbackParams,
+        request_binding: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthorizeStep;
     /// `POST /oidc/token`. `client` is `None` when no credentials were sent.
     async fn oidc_token(
         &self,
@@ -211,6 +277,10 @@ pub trait OidcApi: Send + Sync {
         form: TokenForm,
         meta: &RequestMeta,
     ) -> Result<IntrospectionResponse, OAuthError>;
+    /// `POST /oidc/logout`: ends the browser session named by `browser_session`; answers the
+    /// cookie that clears it.
+    async fn oidc_logout(&self, browser_session: Option<&str>, meta: &RequestMeta)
+        -> Result<SessionCookie, OAuthError>;
     /// `POST /oidc/token/revocation` (RFC 7009): revokes the token's grant (every token of it).
     async fn oidc_revoke(
         &self,

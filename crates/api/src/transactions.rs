@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// Query of `GET /api/v1/transactions`. Every value arrives as text and is validated by the
 /// service, which names each bad parameter in the error's `details`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionsQuery {
     /// Wallet ids (integration `walletId`s), comma-separated.
@@ -22,23 +23,23 @@ pub struct TransactionsQuery {
     pub trx_id: Option<String>,
     /// `true`/`false`: NFT transactions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<bool>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     pub is_nft: Option<String>,
     /// `true`/`false`: transactions with a leg lacking a price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<bool>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     pub is_missing_price: Option<String>,
     /// `true`/`false`: transactions that dispose of more than the known purchases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<bool>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     pub is_missing_purchase: Option<String>,
     /// `true`/`false`: manually edited transactions (none yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<bool>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     pub is_edited: Option<String>,
     /// `true`/`false`: manually created transactions (none yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<bool>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     pub is_manual: Option<String>,
     /// `swap`, `deposit` or `withdraw` (comma-separated for several).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,24 +52,32 @@ pub struct TransactionsQuery {
     pub order: Option<String>,
     /// Start timestamp, Unix ms, inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<i64>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
     pub time_start: Option<String>,
     /// End timestamp, Unix ms, inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<i64>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<i64>))]
     pub time_end: Option<String>,
     /// Max results, 1–1000 (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<u32>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u32>))]
     pub limit: Option<String>,
     /// Records to skip (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<u64>)]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u64>))]
     pub offset: Option<String>,
+    /// Keyset paging (an extension of the reference): the `pagination.nextCursor` of the
+    /// previous page, with the same filters and `order`. The page starts right after the last
+    /// transaction of that page, and costs the same however deep it is (`offset` still skips
+    /// records after it). Transactions are ordered by timestamp, then position in their chain
+    /// (block, index), then id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// The asset of a transaction leg.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionAsset {
     /// Asset id.
@@ -88,7 +97,8 @@ pub struct TransactionAsset {
 }
 
 /// The wallet a leg came from or went to.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionAccount {
     /// Provider id (`ethereum`, `solana`, …).
@@ -100,7 +110,8 @@ pub struct TransactionAccount {
 }
 
 /// One incoming, outgoing or fee leg.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionLeg {
     /// The asset.
@@ -125,7 +136,8 @@ pub struct TransactionLeg {
 }
 
 /// Provenance flags of a transaction.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionMetadata {
     /// `API`: imported by sync.
@@ -146,7 +158,8 @@ pub struct TransactionMetadata {
 }
 
 /// One cost-basis entry of a transaction's `ledger`: what a leg cost and what it realized.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerEntry {
     /// `incoming`, `outgoing` or `fee`.
@@ -163,7 +176,8 @@ pub struct LedgerEntry {
 }
 
 /// One transaction.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionView {
     /// `trx_…`, stable across resyncs.
@@ -194,12 +208,13 @@ pub struct TransactionView {
     /// Cost-basis entries per leg.
     pub ledger: Vec<LedgerEntry>,
     /// The source's record.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub raw_trx: serde_json::Value,
 }
 
 /// Pagination of `GET /api/v1/transactions`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionsPagination {
     /// Page size asked.
     pub limit: u32,
@@ -213,13 +228,18 @@ pub struct TransactionsPagination {
     /// Whether a later page exists.
     #[serde(rename = "hasNextPage")]
     pub has_next_page: bool,
-    /// Whether `offset > 0`.
+    /// Whether `offset > 0` (or the page was asked with a `cursor`).
     #[serde(rename = "hasPreviousPage")]
     pub has_previous_page: bool,
+    /// Pass as `cursor` to get the next page by keyset (an extension of the reference);
+    /// present when `hasNextPage`.
+    #[serde(rename = "nextCursor", default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Body of `GET /api/v1/transactions`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionsResponse {
     /// A human note.
     pub message: String,
@@ -227,6 +247,33 @@ pub struct TransactionsResponse {
     pub data: Vec<TransactionView>,
     /// Paging.
     pub pagination: TransactionsPagination,
+    /// The grant's user.
+    pub user_id: String,
+    /// Response time, epoch ms.
+    pub timestamp: i64,
+}
+
+/// Body of `PUT /api/v1/settings/cost-basis`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CostBasisMethodRequest {
+    /// `FIFO` (first in, first out: the default), `LIFO` (last in, first out) or `HIFO`
+    /// (highest unit cost first); case-insensitive.
+    pub method: String,
+}
+
+/// Answer of `GET` and `PUT /api/v1/settings/cost-basis`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CostBasisMethodResponse {
+    /// A human note.
+    pub message: String,
+    /// The workspace's method: `FIFO`, `LIFO` or `HIFO`.
+    pub method: String,
+    /// Whether the workspace chose it (`false`: the server's default).
+    #[serde(rename = "isDefault")]
+    pub is_default: bool,
     /// The grant's user.
     pub user_id: String,
     /// Response time, epoch ms.
@@ -244,4 +291,22 @@ pub trait TransactionsApi: Send + Sync {
         meta: &RequestMeta,
         query: TransactionsQuery,
     ) -> ApiResult<TransactionsResponse>;
+
+    /// The workspace's cost basis method (`portfolios:read`).
+    async fn cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<CostBasisMethodResponse>;
+
+    /// Sets the workspace's cost basis method and recomputes its cost basis, realized gains
+    /// and positions before answering (`portfolios:read`).
+    async fn set_cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        body: CostBasisMethodRequest,
+    ) -> ApiResult<CostBasisMethodResponse>;
 }

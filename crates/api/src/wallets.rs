@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /widget/wallets/challenge`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletChallengeRequest {
     /// Provider id of a wallet chain: an EVM chain (`ethereum`, `polygon`, …) or `solana`.
     pub provider: String,
@@ -15,7 +16,8 @@ pub struct WalletChallengeRequest {
 }
 
 /// `data` of `POST /widget/wallets/challenge`: the message for the wallet to sign.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletChallenge {
     /// The exact text to sign: an EIP-4361 message (EVM, with `personal_sign`) or a Sign-In With
     /// Solana message (with `signMessage`), naming this server's host, the address, the chain and
@@ -31,7 +33,8 @@ pub struct WalletChallenge {
 }
 
 /// Body of `POST /widget/wallets/verify`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletVerifyRequest {
     /// The provider the challenge was for.
     pub provider: String,

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// The client as the widget shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetClient {
     /// Display name.
     pub name: String,
@@ -20,7 +21,8 @@ pub struct WidgetClient {
 }
 
 /// The signed-in user, when there is one.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetUser {
     /// The user id.
     pub user_id: String,
@@ -29,7 +31,8 @@ pub struct WidgetUser {
 }
 
 /// The selected workspace, when there is one.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetWorkspace {
     /// The workspace id.
     pub workspace_id: String,
@@ -38,7 +41,8 @@ pub struct WidgetWorkspace {
 }
 
 /// `data` of `GET /widget/session`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetSession {
     /// The client that created the link token.
     pub client: WidgetClient,
@@ -81,7 +85,8 @@ pub struct WidgetSession {
 }
 
 /// `data` of `POST /widget/auth/anonymous`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnonymousAuthResponse {
     /// The new guest user.
     pub user_id: String,
@@ -90,7 +95,8 @@ pub struct AnonymousAuthResponse {
 }
 
 /// Body of `POST /widget/consent`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRequest {
     /// `true` approves the session's `consent_scopes` (for a returning user, approval adds
     /// them to the grant); `false` ends the session and leaves any grant as it was.
@@ -98,7 +104,8 @@ pub struct ConsentRequest {
 }
 
 /// `data` of `POST /widget/consent`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentResponse {
     /// What was recorded.
     pub approved: bool,
@@ -107,14 +114,16 @@ pub struct ConsentResponse {
 }
 
 /// Body of `POST /widget/auth/email/start`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailStartRequest {
     /// Where to send the code.
     pub email: String,
 }
 
 /// `data` of `POST /widget/auth/email/start` (HTTP 202).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailStartResponse {
     /// Always `true`: a code was sent.
     pub sent: bool,
@@ -125,7 +134,8 @@ pub struct EmailStartResponse {
 }
 
 /// Body of `POST /widget/auth/email/verify`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailVerifyRequest {
     /// The address the code was sent to.
     pub email: String,
@@ -134,7 +144,8 @@ pub struct EmailVerifyRequest {
 }
 
 /// A workspace the signed-in user may choose.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspaceChoice {
     /// Its id.
     pub workspace_id: String,
@@ -145,7 +156,8 @@ pub struct WorkspaceChoice {
 }
 
 /// `data` of `POST /widget/auth/email/verify`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailVerifyResponse {
     /// The signed-in user (created on first login).
     pub user_id: String,
@@ -154,21 +166,24 @@ pub struct EmailVerifyResponse {
 }
 
 /// Body of `POST /widget/workspace`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SelectWorkspaceRequest {
     /// The workspace to share.
     pub workspace_id: String,
 }
 
 /// `data` of `POST /widget/complete`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompleteResponse {
     /// A one-time `public_…` token for a new user; `null` for a resumed session.
     pub public_token: Option<String>,
 }
 
 /// `data` of `DELETE /widget/integrations/{walletId}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteIntegrationResponse {
     /// The removed integration's `walletId`.
     pub wallet_id: String,

@@ -1,10 +1,10 @@
 //! The EVM JSON-RPC adapter: native balance and ERC-20 `balanceOf` in one batch.
 
-use crate::asset::{AssetInfo, Balance};
-use crate::chain::Chain;
-use crate::error::ChainError;
 use crate::http::{kind, parse_hex_units, units_to_decimal, RpcClient};
-use crate::provider::ChainProvider;
+use crate::Chain;
+use crate::ChainError;
+use crate::ChainProvider;
+use crate::{AssetInfo, Balance};
 use kc_domain::ChainFamily;
 use serde_json::{json, Value};
 use std::time::Duration;

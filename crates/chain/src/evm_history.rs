@@ -2,12 +2,12 @@
 //! through bounded `eth_getLogs` ranges, native transfers by scanning blocks where the node
 //! allows it, fees from receipts. Also the leg building shared with the explorer adapter.
 
-use crate::asset::AssetInfo;
-use crate::chain::Chain;
-use crate::error::ChainError;
 use crate::evm::Erc20Token;
-use crate::history::{HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource};
 use crate::http::{kind, parse_hex_units, units_to_decimal, RpcClient};
+use crate::AssetInfo;
+use crate::Chain;
+use crate::ChainError;
+use crate::{ChainPosition, HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource};
 use kc_domain::ChainFamily;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -348,7 +348,7 @@ impl TransactionSource for EvmRpcHistory {
             .collect();
         self.learn_tokens(&contracts).await?;
 
-        let mut ordered: Vec<(u64, u64, HistoryTransaction)> = Vec::with_capacity(txs.len());
+        let mut ordered: Vec<HistoryTransaction> = Vec::with_capacity(txs.len());
         for (hash, tx) in &txs {
             let receipt = receipts
                 .get(hash)
@@ -361,12 +361,13 @@ impl TransactionSource for EvmRpcHistory {
             let logs = logs_by_tx.get(hash).map(Vec::as_slice).unwrap_or(&[]);
             let internal = traces.get(hash).map(Vec::as_slice).unwrap_or(&[]);
             let records = TxRecords { tx, receipt, logs, internal, timestamp };
-            if let Some(built) = self.build(&address, hash, &records)? {
-                ordered.push((block, position, built));
+            if let Some(mut built) = self.build(&address, hash, &records)? {
+                built.position = ChainPosition::new(block, position);
+                ordered.push(built);
             }
         }
-        ordered.sort_by_key(|(block, position, _)| (*block, *position));
-        let transactions: Vec<HistoryTransaction> = ordered.into_iter().map(|(_, _, tx)| tx).collect();
+        ordered.sort_by_key(|tx| tx.position);
+        let transactions: Vec<HistoryTransaction> = ordered;
         tracing::debug!(from, to, head, transactions = transactions.len(), "EVM history page read");
         Ok(HistoryPage { transactions, cursor: Some(make_cursor(to + 1)), has_more: to < safe_head })
     }
@@ -560,6 +561,8 @@ impl<'a> EvmLegs<'a> {
         Some(HistoryTransaction {
             id: hash.to_ascii_lowercase(),
             timestamp,
+            // Set by the caller, which knows the block and the transaction index.
+            position: ChainPosition::default(),
             legs: self.legs,
             failed,
             label: label.map(str::to_owned),

@@ -1,12 +1,12 @@
 //! EVM transaction history from an Etherscan-compatible explorer API (Etherscan,
 //! Blockscout, Routescan, …): `module=account&action=txlist` and `action=tokentx`.
 
-use crate::asset::AssetInfo;
-use crate::chain::Chain;
-use crate::error::ChainError;
 use crate::evm_history::{make_cursor, parse_cursor, short_contract, EvmLegs};
-use crate::history::{HistoryPage, HistoryTransaction, TransactionSource};
 use crate::http::{build_client, excerpt, fetch_with_retry_after, parse_url, redact_url, FetchError};
+use crate::AssetInfo;
+use crate::Chain;
+use crate::ChainError;
+use crate::{HistoryPage, HistoryTransaction, TransactionSource};
 use kc_domain::ChainFamily;
 use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
@@ -319,12 +319,13 @@ impl TransactionSource for ExplorerHistory {
         for (hash, mut records) in merged {
             records.transfers.sort_by_key(|t| text(t, "logIndex").ok().and_then(|i| i.parse::<u64>().ok()));
             records.nfts.sort_by_key(|t| text(t, "logIndex").ok().and_then(|i| i.parse::<u64>().ok()));
-            if let Some(tx) = self.build(&address, &hash, &records)? {
-                ordered.push(((records.block, records.position), tx));
+            if let Some(mut tx) = self.build(&address, &hash, &records)? {
+                tx.position = crate::ChainPosition::new(records.block, records.position);
+                ordered.push(tx);
             }
         }
-        ordered.sort_by_key(|(key, _)| *key);
-        let transactions: Vec<HistoryTransaction> = ordered.into_iter().map(|(_, tx)| tx).collect();
+        ordered.sort_by_key(|tx| tx.position);
+        let transactions: Vec<HistoryTransaction> = ordered;
         let (next, has_more) = match (cut, last_block) {
             (Some(cut), _) => (Some(make_cursor(cut)), true),
             (None, Some(last)) => (Some(make_cursor(last + 1)), false),

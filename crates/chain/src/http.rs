@@ -1,7 +1,7 @@
 //! HTTP and JSON-RPC plumbing shared by the network adapters, and the exact
 //! conversion of on-chain integer amounts to decimals.
 
-use crate::error::ChainError;
+use crate::ChainError;
 use reqwest::{StatusCode, Url};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

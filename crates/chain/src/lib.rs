@@ -1,6 +1,5 @@
-//! Chain providers and price sources: the ports and their adapters.
+//! Chain, price and history adapters: the network implementations of the ports in `kc-ports`.
 //!
-//! Two ports, each an async trait injected into the service layer:
 //!
 //! - [`ChainProvider`] reads the balances of one address on one [`Chain`]. Adapters:
 //!   [`SandboxProvider`] (fixed, documented balances for the sandbox test addresses),
@@ -38,38 +37,24 @@
 //! # }
 //! ```
 
-mod asset;
-mod chain;
-mod error;
 pub mod esplora;
 mod evm;
 mod evm_history;
 pub mod exchanges;
 mod explorer;
-mod history;
 mod http;
 mod price;
 mod price_history;
-mod provider;
-mod sandbox;
-mod sandbox_history;
 mod solana;
 mod solana_history;
 
-pub use asset::{AssetInfo, Balance};
-pub use chain::{Chain, UnknownChain};
-pub use error::{ChainError, PriceError};
+pub use esplora::EsploraProvider;
 pub use evm::{Erc20Token, EvmRpcProvider};
 pub use evm_history::{EvmHistoryOptions, EvmRpcHistory, TRANSFER_TOPIC};
 pub use explorer::{ExplorerHistory, ExplorerOptions};
-pub use history::{
-    HistoricalPriceSource, HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource,
-};
-pub use price::{CoinGeckoPrices, Price, PriceSource, StaticPrices};
+/// The ports these adapters implement, and the sandbox adapters (re-exported from `kc-ports`).
+pub use kc_ports::chain::*;
+pub use price::CoinGeckoPrices;
 pub use price_history::{CoinGeckoHistory, CoinGeckoHistoryOptions, HistoricalPriceCache, MemoryPriceCache};
-pub use provider::ChainProvider;
-pub use rust_decimal::Decimal;
-pub use sandbox::SandboxProvider;
-pub use sandbox_history::{SandboxHistory, StaticHistoricalPrices};
 pub use solana::{SolanaRpcProvider, SplToken};
 pub use solana_history::{SolanaHistory, SolanaHistoryOptions};

@@ -1,10 +1,10 @@
 //! Historical USD prices from a CoinGecko-compatible API
 //! (`/coins/{id}/market_chart/range`), one price per UTC day, behind a pluggable cache.
 
-use crate::error::PriceError;
-use crate::history::HistoricalPriceSource;
 use crate::http::{build_client, excerpt, fetch_with_retry_after, parse_url, redact_url, FetchError};
 use crate::price::decimal_from_json;
+use crate::HistoricalPriceSource;
+use crate::PriceError;
 use kc_domain::{Clock, SystemClock};
 use reqwest::header::{HeaderValue, ACCEPT};
 use reqwest::{StatusCode, Url};

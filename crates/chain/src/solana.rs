@@ -1,10 +1,10 @@
 //! The Solana JSON-RPC adapter: SOL balance and SPL token accounts.
 
-use crate::asset::{AssetInfo, Balance};
-use crate::chain::Chain;
-use crate::error::ChainError;
 use crate::http::{kind, units_to_decimal, RpcClient};
-use crate::provider::ChainProvider;
+use crate::Chain;
+use crate::ChainError;
+use crate::ChainProvider;
+use crate::{AssetInfo, Balance};
 use kc_domain::ChainFamily;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

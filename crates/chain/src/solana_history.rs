@@ -2,12 +2,12 @@
 //! `getTransaction` (`jsonParsed`, versioned transactions) for each signature; legs from
 //! pre/post balances and pre/post token balances.
 
-use crate::asset::AssetInfo;
-use crate::chain::Chain;
-use crate::error::ChainError;
-use crate::history::{HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource};
 use crate::http::{kind, units_to_decimal, RpcClient};
 use crate::solana::{shorten, SplToken};
+use crate::AssetInfo;
+use crate::Chain;
+use crate::ChainError;
+use crate::{HistoryLeg, HistoryPage, HistoryTransaction, LegDirection, TransactionSource};
 use kc_domain::ChainFamily;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,8 +185,21 @@ impl TransactionSource for SolanaHistory {
             }
         };
 
+        // Position within the slot: the listing's order (newest first, reversed above). A slot
+        // split across two listings numbers each part from 0; its ties then fall back to the id.
+        let mut in_slot: Vec<u64> = Vec::with_capacity(page.len());
+        let mut previous: Option<(u64, u64)> = None;
+        for entry in &page {
+            let slot = entry.get("slot").and_then(Value::as_u64).unwrap_or(0);
+            let index = match previous {
+                Some((s, i)) if s == slot => i + 1,
+                _ => 0,
+            };
+            previous = Some((slot, index));
+            in_slot.push(index);
+        }
         let mut transactions = Vec::with_capacity(page.len());
-        for chunk in page.chunks(BATCH) {
+        for (n, chunk) in page.chunks(BATCH).enumerate() {
             let calls = chunk
                 .iter()
                 .map(|entry| {
@@ -195,13 +208,14 @@ impl TransactionSource for SolanaHistory {
                 })
                 .collect();
             let results = self.rpc.batch(calls).await?;
-            for (entry, tx) in chunk.iter().zip(results) {
+            for (k, (entry, tx)) in chunk.iter().zip(results).enumerate() {
                 let signature = entry["signature"].as_str().unwrap_or_default();
+                let index = in_slot.get(n * BATCH + k).copied().unwrap_or(0);
                 if tx.is_null() {
                     tracing::warn!(signature, "getTransaction returned null; transaction skipped");
                     continue;
                 }
-                let built = self.build(&address, signature, entry, &tx).map_err(|e| match e {
+                let built = self.build(&address, signature, entry, &tx, index).map_err(|e| match e {
                     ChainError::Malformed(m) => ChainError::Malformed(format!("transaction {signature}: {m}")),
                     other => other,
                 })?;
@@ -246,6 +260,7 @@ impl SolanaHistory {
         signature: &str,
         entry: &Value,
         tx: &Value,
+        index_in_slot: u64,
     ) -> Result<Option<HistoryTransaction>, ChainError> {
         let meta =
             tx.get("meta").filter(|m| m.is_object()).ok_or_else(|| ChainError::Malformed("no meta".to_owned()))?;
@@ -308,7 +323,17 @@ impl SolanaHistory {
             "err": meta.get("err"),
             "fee": fee,
         });
-        Ok(Some(HistoryTransaction { id: signature.to_owned(), timestamp, legs, failed, label: None, raw }))
+        let slot =
+            tx.get("slot").and_then(Value::as_u64).or_else(|| entry.get("slot").and_then(Value::as_u64)).unwrap_or(0);
+        Ok(Some(HistoryTransaction {
+            id: signature.to_owned(),
+            timestamp,
+            position: crate::ChainPosition::new(slot, index_in_slot),
+            legs,
+            failed,
+            label: None,
+            raw,
+        }))
     }
 }
 

@@ -82,6 +82,21 @@ impl Client {
         let call = Call::get(&["api", "v1", "transactions"]).query(query)?.client(client).bearer(token).meta(meta);
         self.send(call, Shape::Bare).await
     }
+
+    pub(crate) async fn cost_basis_method_as(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        body: Option<&CostBasisMethodRequest>,
+    ) -> Result<CostBasisMethodResponse, ClientError> {
+        let path = ["api", "v1", "settings", "cost-basis"];
+        let call = match body {
+            Some(b) => Call::put(&path, b)?,
+            None => Call::get(&path),
+        };
+        self.send(call.client(client).bearer(token).meta(meta), Shape::Bare).await
+    }
 }
 
 #[async_trait]
@@ -94,5 +109,24 @@ impl TransactionsApi for Client {
         query: TransactionsQuery,
     ) -> ApiResult<TransactionsResponse> {
         Ok(self.transactions_as(client, token, meta, &query).await?)
+    }
+
+    async fn cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<CostBasisMethodResponse> {
+        Ok(self.cost_basis_method_as(client, token, meta, None).await?)
+    }
+
+    async fn set_cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        body: CostBasisMethodRequest,
+    ) -> ApiResult<CostBasisMethodResponse> {
+        Ok(self.cost_basis_method_as(client, token, meta, Some(&body)).await?)
     }
 }

@@ -165,10 +165,9 @@ fn frame_ancestors(csp: &str) -> Vec<String> {
 
 #[async_trait]
 impl HealthApi for Client {
-    /// `GET /readyz`: `Ok` when the server reaches its database.
-    async fn ready(&self) -> ApiResult<()> {
-        let _: serde_json::Value = self.send(Call::get(&["readyz"]), Shape::Envelope).await?;
-        Ok(())
+    /// `GET /readyz`: the readiness details when the server reaches its database.
+    async fn ready(&self) -> ApiResult<kc_api::Readiness> {
+        Ok(self.send(Call::get(&["readyz"]), Shape::Envelope).await?)
     }
 }
 

@@ -14,6 +14,7 @@
 //! ```
 
 mod address;
+pub mod bitcoin_keys;
 mod client;
 mod clock;
 mod error;

@@ -30,6 +30,13 @@ pub mod oidc_lifetimes {
     pub const SIGNING_KEY_ROTATION: Duration = Duration::days(90);
     /// A replaced signing key is still published and accepted this long (longer than any token it signed lives).
     pub const SIGNING_KEY_OVERLAP: Duration = Duration::days(2);
+    /// A `client_credentials` access token lives 1 hour: it belongs to no grant, so nothing
+    /// revokes it early but disabling its client.
+    pub const CLIENT_ACCESS_TOKEN: Duration = Duration::hours(1);
+    /// The provider's browser session ends after this long without an authorization.
+    pub const BROWSER_SESSION_IDLE: Duration = Duration::hours(1);
+    /// The provider's browser session ends this long after sign-in, however active.
+    pub const BROWSER_SESSION_ABSOLUTE: Duration = Duration::hours(12);
 }
 
 /// The `error` values of RFC 6749 §4.1.2.1 and §5.2 (and OpenID Connect's `login_required`).
@@ -55,6 +62,10 @@ pub enum OAuthErrorCode {
     InvalidToken,
     /// `prompt=none` but the user must sign in.
     LoginRequired,
+    /// `prompt=none`, the user is signed in, but no grant of the client covers the scopes.
+    ConsentRequired,
+    /// Revocation of this kind of token is not supported (RFC 7009 §2.2.1).
+    UnsupportedTokenType,
     /// The server failed.
     ServerError,
     /// The server is temporarily unable to answer.
@@ -75,6 +86,8 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
@@ -91,6 +104,8 @@ impl OidcSecret {
     pub const CODE_PREFIX: &'static str = "kcoc_";
     /// Prefix of refresh tokens.
     pub const REFRESH_PREFIX: &'static str = "kcrt_";
+    /// Prefix of browser session ids (the provider's session cookie).
+    pub const BROWSER_SESSION_PREFIX: &'static str = "kcbs_";
 
     /// A fresh secret starting with `prefix`.
     pub fn generate(prefix: &str, rng: &dyn SecretRng) -> Self {

@@ -13,6 +13,16 @@
 
   const $ = (id) => document.getElementById(id);
 
+  /**
+   * The path prefix this server is reached under ("" at the root, "/kryptos" when a host app
+   * mounts it there): the server fills in <meta name="kc-base">. Every request path starts with it.
+   */
+  const BASE = (function () {
+    const meta = document.querySelector('meta[name="kc-base"]');
+    const v = meta ? meta.getAttribute("content") || "" : "";
+    return /^(\/[A-Za-z0-9._~%-]+)*$/.test(v) ? v : "";
+  })();
+
   // ------------------------------------------------------------ backend calls
   class DemoError extends Error {
     constructor(message, code, status) {
@@ -31,7 +41,7 @@
     }
     let res;
     try {
-      res = await fetch(path, init);
+      res = await fetch(BASE + path, init);
     } catch (_) {
       throw new DemoError("Network error: is the server running?", "NETWORK_ERROR", 0);
     }

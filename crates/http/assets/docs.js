@@ -4,6 +4,12 @@
 
 (function () {
   const METHODS = ["get", "post", "put", "patch", "delete"];
+  // The path prefix this server is reached under ("" at the root), from <meta name="kc-base">.
+  const BASE = (function () {
+    const meta = document.querySelector('meta[name="kc-base"]');
+    const v = meta ? meta.getAttribute("content") || "" : "";
+    return /^(\/[A-Za-z0-9._~%-]+)*$/.test(v) ? v : "";
+  })();
   let doc = null;
 
   function el(tag, attrs, ...children) {
@@ -194,7 +200,7 @@
     toc.replaceChildren();
     main.append(el("h1", {}, doc.info.title, " ", el("span", { class: "muted" }, doc.info.version)));
     main.append(md(doc.info.description));
-    main.append(el("p", {}, "OpenAPI ", doc.openapi, ": ", el("a", { href: "/openapi.json" }, "/openapi.json")));
+    main.append(el("p", {}, "OpenAPI ", doc.openapi, ": ", el("a", { href: BASE + "/openapi.json" }, BASE + "/openapi.json")));
     const tags = (doc.tags || []).map((t) => t.name);
     const byTag = new Map(tags.map((t) => [t, []]));
     for (const [path, item] of Object.entries(doc.paths || {})) {
@@ -243,7 +249,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("filter").addEventListener("input", (e) => filter(e.target.value));
-    fetch("/openapi.json", { credentials: "omit" })
+    fetch(BASE + "/openapi.json", { credentials: "omit" })
       .then((r) => {
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
@@ -253,7 +259,7 @@
         render();
       })
       .catch((e) => {
-        document.getElementById("status").textContent = "Could not load /openapi.json: " + e.message;
+        document.getElementById("status").textContent = "Could not load " + BASE + "/openapi.json: " + e.message;
       });
   });
 })();

@@ -21,6 +21,16 @@
 (function () {
   "use strict";
 
+  /**
+   * The path prefix this server is reached under ("" at the root, "/kryptos" when a host app
+   * mounts it there): the server fills in <meta name="kc-base">. Every request path starts with it.
+   */
+  const BASE = (function () {
+    const meta = document.querySelector('meta[name="kc-base"]');
+    const v = meta ? meta.getAttribute("content") || "" : "";
+    return /^(\/[A-Za-z0-9._~%-]+)*$/.test(v) ? v : "";
+  })();
+
   // ===================================================================
   // i18n — every user-visible string goes through t(key, vars).
   // ===================================================================
@@ -165,6 +175,16 @@
       "csv.line": "Line {line}: {message}",
       "csv.tooLarge": "The file is larger than 10 MB.",
       "csv.failed": "The file could not be imported: {message}",
+      // Row errors by the server's `code` ({column}: the file's header, {value}: the cell).
+      "csv.row.unreadable": "unreadable CSV row",
+      "csv.row.missing": "missing {column}",
+      "csv.row.invalid_date": "invalid date “{value}” (expected YYYY-MM-DD HH:MM:SS in UTC, or RFC 3339)",
+      "csv.row.invalid_number": "invalid number “{value}” in {column}",
+      "csv.row.zero": "{column} is zero",
+      "csv.row.negative": "{column} is negative",
+      "csv.row.convert_notes": "a Convert row needs notes like “Converted 0.1 ETH to 300 USDC” (found “{value}”)",
+      "csv.row.unknown_type": "unknown transaction type “{value}”",
+      "csv.row.no_amount": "no sent or received amount",
       "integration.verified": "Verified",
       "integration.verifiedLabel": "Ownership verified by signature",
       "wallet.detected": "Connect your browser wallet",
@@ -192,6 +212,12 @@
       "field.password": "Passphrase",
       "field.accountName": "Account name",
       "field.alias": "Nickname",
+      // The exchange's own words where they differ (Coinbase CDP keys, Kraken private keys).
+      "field.apiKey.coinbase": "API key name",
+      "field.apiKey.coinbase.hint": "organizations/…/apiKeys/…",
+      "field.secretKey.coinbase": "Private key",
+      "field.secretKey.coinbase.hint": "-----BEGIN EC PRIVATE KEY-----…",
+      "field.secretKey.kraken": "Private key",
 
       "sandbox.title": "Sandbox mode",
       "sandbox.text": "This app is in sandbox mode: only Ethereum and Solana test addresses can be connected.",
@@ -389,6 +415,15 @@
       "csv.line": "Ligne {line} : {message}",
       "csv.tooLarge": "Le fichier dépasse 10 Mo.",
       "csv.failed": "Le fichier n’a pas pu être importé : {message}",
+      "csv.row.unreadable": "ligne CSV illisible",
+      "csv.row.missing": "la colonne {column} est vide",
+      "csv.row.invalid_date": "date invalide « {value} » (format attendu : AAAA-MM-JJ HH:MM:SS en UTC, ou RFC 3339)",
+      "csv.row.invalid_number": "nombre invalide « {value} » dans la colonne {column}",
+      "csv.row.zero": "la colonne {column} vaut zéro",
+      "csv.row.negative": "la colonne {column} est négative",
+      "csv.row.convert_notes": "une ligne Convert doit avoir des notes du type « Converted 0.1 ETH to 300 USDC » (trouvé : « {value} »)",
+      "csv.row.unknown_type": "type de transaction inconnu « {value} »",
+      "csv.row.no_amount": "aucun montant envoyé ni reçu",
       "integration.verified": "Vérifié",
       "integration.verifiedLabel": "Propriété vérifiée par signature",
       "wallet.detected": "Connectez le portefeuille de votre navigateur",
@@ -416,6 +451,11 @@
       "field.password": "Phrase de passe",
       "field.accountName": "Nom du compte",
       "field.alias": "Surnom",
+      "field.apiKey.coinbase": "Nom de la clé d’API",
+      "field.apiKey.coinbase.hint": "organizations/…/apiKeys/…",
+      "field.secretKey.coinbase": "Clé privée",
+      "field.secretKey.coinbase.hint": "-----BEGIN EC PRIVATE KEY-----…",
+      "field.secretKey.kraken": "Clé privée",
 
       "sandbox.title": "Mode bac à sable",
       "sandbox.text": "Cette application est en mode bac à sable : seules les adresses de test Ethereum et Solana peuvent être connectées.",
@@ -823,7 +863,7 @@
     }
     let res;
     try {
-      res = await fetch(path, init);
+      res = await fetch(BASE + path, init);
     } catch (_) {
       throw new ApiError("NETWORK_ERROR", "", 0);
     }
@@ -1633,7 +1673,7 @@
     if (old) old.remove();
     let res;
     try {
-      res = await fetch("/widget/integrations/" + encodeURIComponent(i.id) + "/csv", {
+      res = await fetch(BASE + "/widget/integrations/" + encodeURIComponent(i.id) + "/csv", {
         method: "POST",
         headers: { "Accept": "application/json", "Content-Type": "text/csv", "X-LINK-TOKEN": state.linkToken },
         body: file,
@@ -1655,6 +1695,13 @@
     announce(done);
   }
 
+  /** A row error in the widget's language (by its `code`), else the server's English text. */
+  function rowMessage(r) {
+    const key = "csv.row." + String(r.code || "");
+    if (!r.code || !MESSAGES.en[key]) return r.message;
+    return t(key, { column: r.column != null ? r.column : "", value: r.value != null ? r.value : "" });
+  }
+
   /** A refused file: the rows at fault, one per line, or why the file was refused. */
   function csvError(err) {
     if (!(err instanceof ApiError)) return handleError(err);
@@ -1665,7 +1712,7 @@
       box.setAttribute("data-code", err.code);
       box.appendChild(h("div", { className: "kc-csv-errors", attrs: { "data-testid": "csv-errors" } }, [
         h("p", { text: t("csv.rowErrors", { n: err.rowErrors.length }) }),
-        h("ul", {}, err.rowErrors.slice(0, 20).map((r) => h("li", { text: t("csv.line", { line: r.line, message: r.message }) })))
+        h("ul", {}, err.rowErrors.slice(0, 20).map((r) => h("li", { text: t("csv.line", { line: r.line, message: rowMessage(r) }) })))
       ]));
       if (box.scrollIntoView) box.scrollIntoView({ block: "nearest" });
       return;
@@ -1748,7 +1795,7 @@
     const fields = providerFields(p).slice().sort((a, b) => FIELD_ORDER.indexOf(a.name) - FIELD_ORDER.indexOf(b.name));
     const box = $("integration-fields");
     box.textContent = "";
-    fields.forEach((f) => box.appendChild(fieldRow(f, pre[f.name])));
+    fields.forEach((f) => box.appendChild(fieldRow(f, pre[f.name], p.id)));
 
     // Sandbox hint with the documented test addresses.
     const sandbox = isSandbox();
@@ -1773,10 +1820,14 @@
     showView("integration", "integration-form");
   }
 
-  function fieldRow(f, value) {
+  function fieldRow(f, value, providerId) {
     const id = "field-" + f.name;
-    // Our own words (translated) for the known fields; the catalogue's label otherwise.
-    const label = MESSAGES.en["field." + f.name] ? t("field." + f.name) : f.label || f.name;
+    // Our own words (translated) for the known fields, in the exchange's own terms where they
+    // differ (`field.<name>.<provider>`); the catalogue's label otherwise.
+    const own = "field." + f.name + "." + String(providerId || "");
+    const key = MESSAGES.en[own] ? own : "field." + f.name;
+    const label = MESSAGES.en[key] ? t(key) : f.label || f.name;
+    const hint = MESSAGES.en[own + ".hint"] ? t(own + ".hint") : null;
     const input = h("input", {
       className: "kc-input" + (f.name === "address" ? " kc-input--mono" : ""),
       attrs: {
@@ -1787,6 +1838,7 @@
         autocapitalize: "off",
         spellcheck: "false",
         "data-testid": f.name + "-input",
+        placeholder: hint,
         "aria-describedby": id + "-error",
         required: f.required ? "" : null
       }

@@ -51,8 +51,33 @@ pub fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<IpNet>, String> {
 
 /// The TCP peer of the request: [`ConnectInfo`] as `kc_http::serve` inserts it, and as
 /// `axum::serve` does with `into_make_service_with_connect_info::<SocketAddr>()`.
+///
+/// Without it (a host app serving the router with plain `into_make_service()`, or a test
+/// calling it with `oneshot`) the caller is unknown: every such request shares the one
+/// `unknown` failure budget — the limiter still refuses a flood of bad secrets, but a
+/// client's budget is spent by everyone's failures — and the audit trail has no address.
+/// The first such request of the process logs it as a misconfiguration.
 fn peer(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| canonical(c.0.ip()))
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(c) => Some(canonical(c.0.ip())),
+        None => {
+            warn_missing_peer();
+            None
+        }
+    }
+}
+
+/// Whether the missing [`ConnectInfo`] was logged already.
+static MISSING_PEER_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn warn_missing_peer() {
+    if !MISSING_PEER_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!(
+            "misconfiguration: a request without ConnectInfo<SocketAddr>; serve the router with \
+             `kc_http::serve` or `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`. \
+             Until then every caller shares one failed-authentication budget and audit events carry no IP"
+        );
+    }
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, from dual-stack sockets) as plain IPv4.
@@ -145,6 +170,14 @@ mod tests {
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(IpAddr::from_str(s).expect("ip"))
+    }
+
+    #[test]
+    fn without_a_peer_the_caller_is_unknown_and_that_is_logged_once() {
+        let (p, ()) = Request::builder().header("x-forwarded-for", "1.1.1.1").body(()).expect("request").into_parts();
+        assert_eq!(client_ip(&p, &nets(&["0.0.0.0/0"]), ForwardedHeader::XForwardedFor), None, "no header is believed");
+        assert!(MISSING_PEER_LOGGED.load(std::sync::atomic::Ordering::Relaxed), "the misconfiguration is logged");
+        assert_eq!(client_ip(&p, &[], ForwardedHeader::XForwardedFor), None, "and stays unknown");
     }
 
     #[test]

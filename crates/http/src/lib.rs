@@ -8,7 +8,26 @@
 //!
 //! The caller's IP (for the failure budgets and the audit trail) is the [`axum::extract::ConnectInfo`]
 //! peer, which [`serve`] inserts; under your own `axum::serve`, pass
-//! `router.into_make_service_with_connect_info::<std::net::SocketAddr>()`.
+//! `app.into_make_service_with_connect_info::<std::net::SocketAddr>()`. Without it every
+//! caller shares one "unknown address" failure budget (still limited, but one client's bad
+//! secrets slow down all the others) and the first such request logs the misconfiguration.
+//!
+//! To mount it in a host app under a prefix, set [`HttpOptions::public_url`] to the URL with
+//! that path (see there) and nest it:
+//!
+//! ```no_run
+//! # async fn demo(api: std::sync::Arc<dyn kc_http::Api>) -> std::io::Result<()> {
+//! let options = kc_http::HttpOptions {
+//!     public_url: "http://127.0.0.1:8080/kryptos".to_owned(),
+//!     public_origin: "http://127.0.0.1:8080".to_owned(),
+//!     ..kc_http::HttpOptions::default()
+//! };
+//! let kc = kc_http::router(kc_http::AppState::new(api, options), axum::Router::new());
+//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "host" })).nest("/kryptos", kc);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+//! # }
+//! ```
 //!
 //! ```no_run
 //! # async fn demo(api: std::sync::Arc<dyn kc_http::Api>) -> std::io::Result<()> {
@@ -19,6 +38,7 @@
 //! # }
 //! ```
 
+mod base_path;
 mod client_ip;
 mod envelope;
 mod extract;
@@ -30,6 +50,7 @@ mod routes;
 mod serve;
 mod state;
 
+pub use base_path::base_path;
 pub use client_ip::{parse_trusted_proxies, ForwardedHeader};
 pub use limiter::{BudgetError, FailureBudget, FailureQuota, LocalFailureBudget, Spend};
 pub use routes::router;

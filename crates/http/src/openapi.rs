@@ -47,6 +47,8 @@ bare objects and errors as `{\"error\": \"<snake_code>\", \"message\": \"…\", 
         crate::routes::data::integrations,
         crate::routes::data::holdings,
         crate::routes::data::transactions,
+        crate::routes::data::cost_basis_method,
+        crate::routes::data::set_cost_basis_method,
         crate::routes::widget::session,
         crate::routes::widget::auth_anonymous,
         crate::routes::widget::email_start,
@@ -124,15 +126,6 @@ pub(crate) struct RevokeAck {
     /// `Grant revoked successfully`.
     #[schema(example = "Grant revoked successfully")]
     message: String,
-}
-
-/// `data` of `GET /readyz`.
-#[allow(dead_code)] // A schema only: never built.
-#[derive(ToSchema)]
-pub(crate) struct Ready {
-    /// `ready`.
-    #[schema(example = "ready")]
-    status: String,
 }
 
 /// The Data API's error shape (SPEC §5, §7).
@@ -381,8 +374,16 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// `GET /docs`: the API reference, rendered in the browser from `/openapi.json`.
-pub(crate) async fn docs_page() -> Response {
-    let mut res = asset("text/html; charset=utf-8", DOCS_HTML);
+pub(crate) async fn docs_page(axum::extract::State(state): axum::extract::State<crate::state::AppState>) -> Response {
+    let base = state.base_path();
+    let mut res = if base.is_empty() {
+        asset("text/html; charset=utf-8", DOCS_HTML)
+    } else {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        (headers, crate::base_path::prefix_html(DOCS_HTML, base)).into_response()
+    };
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
     res
 }
@@ -440,6 +441,8 @@ mod tests {
             ("/api/v1/integrations", "get"),
             ("/api/v1/holdings", "get"),
             ("/api/v1/transactions", "get"),
+            ("/api/v1/settings/cost-basis", "get"),
+            ("/api/v1/settings/cost-basis", "put"),
             ("/widget/session", "get"),
             ("/widget/auth/anonymous", "post"),
             ("/widget/auth/email/start", "post"),

@@ -69,13 +69,32 @@ pub struct HttpOptions {
     pub hsts_max_age_secs: u64,
     /// The server's own origin (`scheme://host[:port]`); requests from it are same-origin.
     pub public_origin: String,
-    /// The server's externally visible base URL (`server.public_url`, may carry a path prefix):
-    /// the default `baseUrl` of the SDK packages it serves. Empty: taken from each request.
+    /// The server's externally visible base URL (`server.public_url`): the default `baseUrl` of
+    /// the SDK packages it serves. Empty: taken from each request.
+    ///
+    /// Its path is the **base path** ([`HttpOptions::base_path`]) under which browsers reach the
+    /// router: `http://127.0.0.1:8080/kryptos` when a host app mounts it with
+    /// `Router::new().nest("/kryptos", kc_http::router(…))` (or a proxy strips `/kryptos`).
+    /// Routes are matched without it; every URL handed to a browser carries it — the widget,
+    /// demo and docs pages (`<meta name="kc-base">`, their `href`/`src` and every `fetch`), the
+    /// console's links, forms, redirects and cookie path, and (via the service, which is given
+    /// the same URL) the OIDC issuer and endpoints, logo URLs and redirects to `/connect`.
+    /// `connect.js` loaded from `{public_url}/sdk/connect.js` defaults its `baseUrl` to it.
     pub public_url: String,
     /// `production` or `development`, reported by `/api/health`.
     pub environment: String,
     /// Serve the development demo site at `/demo`.
     pub demo_enabled: bool,
+}
+
+impl HttpOptions {
+    /// The path prefix browsers reach this router under: the path of [`Self::public_url`]
+    /// without its trailing slash (`/kryptos`), `""` at the root. A path with characters other
+    /// than `A-Z a-z 0-9 - . _ ~ % /` (or with `//`, `.` or `..` segments) is refused: `""`, and
+    /// [`AppState::new`] logs it as a misconfiguration.
+    pub fn base_path(&self) -> &str {
+        crate::base_path::base_path(&self.public_url)
+    }
 }
 
 impl Default for HttpOptions {
@@ -120,6 +139,18 @@ impl AppState {
         let ip = FailureQuota::per_minute(options.ip_auth_failures_per_minute.max(options.auth_failures_per_minute));
         let limits = AuthLimits { client_ip, ip, max_delay: options.auth_failure_max_delay };
         let limiter = Arc::new(AuthLimiter::new(budget, limits));
+        if crate::base_path::base_path_of(&options.public_url).1 {
+            tracing::error!(
+                public_url = %options.public_url,
+                "misconfiguration: the path of public_url has characters a base path may not hold; \
+                 serving pages as if at the root, which breaks them under a path prefix"
+            );
+        }
         Self { api, options: Arc::new(options), limiter }
+    }
+
+    /// The path prefix browsers reach this router under ([`HttpOptions::base_path`]).
+    pub fn base_path(&self) -> &str {
+        self.options.base_path()
     }
 }

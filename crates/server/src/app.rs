@@ -3,10 +3,9 @@
 use kc_domain::Clock;
 use kc_http::{AppState, HttpOptions};
 use kc_service::config::Settings;
-use kc_service::retention::{AuditRetention, DeliveryRetention};
-use kc_service::sync::{SyncSettings, SyncWorker};
-use kc_service::webhooks::{DispatchSettings, WebhookDispatcher};
-use kc_service::{Ports, Service};
+use kc_service::sync::SyncSettings;
+use kc_service::webhooks::DispatchSettings;
+use kc_service::{Embedded, Ports, Service, Workers};
 use kc_store::{DatabaseSettings, SeaStore, StoreError};
 use std::future::Future;
 use std::sync::Arc;
@@ -56,10 +55,7 @@ pub struct Application {
     options: HttpOptions,
     service: Service,
     demo: Option<crate::demo::DemoClient>,
-    workers: Vec<SyncWorker>,
-    dispatchers: Vec<WebhookDispatcher>,
-    retention: Option<AuditRetention>,
-    delivery_retention: Option<DeliveryRetention>,
+    background: Embedded,
     metrics: Option<crate::monitoring::Metrics>,
 }
 
@@ -201,73 +197,35 @@ impl Application {
         let state = AppState::with_failure_budget(Arc::new(service.clone()), options.clone(), budget);
         let router = kc_http::router(state, extra);
         let router = if metrics.is_some() { kc_http::observe::track_requests(router) } else { router };
-        let chains = crate::chains::registry(settings)
-            .map_err(BuildError::Config)?
-            .with_exchanges(service.connectors().clone(), service.cipher().clone());
-        let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(kc_domain::SystemClock));
-        let sync = SyncSettings {
-            poll_interval: Duration::from_millis(settings.sync.poll_interval_ms.max(10)),
-            max_attempts: settings.sync.max_attempts.max(1),
-            ..SyncSettings::default()
-        };
-        let process = format!("{}-{}", std::process::id(), port);
-        let ledger = match service.ledger() {
-            Some(store) => Some(kc_service::ledger::LedgerPorts {
-                store: store.clone(),
-                prices: crate::chains::historical_prices(settings).map_err(BuildError::Config)?,
-                settings: kc_service::ledger::LedgerSettings::default(),
-            }),
-            None => None,
-        };
-        let workers = (0..settings.sync.workers)
-            .map(|n| {
-                let worker = SyncWorker::new(
-                    service.store().clone(),
-                    chains.clone(),
-                    clock.clone(),
-                    sync.clone(),
-                    format!("{process}-w{n}"),
-                );
-                match &ledger {
-                    Some(l) => worker.with_ledger(l.clone()),
-                    None => worker,
-                }
-            })
-            .collect();
         let dispatch = DispatchSettings::new(
             Duration::from_secs(settings.webhooks.timeout_secs.max(1)),
             settings.webhooks.max_attempts,
             Duration::from_millis(settings.webhooks.first_backoff_ms),
             Duration::from_millis(settings.webhooks.poll_interval_ms.max(10)),
         );
-        let dispatchers = (0..settings.webhooks.dispatchers)
-            .map(|n| service.webhook_dispatcher(dispatch.clone(), format!("{process}-d{n}")))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(BuildError::Config)?;
-        let retention = AuditRetention::new(
-            service.clone(),
-            settings.audit.retention_days,
-            Duration::from_secs(settings.audit.purge_interval_secs),
-        );
-        let delivery_retention = DeliveryRetention::new(
-            service.clone(),
-            settings.webhooks.delivered_retention_days,
-            settings.webhooks.failed_retention_days,
-            Duration::from_secs(settings.webhooks.purge_interval_secs),
-        );
-        Ok(Self {
-            listener,
-            port,
-            router,
-            options,
-            service,
-            demo,
-            workers,
-            dispatchers,
-            retention,
-            delivery_retention,
-            metrics,
-        })
+        let sender: Arc<dyn kc_ports::WebhookSender> =
+            Arc::new(kc_webhook_sender::HttpWebhookSender::new(dispatch.timeout).map_err(BuildError::Config)?);
+        let workers = Workers {
+            chains: crate::chains::registry(settings).map_err(BuildError::Config)?,
+            sender: Some(sender),
+            historical_prices: crate::chains::historical_prices(settings).map_err(BuildError::Config)?,
+            sync_workers: settings.sync.workers as usize,
+            dispatchers: settings.webhooks.dispatchers as usize,
+            sync: SyncSettings {
+                poll_interval: Duration::from_millis(settings.sync.poll_interval_ms.max(10)),
+                max_attempts: settings.sync.max_attempts.max(1),
+                ..SyncSettings::default()
+            },
+            dispatch,
+            audit_retention_days: settings.audit.retention_days,
+            audit_purge_interval: Duration::from_secs(settings.audit.purge_interval_secs),
+            delivered_retention_days: settings.webhooks.delivered_retention_days,
+            failed_retention_days: settings.webhooks.failed_retention_days,
+            delivery_purge_interval: Duration::from_secs(settings.webhooks.purge_interval_secs),
+            name: format!("{}-{}", std::process::id(), port),
+        };
+        let background = Embedded::with_workers(service.clone(), workers);
+        Ok(Self { listener, port, router, options, service, demo, background, metrics })
     }
 
     /// The port of the separate metrics listener (`server.metrics_listen` an address).
@@ -293,15 +251,14 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains gracefully.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut tasks: Vec<_> = self.workers.into_iter().map(|w| tokio::spawn(w.run(stopped.clone()))).collect();
-        tasks.extend(self.dispatchers.into_iter().map(|d| tokio::spawn(d.run(stopped.clone()))));
-        tasks.extend(self.retention.map(|r| tokio::spawn(r.run(stopped.clone()))));
-        tasks.extend(self.delivery_retention.map(|r| tokio::spawn(r.run(stopped.clone()))));
+        let running = self.background.start();
+        let mut tasks = Vec::new();
         if let Some(m) = self.metrics {
             tasks.extend(m.spawn(self.service.clone(), &stopped));
         }
         let served = kc_http::serve(self.listener, self.router, self.options, shutdown).await;
         let _ = stop.send(true);
+        running.stop().await;
         for t in tasks {
             let _ = t.await;
         }

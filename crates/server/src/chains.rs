@@ -160,7 +160,7 @@ pub fn connectors(settings: &Settings) -> Result<kc_chain::exchanges::ConnectorR
             .get(id)
             .filter(|u| !u.trim().is_empty())
             .map(String::as_str)
-            .or_else(|| ConnectorRegistry::default_base_url(id))
+            .or_else(|| kc_chain::exchanges::default_base_url(id))
             .unwrap_or_default();
         let options = ExchangeOptions {
             base_url: base.to_owned(),
@@ -168,7 +168,7 @@ pub fn connectors(settings: &Settings) -> Result<kc_chain::exchanges::ConnectorR
             max_retries: x.max_retries,
             max_wait: Duration::from_secs(x.max_wait_secs),
         };
-        if let Some(built) = ConnectorRegistry::build(id, options) {
+        if let Some(built) = kc_chain::exchanges::build(id, options) {
             registry = registry.with(built.map_err(|e| format!("exchanges.base_urls.{id}: {e}"))?);
         }
     }

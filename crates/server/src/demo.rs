@@ -19,6 +19,14 @@ pub struct DemoClient {
     pub created_now: bool,
     /// Whether the demo's visitor cookie is `Secure` (an https public URL).
     pub secure_cookie: bool,
+    /// The visitor cookie's `Path`: `/demo` under the public URL's path prefix
+    /// (`/kryptos/demo` when the router is mounted at `/kryptos`).
+    pub cookie_path: String,
+}
+
+/// `/demo` under the base path of `server.public_url`.
+fn visitor_cookie_path(settings: &Settings) -> String {
+    format!("{}/demo", kc_http::base_path(&settings.server.public_url))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +48,7 @@ pub async fn ensure_demo_client(service: &Service, settings: &Settings) -> Resul
                     file,
                     created_now: false,
                     secure_cookie: settings.server.public_url.starts_with("https://"),
+                    cookie_path: visitor_cookie_path(settings),
                 });
             }
         }
@@ -58,6 +67,7 @@ pub async fn ensure_demo_client(service: &Service, settings: &Settings) -> Resul
         file,
         created_now: true,
         secure_cookie: settings.server.public_url.starts_with("https://"),
+        cookie_path: visitor_cookie_path(settings),
     })
 }
 
@@ -74,13 +84,14 @@ pub fn backend_routes(api: std::sync::Arc<Service>, demo: &DemoClient) -> axum::
         visitors: std::sync::Arc::new(tokio::sync::Mutex::new(std::collections::HashMap::new())),
     };
     let secure = demo.secure_cookie;
+    let path: std::sync::Arc<str> = demo.cookie_path.as_str().into();
     axum::Router::new()
         .route("/demo/api/create-link-token", post(create_link_token))
         .route("/demo/api/exchange-token", post(exchange_token))
         .route("/demo/api/session", get(session))
         .route("/demo/api/revoke", post(revoke))
         .route("/demo/api/holdings", get(holdings))
-        .layer(axum::middleware::from_fn(move |req, next| visitor_cookie(secure, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| visitor_cookie(secure, path.clone(), req, next)))
         .with_state(state)
 }
 
@@ -96,6 +107,7 @@ struct Visitor(String);
 /// Gives every browser its own demo user: reads the visitor cookie, or sets a new random one.
 async fn visitor_cookie(
     secure: bool,
+    path: std::sync::Arc<str>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -116,7 +128,7 @@ async fn visitor_cookie(
     let mut res = next.run(req).await;
     if fresh {
         let cookie = format!(
-            "{VISITOR_COOKIE}={id}; Path=/demo; HttpOnly; SameSite=Strict; Max-Age=2592000{}",
+            "{VISITOR_COOKIE}={id}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=2592000{}",
             if secure { "; Secure" } else { "" }
         );
         if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {

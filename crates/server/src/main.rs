@@ -41,6 +41,9 @@ enum Command {
     /// Operator API tokens (for /admin/api) and platform operators of the console.
     #[command(subcommand)]
     Operators(operators::OperatorsCommand),
+    /// The OpenID Connect provider's signing keys.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
     /// List audit events.
     Audit {
         /// Only this client's events.
@@ -52,6 +55,26 @@ enum Command {
         /// At most this many events.
         #[arg(long, default_value_t = 200)]
         limit: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Generate a new RS256 (ID tokens) and a new EdDSA (access tokens) signing key now; they sign
+    /// from now on. The previous keys stay in the JWKS, and valid, for the overlap (2 days, longer
+    /// than any token they signed lives), then retire. Running servers pick the new keys up within
+    /// 5 minutes, and at once for a token signed with a key they do not know yet.
+    RotateKeys {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the signing keys: the one signing now per algorithm, those still published for the
+    /// overlap (and until when), and the retired ones. Private keys are never shown.
+    Keys {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -289,6 +312,21 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), AnyError> {
             let service = app::build_admin_service(&settings).await?;
             operators::run(&service, cmd).await
         }
+        Command::Oidc(cmd) => {
+            if !kc_server::secrets::credentials_key_available(
+                &settings.security.credentials_keys,
+                &settings.data_dir.join("credentials.key"),
+            ) {
+                return Err(format!(
+                    "no credentials key (security.credentials_keys, or {}): signing keys are sealed with the key \
+                     the servers use; pass the same --config or data_dir",
+                    settings.data_dir.join("credentials.key").display()
+                )
+                .into());
+            }
+            let service = app::build_admin_service(&settings).await?;
+            oidc(&service, cmd).await
+        }
         Command::Audit { client, since, limit, json } => {
             let service = app::build_admin_service(&settings).await?;
             let since = since
@@ -320,6 +358,40 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), AnyError> {
             Ok(())
         }
     }
+}
+
+async fn oidc(service: &Service, cmd: OidcCommand) -> Result<(), AnyError> {
+    let json = match cmd {
+        OidcCommand::RotateKeys { json } => {
+            service.rotate_oidc_keys().await.map_err(|e| e.description)?;
+            json
+        }
+        OidcCommand::Keys { json } => json,
+    };
+    let keys = service.oidc_signing_keys().await.map_err(|e| e.description)?;
+    let rfc3339 =
+        |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    for k in keys {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"kid": k.kid, "alg": k.alg, "generation": k.generation,
+                    "created_at": rfc3339(k.created_at), "state": k.state.as_str(),
+                    "published_until": k.published_until.map(rfc3339)})
+            );
+        } else {
+            println!(
+                "{:<6} gen {:<3} {:<10} created {}  {}  kid={}",
+                k.alg,
+                k.generation,
+                k.state.as_str(),
+                rfc3339(k.created_at),
+                k.published_until.map(|t| format!("published until {}", rfc3339(t))).unwrap_or_default(),
+                k.kid
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> Result<(), AnyError> {

@@ -3,7 +3,7 @@
 use crate::audit::{AuditKind, Outcome};
 use crate::Service;
 use kc_domain::{ClientId, ClientMode, ClientRecord, ClientSecret, ScopeSet};
-use kc_store::{AuditEvent, StoreError};
+use kc_ports::{AuditEvent, StoreError};
 
 /// A client to register.
 #[derive(Debug, Clone)]

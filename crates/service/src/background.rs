@@ -1,6 +1,6 @@
 //! The loop shared by background workers (sync workers, webhook dispatchers).
 
-use kc_store::StoreError;
+use kc_ports::StoreError;
 use std::future::Future;
 use std::time::Duration;
 

@@ -406,14 +406,14 @@ impl Settings {
             return Err(ConfigError::Value("prices.source must be `static` or `coingecko`".into()));
         }
         for id in self.exchanges.base_urls.keys().chain(&self.exchanges.disabled) {
-            if kc_chain::exchanges::ConnectorRegistry::default_base_url(id).is_none() {
+            if !kc_ports::exchange::EXCHANGE_IDS.contains(&id.as_str()) {
                 return Err(ConfigError::Value(format!(
                     "exchanges: unknown exchange `{id}` (binance, coinbase, kraken, okx)"
                 )));
             }
         }
         for chain in self.chains.rpc_urls.keys() {
-            if chain.parse::<kc_chain::Chain>().is_err() {
+            if chain.parse::<kc_ports::Chain>().is_err() {
                 return Err(ConfigError::Value(format!("chains.rpc_urls: unknown chain `{chain}`")));
             }
         }

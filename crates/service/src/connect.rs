@@ -9,7 +9,7 @@ use kc_domain::{
     lifetimes, GrantId, GrantRecord, GrantStatus, PlainToken, ScopeError, ScopeSet, SessionReason, TokenKind,
     TokenRefusal,
 };
-use kc_store::{ExchangeOutcome, IssueGrant, NewLinkSession, RevokeOutcome};
+use kc_ports::{ExchangeOutcome, IssueGrant, NewLinkSession, RevokeOutcome};
 
 /// Largest page of `GET /token/grants`.
 const MAX_GRANTS_PAGE: u32 = 100;
@@ -64,9 +64,9 @@ impl Service {
     /// stands at `now`: live, or why not.
     pub(crate) fn live_token(
         &self,
-        found: Option<kc_store::TokenAccess>,
+        found: Option<kc_ports::TokenAccess>,
         client: &kc_domain::ClientId,
-    ) -> Result<kc_store::TokenAccess, SessionReason> {
+    ) -> Result<kc_ports::TokenAccess, SessionReason> {
         let Some(found) = found.filter(|f| &f.grant.client_id == client) else {
             return Err(SessionReason::InvalidToken);
         };
@@ -132,26 +132,24 @@ impl ConnectApi for Service {
         let now = self.now();
         let token = PlainToken::generate(TokenKind::Link, self.ports.rng.as_ref());
         let expires_at = now + lifetimes::LINK_TOKEN;
-        self.ports
-            .store
-            .insert_link_session(&NewLinkSession {
-                digest: token.digest(),
-                client_id: client.id.clone(),
-                scopes,
-                created_at: now,
-                expires_at,
-                resumed: resumed.clone(),
-                integration_name: req.integration_name,
-                prefill_json,
-            })
-            .await
-            .map_err(store_error)?;
-        self.audit(AuditKind::LinkTokenCreate, Outcome::Success, meta, |e| {
+        let audit = self.audit_event(AuditKind::LinkTokenCreate, Outcome::Success, meta, |e| {
             e.client_id = Some(client.id.to_string());
             e.grant_id = resumed.as_ref().map(|g| g.id.to_string());
             e.user_id = resumed.as_ref().map(|g| g.user_id.to_string());
-        })
-        .await;
+        });
+        let session = NewLinkSession {
+            digest: token.digest(),
+            client_id: client.id.clone(),
+            scopes,
+            created_at: now,
+            expires_at,
+            resumed: resumed.clone(),
+            integration_name: req.integration_name,
+            prefill_json,
+        };
+        // The session and its audit event in one write.
+        self.ports.hot.create_link_session(&session, &audit).await.map_err(store_error)?;
+        crate::service::report_audit(AuditKind::LinkTokenCreate, Outcome::Success, &audit);
         Ok(CreateLinkTokenResponse {
             link_token: token.expose().to_owned(),
             expires_at: rfc3339(expires_at),
@@ -169,7 +167,7 @@ impl ConnectApi for Service {
         req: CheckSessionRequest,
     ) -> ApiResult<CheckSessionResponse> {
         let (_, state) =
-            self.authenticate_with_token(client, meta, &req.access_token, kc_store::AccessDetail::Workspace).await?;
+            self.authenticate_with_token(client, meta, &req.access_token, kc_ports::AccessDetail::Workspace).await?;
         let access = match state {
             Ok(access) => access,
             Err(reason) => {

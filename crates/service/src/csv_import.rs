@@ -1,19 +1,19 @@
 //! CSV import through the widget (issue 16): the exchange's own export or the generic
-//! template ([`kc_chain::exchanges::csv_import`]) into the ledger of one of the session
+//! template ([`crate::csv_formats`]) into the ledger of one of the session
 //! workspace's exchange integrations, all or nothing, then transfer detection and cost basis.
 
+use crate::csv_formats::{parse_csv, CsvImportError};
 use crate::ledger::{LedgerPorts, LedgerSettings};
 use crate::service::{store_error, Service};
 use async_trait::async_trait;
 use kc_api::{ApiError, ApiResult, CsvImportApi, CsvImportResponse, LinkTokenCredential, ParamIssue, RequestMeta};
-use kc_chain::exchanges::csv_import::{parse_csv, CsvImportError};
-use kc_chain::{Decimal, HistoricalPriceSource, PriceError};
 use kc_domain::ErrorCode;
+use kc_ports::{Decimal, HistoricalPriceSource, PriceError};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// No historical prices: imported legs are flagged `isMissingPrice`.
-struct NoPrices;
+pub(crate) struct NoPrices;
 
 #[async_trait]
 impl HistoricalPriceSource for NoPrices {
@@ -32,9 +32,17 @@ fn refusal(e: CsvImportError) -> ApiError {
             ));
             err.details = rows
                 .into_iter()
-                .map(|r| ParamIssue {
-                    path: vec!["line".to_owned(), r.line.to_string()],
-                    ..ParamIssue::new("invalid_row", "line", r.message)
+                .map(|r| {
+                    // `path`: line, number, then the column when there is one; `expected`: the
+                    // problem's code; `received`: the offending value (the widget translates).
+                    let mut path = vec!["line".to_owned(), r.line.to_string()];
+                    path.extend(r.problem.column.clone());
+                    ParamIssue {
+                        path,
+                        expected: Some(r.problem.code.to_owned()),
+                        received: r.problem.value.clone(),
+                        ..ParamIssue::new("invalid_row", "line", r.message)
+                    }
                 })
                 .collect();
             err
@@ -107,6 +115,6 @@ impl CsvImportApi for Service {
 mod tests {
     #[test]
     fn the_api_and_the_parser_agree_on_the_limit() {
-        assert_eq!(kc_api::CSV_MAX_BYTES, kc_chain::exchanges::csv_import::MAX_CSV_BYTES);
+        assert_eq!(kc_api::CSV_MAX_BYTES, crate::csv_formats::MAX_CSV_BYTES);
     }
 }

@@ -3,8 +3,8 @@
 use crate::service::{store_error, Service};
 use async_trait::async_trait;
 use kc_api::*;
-use kc_chain::Decimal;
 use kc_domain::{GrantId, GrantRecord, GrantStatus, UserId};
+use kc_ports::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -72,7 +72,7 @@ impl Service {
         meta: &RequestMeta,
         scope: &str,
     ) -> ApiResult<GrantRecord> {
-        Ok(self.authorize_data_with(creds, token, meta, scope, kc_store::AccessDetail::Grant).await?.grant)
+        Ok(self.authorize_data_with(creds, token, meta, scope, kc_ports::AccessDetail::Grant).await?.grant)
     }
 
     /// [`Service::authorize_data`], reading what `detail` asks for in the same round trip.
@@ -82,9 +82,11 @@ impl Service {
         token: &BearerToken,
         meta: &RequestMeta,
         scope: &str,
-        detail: kc_store::AccessDetail,
-    ) -> ApiResult<kc_store::TokenAccess> {
-        let (_, state) = self.authenticate_with_token(creds, meta, token.expose(), detail).await?;
+        detail: kc_ports::AccessDetail,
+    ) -> ApiResult<kc_ports::TokenAccess> {
+        let (client, state) = self.authenticate_with_token(creds, meta, token.expose(), detail).await?;
+        // In memory only: the counts are written in batches off this path.
+        self.count_data_call(&client.id);
         let Ok(access) = state else {
             return Err(ApiError::new(ErrorCode::InvalidToken, "Invalid or missing authentication token"));
         };
@@ -105,7 +107,7 @@ impl DataApi for Service {
         token: &BearerToken,
         meta: &RequestMeta,
     ) -> ApiResult<UserInfoResponse> {
-        let access = self.authorize_data_with(client, token, meta, "users:read", kc_store::AccessDetail::User).await?;
+        let access = self.authorize_data_with(client, token, meta, "users:read", kc_ports::AccessDetail::User).await?;
         let (grant, limits) = (access.grant, access.limits);
         let user = access.user.ok_or_else(|| ApiError::new(ErrorCode::WorkspaceNotFound, "User not found"))?;
         let profile = grant.scopes.contains_str("profile");
@@ -245,10 +247,10 @@ impl DataApi for Service {
                 .collect();
             positions
                 .iter()
-                .map(|p| kc_store::WorkspaceBalance {
+                .map(|p| kc_ports::WorkspaceBalance {
                     integration_id: p.integration_id.clone(),
                     provider: providers.get(&p.integration_id).cloned().unwrap_or_default(),
-                    row: kc_store::SnapshotRow {
+                    row: kc_ports::SnapshotRow {
                         token_id: p.asset.token_id.clone(),
                         symbol: p.asset.symbol.clone(),
                         public_name: p.asset.public_name.clone(),
@@ -265,7 +267,7 @@ impl DataApi for Service {
         } else {
             self.ports.store.workspace_balances(ws).await.map_err(store_error)?
         };
-        let mut by_asset: BTreeMap<String, Vec<(kc_store::WorkspaceBalance, Decimal)>> = BTreeMap::new();
+        let mut by_asset: BTreeMap<String, Vec<(kc_ports::WorkspaceBalance, Decimal)>> = BTreeMap::new();
         for b in balances {
             let Ok(q) = Decimal::from_str(&b.row.quantity) else {
                 tracing::error!(integration = %b.integration_id, token = %b.row.token_id, "unparsable stored quantity");

@@ -5,7 +5,7 @@ use crate::service::{refusal_error, store_error, Service};
 use crate::widget::Resolved;
 use kc_api::*;
 use kc_domain::{TokenRefusal, UserId, WorkspaceId};
-use kc_store::{EmailCodeRecord, NewEmailUser};
+use kc_ports::{EmailCodeRecord, NewEmailUser};
 use time::{Duration, OffsetDateTime};
 
 /// A code lives this long.

@@ -6,7 +6,7 @@ use crate::service::{refusal_error, store_error, Service};
 use crate::widget::Resolved;
 use kc_api::*;
 use kc_domain::{sandbox_check, ClientMode, ProviderKind, SandboxViolation, SyncStatus, TokenRefusal, WorkspaceId};
-use kc_store::{IntegrationRecord, StoreError};
+use kc_ports::{IntegrationRecord, StoreError};
 
 /// Longest alias or account name.
 const MAX_LABEL: usize = 64;
@@ -166,10 +166,10 @@ impl Service {
             .ok_or_else(ApiError::internal)?
         {
             ProviderKind::Wallet(kc_domain::ChainFamily::Bitcoin)
-                if kc_chain::esplora::is_extended_key(req.address.as_deref().unwrap_or_default()) =>
+                if kc_domain::bitcoin_keys::is_extended_key(req.address.as_deref().unwrap_or_default()) =>
             {
                 let key = req.address.as_deref().unwrap_or_default().trim();
-                kc_chain::esplora::parse_target(key)
+                kc_domain::bitcoin_keys::parse_target(key)
                     .map_err(|e| ApiError::invalid_request(format!("Invalid Bitcoin extended public key: {e}")))?;
                 let sealed = self.ports.cipher.seal(key.as_bytes(), &id, self.ports.rng.as_ref()).map_err(|e| {
                     tracing::error!(error = %e, "could not seal an extended key");
@@ -258,7 +258,7 @@ impl Service {
             tracing::warn!(provider = provider_id, "an exchange without a connector was offered; refusing it");
             ApiError::invalid_request("This exchange cannot be connected on this server")
         })?;
-        let credentials = kc_chain::exchanges::ExchangeCredentials {
+        let credentials = kc_ports::exchange::ExchangeCredentials {
             api_key: api_key.to_owned(),
             secret: secret_key.to_owned().into(),
             passphrase: password.map(|p| p.to_owned().into()),

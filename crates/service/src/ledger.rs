@@ -3,10 +3,11 @@
 //! then run transfer detection and cost basis over the whole workspace (the pure rules of
 //! [`kc_domain::ledger`]) and store the outcome.
 
-use kc_chain::{ChainError, Decimal, HistoricalPriceSource, HistoryTransaction, TransactionSource};
 use kc_domain::ledger::{self, CostBasisMethod, Leg, LegKind, Tx};
 use kc_domain::{Clock, WebhookEvent, WorkspaceId};
-use kc_store::{
+use kc_ports::exchange::{ExchangeConnector, ExchangeCredentials, ExchangeError};
+use kc_ports::{ChainError, Decimal, HistoricalPriceSource, HistoryTransaction, TransactionSource};
+use kc_ports::{
     LedgerAsset, LedgerLegRecord, LedgerPosition, LedgerStore, LedgerTxRecord, LedgerTxUpdate, NewLedgerTx, StoreError,
 };
 use std::collections::HashMap;
@@ -23,6 +24,9 @@ pub struct LedgerSettings {
     pub transfer_window_ms: i64,
     /// The method of workspaces that did not choose one.
     pub default_method: CostBasisMethod,
+    /// Legs without a price (`isMissingPrice`) priced again per sync of an integration at
+    /// most, oldest first (the rest at the next syncs).
+    pub reprice_per_sync: u64,
 }
 
 impl Default for LedgerSettings {
@@ -31,6 +35,7 @@ impl Default for LedgerSettings {
             max_pages: 50,
             transfer_window_ms: ledger::DEFAULT_TRANSFER_WINDOW_MS,
             default_method: CostBasisMethod::Fifo,
+            reprice_per_sync: 500,
         }
     }
 }
@@ -52,6 +57,9 @@ pub enum LedgerError {
     /// The history source failed.
     #[error("history: {0}")]
     Source(#[from] ChainError),
+    /// The exchange's history could not be read.
+    #[error("exchange history: {0}")]
+    Exchange(#[from] ExchangeError),
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -131,6 +139,7 @@ async fn to_new(
         platform_tx_id: tx.id,
         chain_id: chain_id.to_owned(),
         timestamp: tx.timestamp,
+        position: tx.position,
         failed: tx.failed,
         source_label: tx.label,
         is_nft,
@@ -174,6 +183,40 @@ pub async fn ingest(
     Ok(added)
 }
 
+/// Fetches the trade, deposit and withdrawal history of an exchange account from its cursor
+/// (from the start when `from_start`) and adds it to the ledger of `integration_id` (chain id:
+/// the exchange's id). Returns how many transactions were new.
+pub async fn ingest_exchange(
+    ports: &LedgerPorts,
+    connector: &dyn ExchangeConnector,
+    credentials: &ExchangeCredentials,
+    workspace: &WorkspaceId,
+    integration_id: &str,
+    from_start: bool,
+    clock: &dyn Clock,
+) -> Result<u64, LedgerError> {
+    if from_start {
+        ports.store.reset_ledger(integration_id).await?;
+    }
+    let mut cursor = ports.store.ledger_cursor(integration_id).await?;
+    let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
+    let mut added = 0;
+    for _ in 0..ports.settings.max_pages.max(1) {
+        let page = connector.history(credentials, cursor.as_deref()).await?;
+        let mut txs = Vec::with_capacity(page.transactions.len());
+        for tx in page.transactions {
+            txs.push(to_new(integration_id, connector.id(), tx, &mut prices, "API").await);
+        }
+        added +=
+            ports.store.add_ledger_page(workspace, integration_id, &txs, page.cursor.as_deref(), clock.now()).await?;
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(added)
+}
+
 /// Adds transactions imported from a file (`importSource: CSV`) to the ledger of
 /// `integration_id`, all in one database transaction, keeping the integration's history
 /// cursor. Transactions already imported are left as they are. Returns how many were new.
@@ -192,6 +235,48 @@ pub async fn import(
         txs.push(to_new(integration_id, chain_id, tx, &mut prices, "CSV").await);
     }
     Ok(ports.store.add_ledger_page(workspace, integration_id, &txs, cursor.as_deref(), clock.now()).await?)
+}
+
+/// Prices again up to [`LedgerSettings::reprice_per_sync`] legs of `integration_id` that were
+/// stored without a price (the price source failed or did not know it then). Returns how many
+/// legs got a price; the caller then recomputes the cost basis.
+pub async fn reprice(ports: &LedgerPorts, integration_id: &str) -> Result<u64, LedgerError> {
+    let legs = ports.store.unpriced_legs(integration_id, ports.settings.reprice_per_sync).await?;
+    if legs.is_empty() {
+        return Ok(0);
+    }
+    let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
+    let mut found = Vec::new();
+    for leg in &legs {
+        let Ok(at) = OffsetDateTime::from_unix_timestamp(leg.timestamp_ms.div_euclid(1000)) else { continue };
+        if let Some(p) = prices.price(&leg.token_id, at).await {
+            found.push((leg.transaction_id.clone(), leg.leg_index, text(p)));
+        }
+    }
+    let updated = ports.store.set_leg_prices(&found).await?;
+    tracing::info!(tried = legs.len(), priced = updated, "missing prices retried");
+    Ok(updated)
+}
+
+/// Sets the workspace's cost basis method and recomputes its ledger with it.
+pub async fn set_method(
+    ports: &LedgerPorts,
+    workspace: &WorkspaceId,
+    method: CostBasisMethod,
+    clock: &dyn Clock,
+) -> Result<ProcessCounts, LedgerError> {
+    ports.store.set_cost_basis_method(workspace, method.as_str(), clock.now()).await?;
+    process(ports, workspace, clock).await
+}
+
+/// The workspace's cost basis method: its own choice, else the server's default.
+pub async fn method_of(ports: &LedgerPorts, workspace: &WorkspaceId) -> Result<CostBasisMethod, LedgerError> {
+    Ok(ports
+        .store
+        .cost_basis_method(workspace)
+        .await?
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(ports.settings.default_method))
 }
 
 fn dec(s: &str) -> Result<Decimal, LedgerError> {
@@ -269,11 +354,7 @@ pub async fn process(
                 })
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
-        let method = store
-            .cost_basis_method(workspace)
-            .await?
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(ports.settings.default_method);
+        let method = method_of(ports, workspace).await?;
         Ok::<_, LedgerError>((records, txs, method))
     }
     .await;

@@ -1,5 +1,5 @@
 //! The business logic of Kryptos Connect: [`Service`] implements the `kc-api` traits
-//! ([`kc_api::ConnectApi`], [`kc_api::WidgetApi`]) on the [`kc_store::Store`] port, with
+//! ([`kc_api::ConnectApi`], [`kc_api::WidgetApi`]) on the [`kc_ports::Store`] port, with
 //! time, randomness and storage injected so the whole service can be embedded in a larger
 //! system or tested with a mocked store and a manual clock.
 //!
@@ -25,14 +25,17 @@ pub mod catalog;
 pub mod config;
 mod connect;
 pub mod console;
+pub mod csv_formats;
 mod csv_import;
 mod cursor;
 mod data;
 mod email_sign_in;
+pub mod embed;
 mod integrations;
 pub mod ledger;
 pub mod mailer;
 pub mod oidc;
+pub mod provider_health;
 pub mod retention;
 mod service;
 pub mod sync;
@@ -46,4 +49,5 @@ mod tests;
 
 pub use admin::{AdminError, ClientUpdate, NewClient};
 pub use audit::AuditKind;
+pub use embed::{Embedded, EmbeddedBuilder, FullStore, Running, Workers};
 pub use service::{Ports, Service};

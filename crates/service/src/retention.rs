@@ -3,7 +3,7 @@
 //! processes may all do it).
 
 use crate::Service;
-use kc_store::StoreError;
+use kc_ports::StoreError;
 use std::time::Duration;
 
 impl Service {
@@ -33,7 +33,7 @@ impl Service {
     }
 
     /// Depth and age of the sync queue and the webhook outbox now (for metrics).
-    pub async fn queue_stats(&self) -> Result<kc_store::QueueStats, StoreError> {
+    pub async fn queue_stats(&self) -> Result<kc_ports::QueueStats, StoreError> {
         self.ports.store.queue_stats(self.now()).await
     }
 }

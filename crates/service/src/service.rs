@@ -8,7 +8,7 @@ use kc_domain::{
     ClientId, ClientRecord, ClientSecret, Clock, CredentialCipher, OsSecretRng, SecretPepper, SecretRng, SystemClock,
     TokenRefusal,
 };
-use kc_store::{AuditEvent, Store, StoreError};
+use kc_ports::{AuditEvent, Store, StoreError};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -20,9 +20,9 @@ pub struct Ports {
     pub store: Arc<dyn Store>,
     /// The request hot paths: one round trip per authenticated read, the exchange with its
     /// audit event in one transaction. [`Ports::system`] composes it from `store`
-    /// ([`kc_store::ComposedHotPath`]); set it to the store itself when the store implements
-    /// [`kc_store::HotPathStore`] (`SeaStore` does).
-    pub hot: Arc<dyn kc_store::HotPathStore>,
+    /// ([`kc_ports::ComposedHotPath`]); set it to the store itself when the store implements
+    /// [`kc_ports::HotPathStore`] (`SeaStore` does).
+    pub hot: Arc<dyn kc_ports::HotPathStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for tokens and ids.
@@ -38,22 +38,27 @@ pub struct Ports {
     /// The providers users may connect.
     pub catalog: Arc<Catalog>,
     /// Prices for holdings.
-    pub prices: Arc<dyn kc_chain::PriceSource>,
+    pub prices: Arc<dyn kc_ports::PriceSource>,
     /// Exchange connectors: credentials are checked with them when a user adds an exchange.
-    pub connectors: Arc<kc_chain::exchanges::ConnectorRegistry>,
+    pub connectors: Arc<kc_ports::exchange::ConnectorRegistry>,
+    /// What this process's syncs learned about each provider (reported by `/readyz`).
+    pub provider_health: Arc<crate::provider_health::ProviderHealth>,
     /// The OpenID Connect provider (`None`: its endpoints answer `temporarily_unavailable`).
     pub oidc: Option<Arc<crate::oidc::OidcProvider>>,
     /// The transaction ledger (`GET /api/v1/transactions`, cost basis in holdings); `None`:
     /// no ledger is kept, transactions are empty and cost basis is 0.
-    pub ledger: Option<Arc<dyn kc_store::LedgerStore>>,
+    pub ledger: Option<Arc<dyn kc_ports::LedgerStore>>,
     /// Historical prices for the legs of imported CSV files; `None`: their prices are missing.
-    pub ledger_prices: Option<Arc<dyn kc_chain::HistoricalPriceSource>>,
+    pub ledger_prices: Option<Arc<dyn kc_ports::HistoricalPriceSource>>,
     /// The developer console's and admin API's tables; `None`: those answer
     /// `SERVICE_UNAVAILABLE` (the command line's client commands still work).
-    pub console: Option<Arc<dyn kc_store::ConsoleStore>>,
+    pub console: Option<Arc<dyn kc_ports::ConsoleStore>>,
+    /// This process's Data API call counts waiting to be written to `console` (see
+    /// [`crate::console::DataCallCounter`]); shared by every clone of the service.
+    pub data_calls: Arc<crate::console::DataCallCounter>,
     /// Wallet sign-in nonces and verified integrations; `None`: wallet sign-in answers
     /// `SERVICE_UNAVAILABLE` (pasting an address still works).
-    pub wallet_proofs: Option<Arc<dyn kc_store::WalletProofStore>>,
+    pub wallet_proofs: Option<Arc<dyn kc_ports::WalletProofStore>>,
     /// The server's externally visible base URL: wallet sign-in messages name its host.
     pub public_url: String,
     /// Sandbox clients accept a wallet whose ownership was proved by signature whatever its
@@ -70,7 +75,7 @@ impl Ports {
         let cipher = CredentialCipher::new([("ephemeral", key.as_str())], "ephemeral")
             .unwrap_or_else(|e| unreachable!("a generated key is valid: {e}"));
         Self {
-            hot: Arc::new(kc_store::ComposedHotPath(store.clone())),
+            hot: Arc::new(kc_ports::ComposedHotPath(store.clone())),
             store,
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsSecretRng),
@@ -79,12 +84,14 @@ impl Ports {
             mailer: Arc::new(LogMailer),
             cipher: Arc::new(cipher),
             catalog: Arc::new(Catalog::builtin("")),
-            prices: Arc::new(kc_chain::StaticPrices::sandbox()),
-            connectors: Arc::new(kc_chain::exchanges::ConnectorRegistry::new()),
+            prices: Arc::new(kc_ports::StaticPrices::sandbox()),
+            connectors: Arc::new(kc_ports::exchange::ConnectorRegistry::new()),
+            provider_health: Arc::default(),
             oidc: None,
             ledger: None,
             ledger_prices: None,
             console: None,
+            data_calls: Arc::default(),
             wallet_proofs: None,
             public_url: "http://127.0.0.1:8080".to_owned(),
             sandbox_verified_any_address: false,
@@ -113,12 +120,12 @@ impl Service {
     }
 
     /// The transaction ledger's store, when one is kept (the sync workers write it).
-    pub fn ledger(&self) -> Option<&Arc<dyn kc_store::LedgerStore>> {
+    pub fn ledger(&self) -> Option<&Arc<dyn kc_ports::LedgerStore>> {
         self.ports.ledger.as_ref()
     }
 
     /// The exchange connectors (the sync workers read balances with them).
-    pub fn connectors(&self) -> &Arc<kc_chain::exchanges::ConnectorRegistry> {
+    pub fn connectors(&self) -> &Arc<kc_ports::exchange::ConnectorRegistry> {
         &self.ports.connectors
     }
 
@@ -147,7 +154,7 @@ impl Service {
     }
 
     /// [`Service::authenticate`] and the lookup of access token `raw` in one round trip
-    /// ([`kc_store::HotPathStore::client_access`]), with where the token stands now. The
+    /// ([`kc_ports::HotPathStore::client_access`]), with where the token stands now. The
     /// secret is verified (in constant time) before anything else read is used. An OAuth
     /// access token (a JWT) takes the OpenID provider's lookup instead.
     pub(crate) async fn authenticate_with_token(
@@ -155,8 +162,8 @@ impl Service {
         creds: &ClientCredentials,
         meta: &RequestMeta,
         raw: &str,
-        detail: kc_store::AccessDetail,
-    ) -> Result<(ClientRecord, Result<kc_store::TokenAccess, kc_domain::SessionReason>), ApiError> {
+        detail: kc_ports::AccessDetail,
+    ) -> Result<(ClientRecord, Result<kc_ports::TokenAccess, kc_domain::SessionReason>), ApiError> {
         if crate::oidc::looks_like_jwt(raw) {
             return self.authenticate_with_oauth_token(creds, meta, raw, detail).await;
         }
@@ -189,14 +196,14 @@ impl Service {
         creds: &ClientCredentials,
         meta: &RequestMeta,
         raw: &str,
-        detail: kc_store::AccessDetail,
-    ) -> Result<(ClientRecord, Result<kc_store::TokenAccess, kc_domain::SessionReason>), ApiError> {
+        detail: kc_ports::AccessDetail,
+    ) -> Result<(ClientRecord, Result<kc_ports::TokenAccess, kc_domain::SessionReason>), ApiError> {
         let client = self.authenticate(creds, meta).await?;
         let grant = match self.lookup_oidc_access_token(raw, &client.id).await? {
             crate::connect::TokenLookup::Live(grant) => grant,
             crate::connect::TokenLookup::Dead(reason) => return Ok((client, Err(reason))),
         };
-        let mut access = kc_store::TokenAccess {
+        let mut access = kc_ports::TokenAccess {
             token_expires_at: grant.expires_at,
             grant,
             workspace_name: None,
@@ -205,12 +212,12 @@ impl Service {
         };
         let store = &self.ports.store;
         match detail {
-            kc_store::AccessDetail::Grant => {}
-            kc_store::AccessDetail::Workspace => {
+            kc_ports::AccessDetail::Grant => {}
+            kc_ports::AccessDetail::Workspace => {
                 access.workspace_name =
                     store.find_workspace(&access.grant.workspace_id).await.map_err(store_error)?.map(|w| w.name);
             }
-            kc_store::AccessDetail::User => {
+            kc_ports::AccessDetail::User => {
                 access.user = store.find_user(&access.grant.user_id).await.map_err(store_error)?;
                 access.limits = store.grant_limits(&access.grant.id).await.map_err(store_error)?;
             }

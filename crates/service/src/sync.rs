@@ -3,10 +3,10 @@
 //! the store's claim guarantees no job is processed twice at once.
 
 use crate::ledger::LedgerPorts;
-use kc_chain::exchanges::{ConnectorRegistry, ExchangeCredentials};
-use kc_chain::{Balance, Chain, ChainError, ChainProvider, SandboxHistory, SandboxProvider, TransactionSource};
 use kc_domain::{Clock, CredentialCipher, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_SOLANA_ADDRESS};
-use kc_store::{SnapshotRow, Store, StoreError, SyncJob};
+use kc_ports::exchange::{ConnectorRegistry, ExchangeConnector, ExchangeCredentials, ExchangeError};
+use kc_ports::{Balance, Chain, ChainError, ChainProvider, SandboxHistory, SandboxProvider, TransactionSource};
+use kc_ports::{SnapshotRow, Store, StoreError, SyncJob};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -71,6 +71,15 @@ impl ChainRegistry {
     }
 }
 
+/// Where the history of an integration comes from.
+#[derive(Clone, Copy)]
+enum History<'a> {
+    /// An address on a chain (through the chain's history source).
+    Chain(Chain, &'a str),
+    /// An exchange account (through its connector).
+    Exchange(&'a dyn ExchangeConnector, &'a ExchangeCredentials),
+}
+
 /// Whether `address` on `chain` is one of the two sandbox test addresses.
 fn is_sandbox(chain: Chain, address: &str) -> bool {
     (chain == Chain::Ethereum && address.eq_ignore_ascii_case(SANDBOX_ETHEREUM_ADDRESS))
@@ -109,11 +118,14 @@ pub struct SyncWorker {
     settings: SyncSettings,
     id: String,
     ledger: Option<LedgerPorts>,
+    health: Option<Arc<crate::provider_health::ProviderHealth>>,
 }
 
 /// Why a job cannot succeed, and whether trying again might help.
 enum JobFailure {
     Retry(String),
+    /// Retryable, not before the given wait (the provider said so).
+    RetryAfter(String, Duration),
     Permanent(String),
 }
 
@@ -144,7 +156,23 @@ impl SyncWorker {
         settings: SyncSettings,
         id: String,
     ) -> Self {
-        Self { store, chains, clock, settings, id, ledger: None }
+        Self { store, chains, clock, settings, id, ledger: None, health: None }
+    }
+
+    /// Records in `health` whether each sync reached its provider (for `/readyz`).
+    pub fn with_health(mut self, health: Arc<crate::provider_health::ProviderHealth>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    /// Notes that a sync reached `provider` (`down: None`) or could not (`Some(cause)`).
+    fn note(&self, provider: &str, down: Option<&str>) {
+        if let Some(h) = &self.health {
+            match down {
+                None => h.reached(provider, self.clock.now()),
+                Some(cause) => h.unreachable(provider, cause, self.clock.now()),
+            }
+        }
     }
 
     /// Also keeps the transaction ledger: after the balances, each sync fetches the
@@ -174,18 +202,29 @@ impl SyncWorker {
                 }
             }
             Err(JobFailure::Retry(msg)) if job.attempts < self.settings.max_attempts => {
-                let factor = 4u32.saturating_pow(u32::try_from(job.attempts.max(1) - 1).unwrap_or(0));
-                let wait = self.settings.first_backoff.saturating_mul(factor).min(Duration::from_secs(600));
-                let retry_at = self.clock.now() + time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10));
-                tracing::warn!(error = %msg, retry_in_s = wait.as_secs(), "sync failed; will retry");
-                self.store.fail_sync_job(&job, &self.id, &msg, Some(retry_at), self.clock.now()).await?;
+                self.retry_later(&job, &msg, None).await?;
             }
-            Err(JobFailure::Retry(msg) | JobFailure::Permanent(msg)) => {
+            Err(JobFailure::RetryAfter(msg, asked)) if job.attempts < self.settings.max_attempts => {
+                self.retry_later(&job, &msg, Some(asked)).await?;
+            }
+            Err(JobFailure::Retry(msg) | JobFailure::RetryAfter(msg, _) | JobFailure::Permanent(msg)) => {
                 tracing::warn!(error = %msg, "sync failed for good");
                 self.store.fail_sync_job(&job, &self.id, &msg, None, self.clock.now()).await?;
             }
         }
         Ok(true)
+    }
+
+    /// Schedules `job` again after the backoff (5 s, then 4× more each attempt, at most 10 min),
+    /// or after what the provider `asked` when that is longer (a rate limit's `Retry-After`,
+    /// at most a day).
+    async fn retry_later(&self, job: &SyncJob, msg: &str, asked: Option<Duration>) -> Result<(), StoreError> {
+        let factor = 4u32.saturating_pow(u32::try_from(job.attempts.max(1) - 1).unwrap_or(0));
+        let backoff = self.settings.first_backoff.saturating_mul(factor).min(Duration::from_secs(600));
+        let wait = backoff.max(asked.unwrap_or_default().min(Duration::from_secs(86_400)));
+        let retry_at = self.clock.now() + time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10));
+        tracing::warn!(error = %msg, retry_in_s = wait.as_secs(), "sync failed; will retry");
+        self.store.fail_sync_job(job, &self.id, msg, Some(retry_at), self.clock.now()).await.map(drop)
     }
 
     async fn fetch(&self, job: &SyncJob) -> Result<Vec<SnapshotRow>, JobFailure> {
@@ -196,7 +235,7 @@ impl SyncWorker {
             .map_err(|e| JobFailure::Retry(format!("storage: {e}")))?
             .ok_or_else(|| JobFailure::Permanent("integration no longer exists".to_owned()))?;
         if integration.category == "exchange" {
-            return self.fetch_exchange(&integration).await;
+            return self.fetch_exchange(job, &integration).await;
         }
         let chain = Chain::from_str(&integration.provider)
             .map_err(|_| JobFailure::Permanent(format!("no chain adapter for provider {}", integration.provider)))?;
@@ -212,15 +251,26 @@ impl SyncWorker {
                 chain.id()
             ))
         })?;
+        let sandbox = is_sandbox(chain, address);
         let rows = match provider.balances(address).await {
-            Ok(balances) => rows_from(balances),
+            Ok(balances) => {
+                if !sandbox {
+                    self.note(&integration.provider, None);
+                }
+                rows_from(balances)
+            }
             Err(ChainError::UnsupportedAddress) => {
                 return Err(JobFailure::Permanent(format!("{address} is not a valid {} address", chain.id())))
             }
-            Err(e) => return Err(JobFailure::Retry(e.to_string())),
+            Err(e) => {
+                if !sandbox {
+                    self.note(&integration.provider, Some(&e.to_string()));
+                }
+                return Err(JobFailure::Retry(e.to_string()));
+            }
         };
         if let Some(ledger) = &self.ledger {
-            self.keep_ledger(ledger, job, &integration, chain, address, rows.len()).await?;
+            self.keep_ledger(ledger, job, &integration, History::Chain(chain, address), rows.len()).await?;
         }
         Ok(rows)
     }
@@ -243,7 +293,11 @@ impl SyncWorker {
     /// The balances of an exchange account, through its connector. A failure is told to the
     /// user in plain words (`message`); its technical cause goes to the log and to
     /// `lastSyncLogDetails.Balances.cause`.
-    async fn fetch_exchange(&self, integration: &kc_store::IntegrationRecord) -> Result<Vec<SnapshotRow>, JobFailure> {
+    async fn fetch_exchange(
+        &self,
+        job: &SyncJob,
+        integration: &kc_ports::IntegrationRecord,
+    ) -> Result<Vec<SnapshotRow>, JobFailure> {
         let Some((connectors, _)) = &self.chains.exchanges else {
             return Err(JobFailure::Permanent("This exchange cannot be synced on this server".to_owned()));
         };
@@ -280,10 +334,7 @@ impl SyncWorker {
             if status == "COMPLETED" {
                 let mut tx = serde_json::Map::new();
                 tx.insert("status".to_owned(), "SKIPPED".into());
-                tx.insert(
-                    "message".to_owned(),
-                    "Exchange trade, deposit and withdrawal history is not imported yet".into(),
-                );
+                tx.insert("message".to_owned(), "The transaction ledger is not enabled on this server".into());
                 o.insert("Transactions".to_owned(), tx.into());
             }
             serde_json::Value::Object(o).to_string()
@@ -298,17 +349,37 @@ impl SyncWorker {
                 }
             }
         };
-        match connector.balances(&credentials).await {
+        let outcome = connector.balances(&credentials).await;
+        match &outcome {
+            // The exchange could not be reached, or this server's clock is refused: every
+            // account of it fails alike, which the operator should know.
+            Err(e @ (ExchangeError::Transport(_) | ExchangeError::Maintenance(_) | ExchangeError::ClockSkew(_))) => {
+                self.note(&integration.provider, Some(&e.to_string()))
+            }
+            // It answered (a good key, or one it refused): reachable.
+            _ => self.note(&integration.provider, None),
+        }
+        match outcome {
             Ok(balances) => {
                 let rows = rows_from(balances);
-                save(stages("COMPLETED", Some(rows.len()), None, None)).await;
+                match &self.ledger {
+                    Some(ledger) => {
+                        let history = History::Exchange(connector.as_ref(), &credentials);
+                        self.keep_ledger(ledger, job, integration, history, rows.len()).await?;
+                    }
+                    None => save(stages("COMPLETED", Some(rows.len()), None, None)).await,
+                }
                 Ok(rows)
             }
             Err(e) => {
                 let user = e.user_message(connector.name());
                 tracing::warn!(exchange = connector.id(), error = %e, retryable = e.is_retryable(), "exchange sync failed");
                 save(stages("FAILED", None, Some(user.clone()), Some(e.to_string()))).await;
-                Err(if e.is_retryable() { JobFailure::Retry(user) } else { JobFailure::Permanent(user) })
+                Err(match e {
+                    ExchangeError::RateLimited { retry_after: Some(asked), .. } => JobFailure::RetryAfter(user, asked),
+                    _ if e.is_retryable() => JobFailure::Retry(user),
+                    _ => JobFailure::Permanent(user),
+                })
             }
         }
     }
@@ -320,9 +391,8 @@ impl SyncWorker {
         &self,
         ledger: &LedgerPorts,
         job: &SyncJob,
-        integration: &kc_store::IntegrationRecord,
-        chain: Chain,
-        address: &str,
+        integration: &kc_ports::IntegrationRecord,
+        history: History<'_>,
         assets: usize,
     ) -> Result<(), JobFailure> {
         let ws = &integration.workspace_id;
@@ -345,17 +415,42 @@ impl SyncWorker {
                 tracing::warn!(error = %e, "could not record the sync stages");
             }
         };
-        let Some(source) = self.chains.history_for_address(chain, address) else {
-            let why = format!("No transaction history source is configured for {}", chain.id());
-            stages.insert("Transactions".to_owned(), stage("SKIPPED", None, Some(why)));
-            save(stages, None).await;
-            return Ok(());
-        };
         let from_start = job.mode == "from_start";
         let clock = self.clock.as_ref();
-        match crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, clock).await {
+        let mut changed = from_start;
+        let ingested = match history {
+            History::Chain(chain, address) => {
+                let Some(source) = self.chains.history_for_address(chain, address) else {
+                    let why = format!("No transaction history source is configured for {}", chain.id());
+                    stages.insert("Transactions".to_owned(), stage("SKIPPED", None, Some(why)));
+                    save(stages, None).await;
+                    return Ok(());
+                };
+                crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, clock).await
+            }
+            History::Exchange(connector, credentials) => {
+                crate::ledger::ingest_exchange(ledger, connector, credentials, ws, &integration.id, from_start, clock)
+                    .await
+            }
+        };
+        match ingested {
             Ok(added) => {
+                changed |= added > 0;
                 stages.insert("Transactions".to_owned(), stage("COMPLETED", Some(added as usize), None));
+            }
+            Err(crate::ledger::LedgerError::Exchange(e)) => {
+                // The balances are good: they land, and the history is read again from the
+                // stored cursor at the next sync. The user reads plain words; the cause is kept.
+                let name = match &history {
+                    History::Exchange(connector, _) => connector.name(),
+                    History::Chain(..) => "The exchange",
+                };
+                tracing::warn!(error = %e, "exchange history not fetched; balances still land");
+                let mut failed = stage("FAILED", None, Some(e.user_message(name)));
+                if let Some(o) = failed.as_object_mut() {
+                    o.insert("cause".to_owned(), e.to_string().into());
+                }
+                stages.insert("Transactions".to_owned(), failed);
             }
             Err(e) => {
                 // The balances are good: they land, and the history is fetched again from the
@@ -363,6 +458,30 @@ impl SyncWorker {
                 tracing::warn!(error = %e, "transaction history not fetched; balances still land");
                 stages.insert("Transactions".to_owned(), stage("FAILED", None, Some(e.to_string())));
             }
+        }
+        // Legs stored without a price get another chance at each sync (bounded).
+        match crate::ledger::reprice(ledger, &integration.id).await {
+            Ok(priced) => changed |= priced > 0,
+            Err(e) => tracing::warn!(error = %e, "missing prices not retried"),
+        }
+        // Nothing new in this integration's ledger and its last processing completed: the
+        // stored outcome stands (other integrations, a CSV import and a method change process
+        // the workspace themselves), so a no-op sync does not reload the workspace's ledger.
+        let previous: Option<serde_json::Value> = match ledger.store.ledger_stages(ws).await {
+            Ok(all) => all
+                .into_iter()
+                .find(|(id, _)| id == &integration.id)
+                .and_then(|(_, text)| serde_json::from_str(&text).ok()),
+            Err(_) => None,
+        };
+        let done =
+            |name: &str| previous.as_ref().and_then(|p| p.get(name)).filter(|s| s["status"] == "COMPLETED").cloned();
+        if let (false, Some(transfers), Some(cost)) = (changed, done("TransferDetection"), done("CostBasis")) {
+            tracing::debug!("ledger unchanged; processing skipped");
+            stages.insert("TransferDetection".to_owned(), transfers);
+            stages.insert("CostBasis".to_owned(), cost);
+            save(stages, None).await;
+            return Ok(());
         }
         match crate::ledger::process(ledger, ws, clock).await {
             Ok(counts) => {

@@ -1,9 +1,11 @@
 //! `GET /api/v1/transactions`: the workspace's ledger, filtered and paged.
 
+use crate::ledger::{LedgerPorts, LedgerSettings};
 use crate::service::{store_error, Service};
 use async_trait::async_trait;
 use kc_api::*;
-use kc_store::{LedgerLegRecord, LedgerQuery, LedgerTxRecord};
+use kc_domain::ledger::CostBasisMethod;
+use kc_ports::{LedgerKey, LedgerLegRecord, LedgerQuery, LedgerTxRecord};
 use std::collections::HashMap;
 
 /// Largest `limit`.
@@ -108,6 +110,22 @@ fn received(v: &str) -> &'static str {
     }
 }
 
+/// The keyset cursor of a transaction: `<timestamp ms>.<block>.<index>.<id>`.
+pub(crate) fn encode_cursor(key: &LedgerKey) -> String {
+    format!("{}.{}.{}.{}", key.timestamp_ms, key.block, key.index, key.id)
+}
+
+/// Reads [`encode_cursor`]'s text.
+pub(crate) fn decode_cursor(text: &str) -> Option<LedgerKey> {
+    let mut parts = text.splitn(4, '.');
+    let timestamp_ms: i64 = parts.next()?.parse().ok().filter(|t| *t >= 0)?;
+    let block = parts.next()?.parse().ok()?;
+    let index = parts.next()?.parse().ok()?;
+    let id = parts.next()?;
+    let valid = id.len() <= 64 && id.starts_with("trx_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then(|| LedgerKey { timestamp_ms, block, index, id: id.to_owned() })
+}
+
 /// Validates every parameter; every bad one is named in the error's `details`.
 pub(crate) fn parse_query(q: &TransactionsQuery) -> Result<LedgerQuery, ApiError> {
     let mut issues = Vec::new();
@@ -183,6 +201,20 @@ pub(crate) fn parse_query(q: &TransactionsQuery) -> Result<LedgerQuery, ApiError
             format!("Unknown label {bad:?}; see the reference's Transaction Labels"),
         ));
     }
+    let after = match q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let key = decode_cursor(c);
+            if key.is_none() {
+                issues.push(ParamIssue::new(
+                    "invalid_string",
+                    "cursor",
+                    "Not a cursor this API returned (pass pagination.nextCursor as it is)",
+                ));
+            }
+            key
+        }
+    };
     if let (Some(a), Some(b)) = (time_start, time_end) {
         if a > b {
             issues.push(ParamIssue::new("too_big", "timeStart", "timeStart must not be after timeEnd"));
@@ -207,6 +239,7 @@ pub(crate) fn parse_query(q: &TransactionsQuery) -> Result<LedgerQuery, ApiError
         time_end,
         limit: limit.map_or(DEFAULT_LIMIT, |l| l as u64),
         offset: offset.map_or(0, |o| o as u64),
+        after,
     })
 }
 
@@ -291,10 +324,16 @@ impl TransactionsApi for Service {
     ) -> ApiResult<TransactionsResponse> {
         let grant = self.authorize_data(client, token, meta, "transactions:read").await?;
         let q = parse_query(&query)?;
-        let (rows, total) = match &self.ports.ledger {
-            Some(ledger) => ledger.query_ledger(&grant.workspace_id, &q).await.map_err(store_error)?,
+        // One row more than the page tells whether a next page exists (keyset pages cannot
+        // compare offset and total).
+        let probe = LedgerQuery { limit: q.limit + 1, ..q.clone() };
+        let (mut rows, total) = match &self.ports.ledger {
+            Some(ledger) => ledger.query_ledger(&grant.workspace_id, &probe).await.map_err(store_error)?,
             None => (Vec::new(), 0),
         };
+        let has_next_page = rows.len() as u64 > q.limit;
+        rows.truncate(usize::try_from(q.limit).unwrap_or(usize::MAX));
+        let next_cursor = if has_next_page { rows.last().map(|r| encode_cursor(&r.key())) } else { None };
         let wallets: Wallets = self
             .ports
             .store
@@ -314,11 +353,84 @@ impl TransactionsApi for Service {
                 offset: q.offset,
                 returned_count: returned,
                 total_count: total,
-                has_next_page: q.offset + returned < total,
-                has_previous_page: q.offset > 0,
+                has_next_page,
+                has_previous_page: q.offset > 0 || q.after.is_some(),
+                next_cursor,
             },
             user_id: grant.user_id.to_string(),
             timestamp: crate::data::epoch_ms(self.now()),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+    ) -> ApiResult<CostBasisMethodResponse> {
+        let grant = self.authorize_data(client, token, meta, "portfolios:read").await?;
+        let ports = self.ledger_ports()?;
+        let chosen = ports.store.cost_basis_method(&grant.workspace_id).await.map_err(store_error)?;
+        let method = chosen.as_deref().and_then(|m| m.parse::<CostBasisMethod>().ok());
+        Ok(CostBasisMethodResponse {
+            message: "Cost basis method retrieved successfully".to_owned(),
+            method: method.unwrap_or(ports.settings.default_method).as_str().to_owned(),
+            is_default: method.is_none(),
+            user_id: grant.user_id.to_string(),
+            timestamp: crate::data::epoch_ms(self.now()),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
+    async fn set_cost_basis_method(
+        &self,
+        client: &ClientCredentials,
+        token: &BearerToken,
+        meta: &RequestMeta,
+        body: CostBasisMethodRequest,
+    ) -> ApiResult<CostBasisMethodResponse> {
+        let grant = self.authorize_data(client, token, meta, "portfolios:read").await?;
+        let method: CostBasisMethod = body.method.trim().parse().map_err(|_| {
+            ApiError::invalid_params(vec![ParamIssue::new(
+                "invalid_enum_value",
+                "method",
+                format!("Expected 'FIFO' | 'LIFO' | 'HIFO', received {:?}", body.method),
+            )
+            .typed("'FIFO' | 'LIFO' | 'HIFO'", "string")])
+        })?;
+        let ports = self.ledger_ports()?;
+        crate::ledger::set_method(&ports, &grant.workspace_id, method, self.ports.clock.as_ref()).await.map_err(
+            |e| {
+                tracing::error!(error = %e, "cost basis method not applied");
+                ApiError::internal()
+            },
+        )?;
+        tracing::info!(%method, "cost basis method set; ledger recomputed");
+        Ok(CostBasisMethodResponse {
+            message: "Cost basis method updated; cost basis recomputed".to_owned(),
+            method: method.as_str().to_owned(),
+            is_default: false,
+            user_id: grant.user_id.to_string(),
+            timestamp: crate::data::epoch_ms(self.now()),
+        })
+    }
+}
+
+impl Service {
+    /// The ledger's ports for a request (a method change recomputes the ledger in it).
+    fn ledger_ports(&self) -> ApiResult<LedgerPorts> {
+        let Some(store) = self.ports.ledger.clone() else {
+            return Err(ApiError::unavailable());
+        };
+        Ok(LedgerPorts {
+            store,
+            prices: self
+                .ports
+                .ledger_prices
+                .clone()
+                .unwrap_or_else(|| std::sync::Arc::new(crate::csv_import::NoPrices)),
+            settings: LedgerSettings::default(),
         })
     }
 }
@@ -359,6 +471,19 @@ mod tests {
         {
             let e = parse_query(&q(&[(k, v)])).expect_err(k);
             assert_eq!((e.details.len(), e.details[0].code.as_str()), (1, code), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_foreign_ones_are_named() {
+        let key = LedgerKey { timestamp_ms: 1_717_243_200_000, block: 102, index: 7, id: "trx_0a1b2c".to_owned() };
+        let text = encode_cursor(&key);
+        assert_eq!(decode_cursor(&text), Some(key.clone()));
+        let ok = parse_query(&q(&[("cursor", &text), ("order", "asc")])).expect("a cursor this API made");
+        assert_eq!(ok.after, Some(key));
+        for bad in ["abc", "1.2.3", "1.2.3.wal_x", "x.2.3.trx_ab", "1.2.3.trx_zz", "-1.2.3.trx_ab"] {
+            let e = parse_query(&q(&[("cursor", bad)])).expect_err(bad);
+            assert_eq!(e.details[0].path, ["cursor"], "{bad}");
         }
     }
 

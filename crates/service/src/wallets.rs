@@ -18,7 +18,7 @@ use kc_domain::{
     ChainFamily, ClientMode, ProofChain, ProofExpectations, ProofRefusal, ProviderKind, SandboxViolation, SyncStatus,
     WalletNonce, WALLET_NONCE_LIFETIME,
 };
-use kc_store::{IntegrationRecord, NewWalletNonce, NonceRefusal, VerifiedConnect, WalletProofStore};
+use kc_ports::{IntegrationRecord, NewWalletNonce, NonceRefusal, VerifiedConnect, WalletProofStore};
 use std::str::FromStr;
 use std::sync::Arc;
 use time::Duration;
@@ -86,7 +86,7 @@ impl Service {
             || ApiError::invalid_request(format!("{} does not support wallet sign-in", p.provider.public_name));
         let (family, chain) = match kind_of(p) {
             Some(ProviderKind::Wallet(ChainFamily::Evm)) => {
-                let chain_id = kc_chain::Chain::from_str(&p.provider.id)
+                let chain_id = kc_ports::Chain::from_str(&p.provider.id)
                     .ok()
                     .and_then(|c| c.evm_chain_id())
                     .ok_or_else(unsupported)?;

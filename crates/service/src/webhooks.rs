@@ -17,7 +17,11 @@ use kc_domain::{
     sign_webhook, webhook_endpoint_id, webhook_timestamp, ClientMode, WebhookEvent, WebhookSecret,
     WEBHOOK_EVENT_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
 };
-use kc_store::{ClaimedDelivery, DeliveryAttempt, StoreError, WebhookDeliveryRecord, WebhookEndpointRecord};
+use kc_ports::{
+    ClaimedDelivery, DeliveryAttempt, StoreError, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookRequest,
+    WebhookResponse, WebhookSender,
+};
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tracing::Instrument as _;
@@ -152,8 +156,13 @@ impl Service {
     }
 
     /// A dispatcher named `id` (unique per process and task) on this service's ports.
-    pub fn webhook_dispatcher(&self, settings: DispatchSettings, id: String) -> Result<WebhookDispatcher, String> {
-        WebhookDispatcher::new(self.ports.clone(), settings, id)
+    pub fn webhook_dispatcher(
+        &self,
+        sender: Arc<dyn WebhookSender>,
+        settings: DispatchSettings,
+        id: String,
+    ) -> WebhookDispatcher {
+        WebhookDispatcher::new(self.ports.clone(), sender, settings, id)
     }
 
     fn seal_webhook_secret(&self, id: &str, secret: &WebhookSecret) -> Result<kc_domain::Sealed, AdminError> {
@@ -246,22 +255,16 @@ pub fn classify(
 /// One dispatcher: claims deliveries from the outbox and sends them.
 pub struct WebhookDispatcher {
     ports: Ports,
-    http: reqwest::Client,
+    sender: Arc<dyn WebhookSender>,
     settings: DispatchSettings,
     id: String,
 }
 
 impl WebhookDispatcher {
-    /// A dispatcher named `id` (unique per process and task).
-    pub fn new(ports: Ports, settings: DispatchSettings, id: String) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("kryptos-connect-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("webhook HTTP client: {e}"))?;
-        Ok(Self { ports, http, settings, id })
+    /// A dispatcher named `id` (unique per process and task), sending through `sender`
+    /// (which should time out after `settings.timeout` and never follow redirects).
+    pub fn new(ports: Ports, sender: Arc<dyn WebhookSender>, settings: DispatchSettings, id: String) -> Self {
+        Self { ports, sender, settings, id }
     }
 
     /// Sends at most one due delivery; `Ok(true)` if one was processed.
@@ -321,24 +324,23 @@ impl WebhookDispatcher {
             Err(e) => return Ok(DeliveryAttempt::Failed { status: None, error: e }),
         };
         let signature = sign_webhook(&secret, body.as_bytes());
-        let sent = self
-            .http
-            .post(&endpoint.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(WEBHOOK_SIGNATURE_HEADER, signature)
-            .header(WEBHOOK_EVENT_HEADER, &d.event)
-            .header(WEBHOOK_ID_HEADER, &d.id)
-            .header(WEBHOOK_TIMESTAMP_HEADER, &timestamp)
-            .body(body)
-            .send()
-            .await;
-        let result = match sent {
-            Ok(res) => SendResult::Status(res.status().as_u16()),
-            Err(e) if e.is_timeout() => {
+        let request = WebhookRequest {
+            url: endpoint.url.clone(),
+            headers: vec![
+                (WEBHOOK_SIGNATURE_HEADER, signature),
+                (WEBHOOK_EVENT_HEADER, d.event.clone()),
+                (WEBHOOK_ID_HEADER, d.id.clone()),
+                (WEBHOOK_TIMESTAMP_HEADER, timestamp),
+            ],
+            body,
+        };
+        let result = match self.sender.send(request).await {
+            WebhookResponse::Status(status) => SendResult::Status(status),
+            WebhookResponse::Timeout => {
                 SendResult::Network(format!("no answer within {} s", self.settings.timeout.as_secs_f32()))
             }
-            Err(e) if e.is_connect() => SendResult::Network("connection failed".to_owned()),
-            Err(e) => SendResult::Network(format!("request failed: {}", e.without_url())),
+            WebhookResponse::ConnectFailed => SendResult::Network("connection failed".to_owned()),
+            WebhookResponse::Failed(e) => SendResult::Network(format!("request failed: {e}")),
         };
         Ok(classify(result, d.attempts, &self.settings, self.ports.clock.now()))
     }

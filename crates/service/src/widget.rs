@@ -8,7 +8,7 @@ use kc_domain::{
     lifetimes, ClientId, ClientRecord, GrantId, GrantRecord, GrantStatus, LinkSession, PlainToken, ScopeSet, TokenKind,
     TokenRefusal, UserId, WorkspaceId,
 };
-use kc_store::{ExtendOutcome, NewGuest, NewPublicToken};
+use kc_ports::{ExtendOutcome, NewGuest, NewPublicToken};
 
 /// A live session with its client.
 pub(crate) struct Resolved {
@@ -316,8 +316,33 @@ impl WidgetApi for Service {
 
 #[async_trait]
 impl HealthApi for Service {
-    async fn ready(&self) -> ApiResult<()> {
-        self.ports.store.ping().await.map_err(store_error)
+    /// The database is pinged; the providers are reported from the configuration (the
+    /// catalogue's availability) and from the last sync that used each (no network call).
+    async fn ready(&self) -> ApiResult<kc_api::Readiness> {
+        self.ports.store.ping().await.map_err(store_error)?;
+        let probes = self.ports.provider_health.snapshot();
+        let mut providers = Vec::new();
+        for p in self.ports.catalog.all() {
+            let id = &p.provider.id;
+            let (status, reason, checked_at) = match (self.ports.catalog.availability(id), probes.get(id)) {
+                (crate::catalog::Availability::Unavailable(why), _) => ("not_configured", Some(why), None),
+                (crate::catalog::Availability::SandboxOnly(why), None) => ("sandbox_only", Some(why), None),
+                (_, None) => continue,
+                (_, Some(probe)) => (
+                    if probe.down.is_some() { "unavailable" } else { "ok" },
+                    probe.down.clone(),
+                    Some(i64::try_from(probe.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)),
+                ),
+            };
+            providers.push(kc_api::ProviderReadiness {
+                provider: id.clone(),
+                status: status.to_owned(),
+                reason,
+                checked_at,
+            });
+        }
+        providers.sort_by(|a, b| a.provider.cmp(&b.provider));
+        Ok(kc_api::Readiness { status: "ready".to_owned(), providers })
     }
 }
 

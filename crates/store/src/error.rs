@@ -1,26 +1,8 @@
-//! The store's error type, with database errors sorted by what the caller can do about them.
+//! sea-orm's errors mapped onto the port's [`StoreError`], by what the caller can do about them.
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
-/// A persistence failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached right now; retrying later may succeed (HTTP 503).
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A unique constraint was violated.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// A stored row could not be read back into a domain value.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// Any other database error.
-    #[error("database error: {0}")]
-    Other(String),
-}
-
-/// The result of every store call.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use kc_ports::store::StoreError;
 
 fn is_connectivity(e: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
@@ -32,17 +14,16 @@ fn is_connectivity(e: &sea_orm::sqlx::Error) -> bool {
     }
 }
 
-impl From<DbErr> for StoreError {
-    fn from(e: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(msg)) = e.sql_err() {
-            return Self::Conflict(msg);
+/// Sorts a sea-orm error by what the caller can do about it.
+pub fn db_err(e: DbErr) -> StoreError {
+    if let Some(SqlErr::UniqueConstraintViolation(msg)) = e.sql_err() {
+        return StoreError::Conflict(msg);
+    }
+    match &e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(e.to_string()),
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) if is_connectivity(s) => {
+            StoreError::Unavailable(e.to_string())
         }
-        match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(e.to_string()),
-            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) if is_connectivity(s) => {
-                Self::Unavailable(e.to_string())
-            }
-            _ => Self::Other(e.to_string()),
-        }
+        _ => StoreError::Other(e.to_string()),
     }
 }

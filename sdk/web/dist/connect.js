@@ -103,6 +103,11 @@
     const u = new URL(String(url), relativeTo);
     return (u.origin + u.pathname).replace(/\/+$/, "");
   }
+  function baseFromScriptUrl(src, relativeTo) {
+    const u = new URL(String(src), relativeTo);
+    const prefix = /^(.*?)\/sdk\/[^/]+\.js$/.exec(u.pathname);
+    return u.origin + (prefix ? prefix[1].replace(/\/+$/, "") : "");
+  }
   function callbacksOf(options) {
     const both = (a, b) => (v) => {
       if (a) a(v);
@@ -700,7 +705,7 @@
     const script = doc.currentScript;
     let scriptBase;
     try {
-      scriptBase = new URL(script && script.src ? script.src : win.location.href, win.location.href).origin;
+      scriptBase = script && script.src ? baseFromScriptUrl(script.src, win.location.href) : win.location.origin;
     } catch {
       scriptBase = win.location.origin;
     }

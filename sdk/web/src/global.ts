@@ -9,17 +9,19 @@
  */
 
 import { createController } from "./core/client";
+import { baseFromScriptUrl } from "./core/protocol";
 
 type Global = Window & { KryptosConnect?: { __sdk?: string } };
 
 (function install(win: Global, doc: Document) {
   if (win.KryptosConnect && win.KryptosConnect.__sdk === "kryptos-connect") return; // loaded twice
 
-  // Where this script came from = where the widget lives (unless baseUrl is given).
+  // Where this script came from = where the widget lives (unless baseUrl is given): the
+  // server's origin plus the path prefix it is mounted under (`/kryptos/sdk/connect.js`).
   const script = doc.currentScript as HTMLScriptElement | null;
   let scriptBase: string;
   try {
-    scriptBase = new URL(script && script.src ? script.src : win.location.href, win.location.href).origin;
+    scriptBase = script && script.src ? baseFromScriptUrl(script.src, win.location.href) : win.location.origin;
   } catch {
     scriptBase = win.location.origin;
   }

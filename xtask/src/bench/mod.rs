@@ -12,13 +12,16 @@
 //! 3. two server processes on one fresh PostgreSQL database, each driven by its own wrk, for
 //!    check-session and exchange (what two nodes behind a balancer sustain together);
 //! 4. optionally (`--soak SECONDS`) a longer run of the write path, sampling RSS, to show that
-//!    memory does not grow without bound.
+//!    memory does not grow without bound;
+//! 5. the ledger ([`ledger`]): ingest and process `--ledger-transactions` (100 000) across 10
+//!    wallets, and deep pages by offset and keyset. `--only ledger` runs this alone (no wrk).
 //!
 //! Module map: [`server`] starts and stops servers and databases, [`flows`] prepares the data a
 //! scenario needs (client, access token, public tokens, wallets) through the HTTP API,
 //! [`scenarios`] lists what is measured, [`wrk`] runs the load, [`report`] prints the tables.
 
 mod flows;
+mod ledger;
 mod oidc;
 mod report;
 mod scenarios;
@@ -53,6 +56,8 @@ pub(crate) struct Options {
     only: Vec<String>,
     /// A server binary to measure instead of building this checkout's (to compare builds).
     server: Option<PathBuf>,
+    /// Transactions of the ledger target.
+    ledger_transactions: usize,
 }
 
 impl Options {
@@ -87,6 +92,7 @@ impl Options {
             cluster: !flags.switch("--no-cluster"),
             only,
             server: flags.value::<String>("--server")?.map(PathBuf::from),
+            ledger_transactions: flags.value("--ledger-transactions")?.unwrap_or(100_000),
         })
     }
 
@@ -122,6 +128,9 @@ impl Db {
 
 /// Builds the release server and the baseline, then measures everything (see the module docs).
 pub(crate) fn run(opts: Options) -> Result<()> {
+    if !opts.only.is_empty() && opts.only.iter().all(|o| o == "ledger") {
+        return ledger::run(&opts);
+    }
     wrk::ensure_installed()?;
     let mut build = cargo();
     build.args(["build", "--release"]);
@@ -224,6 +233,9 @@ pub(crate) fn run(opts: Options) -> Result<()> {
 
     report::print(&rows, ceiling_rate, &memory, &opts);
     println!("\nload average after the run: {}", load_average());
+    if opts.selected("ledger") {
+        ledger::run(&opts)?;
+    }
     Ok(())
 }
 

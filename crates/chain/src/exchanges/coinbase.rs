@@ -9,21 +9,51 @@
 //! with `cursor`/`has_next`.
 
 use super::{
-    balances_from, client_and_base, decimal, send, ExchangeConnector, ExchangeCredentials, ExchangeError,
-    ExchangeOptions, KeyCheck, Reply,
+    balances_from, client_and_base, decimal, history_tx, leg, page_of, parse_cursor, send, trade_legs,
+    ExchangeConnector, ExchangeCredentials, ExchangeError, ExchangeOptions, KeyCheck, Reply,
 };
-use crate::asset::Balance;
+use crate::Balance;
 use base64::Engine as _;
+use kc_ports::{Decimal, HistoryPage, LegDirection};
 use pkcs8::der::Encode as _;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
 
 /// `https://api.coinbase.com`.
 pub const DEFAULT_BASE_URL: &str = "https://api.coinbase.com";
 
 /// Accounts per page (the API's maximum).
 const PAGE: u32 = 250;
+
+/// Fills and transactions per page (`limit`; v2 transactions allow at most 100).
+const HISTORY_PAGE: u32 = 100;
+
+/// Where the history of an account was read up to (serialized as the ledger cursor).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursor {
+    /// Fills are read up to this `sequence_timestamp` (RFC 3339).
+    #[serde(default)]
+    fills_from: Option<String>,
+    /// The last v2 transaction id read per account uuid.
+    #[serde(default)]
+    last_tx: BTreeMap<String, String>,
+    /// The step of the current sync.
+    #[serde(default)]
+    step: Option<Step>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Step {
+    /// Reading fills from `start`, page `cursor`; `newest` is the latest fill time seen.
+    Fills { start: Option<String>, cursor: Option<String>, newest: Option<String> },
+    /// Reading the transactions of these accounts (uuid, currency), the first one next.
+    Transactions { accounts: Vec<[String; 2]> },
+}
 
 /// The Coinbase connector.
 pub struct Coinbase {
@@ -157,6 +187,175 @@ impl ExchangeConnector for Coinbase {
 
     /// `GET /api/v3/brokerage/accounts` page by page: `available_balance` + `hold`.
     async fn balances(&self, c: &ExchangeCredentials) -> Result<Vec<Balance>, ExchangeError> {
+        let items = self.accounts(c).await?.into_iter().map(|(_, currency, q)| (currency, q));
+        Ok(balances_from("coinbase", items))
+    }
+
+    /// One step of the history per page. First the Advanced Trade fills (`GET
+    /// /api/v3/brokerage/orders/historical/fills`, 100 a page with `cursor`, from the last
+    /// sync's latest `sequence_timestamp`): each is a trade, its `commission` a fee in the
+    /// quote currency. Then, for each account (wallet), its transactions (`GET
+    /// /v2/accounts/{uuid}/transactions`, oldest first, 100 a page with `starting_after`):
+    /// completed sends and receives, fiat deposits and withdrawals, simple buys, sells and
+    /// conversions, each a leg of that wallet's currency (incoming when `amount` > 0); a send's
+    /// `network.transaction_fee` is a fee leg. Advanced Trade fills appear there too
+    /// (`advanced_trade_fill`) and are left out: the fills already carry them.
+    async fn history(&self, c: &ExchangeCredentials, cursor: Option<&str>) -> Result<HistoryPage, ExchangeError> {
+        let mut cur: Cursor = parse_cursor(cursor)?;
+        let step = cur.step.take().unwrap_or(Step::Fills { start: cur.fills_from.clone(), cursor: None, newest: None });
+        let mut txs = Vec::new();
+        match step {
+            Step::Fills { start, cursor, newest } => {
+                let mut query = format!("limit={HISTORY_PAGE}");
+                if let Some(start) = &start {
+                    query.push_str(&format!("&start_sequence_timestamp={}", url_escape(start)));
+                }
+                if let Some(cursor) = &cursor {
+                    query.push_str(&format!("&cursor={}", url_escape(cursor)));
+                }
+                let page = self.get(c, "/api/v3/brokerage/orders/historical/fills", &query).await?;
+                let fills = page
+                    .get("fills")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ExchangeError::Malformed("fills reply without fills".to_owned()))?;
+                let mut newest = newest;
+                for f in fills {
+                    let (tx, seq) = fill(f)?;
+                    if newest.as_ref().is_none_or(|n| later(&seq, n)) {
+                        newest = Some(seq);
+                    }
+                    txs.push(tx);
+                }
+                let next = page.get("cursor").and_then(Value::as_str).unwrap_or_default().to_owned();
+                cur.step = if !fills.is_empty() && !next.is_empty() && cursor.as_deref() != Some(next.as_str()) {
+                    Some(Step::Fills { start, cursor: Some(next), newest })
+                } else {
+                    cur.fills_from = newest.or(cur.fills_from.take());
+                    let mut accounts: Vec<[String; 2]> =
+                        self.accounts(c).await?.into_iter().map(|(uuid, currency, _)| [uuid, currency]).collect();
+                    accounts.sort();
+                    (!accounts.is_empty()).then_some(Step::Transactions { accounts })
+                };
+            }
+            Step::Transactions { mut accounts } => {
+                if let Some([uuid, _]) = accounts.first().cloned() {
+                    let mut query = format!("limit={HISTORY_PAGE}&order=asc");
+                    if let Some(after) = cur.last_tx.get(&uuid) {
+                        query.push_str(&format!("&starting_after={}", url_escape(after)));
+                    }
+                    let page = self.get(c, &format!("/v2/accounts/{uuid}/transactions"), &query).await?;
+                    let list = page
+                        .get("data")
+                        .and_then(Value::as_array)
+                        .ok_or_else(|| ExchangeError::Malformed("transactions reply without data".to_owned()))?;
+                    for t in list {
+                        let id = t.get("id").and_then(Value::as_str).unwrap_or_default();
+                        if id.is_empty() {
+                            return Err(ExchangeError::Malformed("transaction without id".to_owned()));
+                        }
+                        // Pending ones are read again until they complete: stop before the first.
+                        if t.get("status").and_then(Value::as_str) == Some("pending") {
+                            break;
+                        }
+                        cur.last_tx.insert(uuid.clone(), id.to_owned());
+                        if let Some(tx) = transaction(t)? {
+                            txs.push(tx);
+                        }
+                    }
+                    let next = page.get("pagination").and_then(|p| p.get("next_uri")).and_then(Value::as_str);
+                    let pending = list.iter().any(|t| t.get("status").and_then(Value::as_str) == Some("pending"));
+                    if next.is_none_or(str::is_empty) || list.is_empty() || pending {
+                        accounts.remove(0);
+                    }
+                }
+                cur.step = (!accounts.is_empty()).then_some(Step::Transactions { accounts });
+            }
+        }
+        let has_more = cur.step.is_some();
+        page_of(txs, &cur, has_more)
+    }
+}
+
+/// Whether RFC 3339 time `a` is after `b` (unparsable times are not).
+fn later(a: &str, b: &str) -> bool {
+    match (time::OffsetDateTime::parse(a, &Rfc3339), time::OffsetDateTime::parse(b, &Rfc3339)) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => false,
+    }
+}
+
+fn rfc3339(text: &str) -> Result<time::OffsetDateTime, ExchangeError> {
+    time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| ExchangeError::Malformed(format!("not a time: {text:?}")))
+}
+
+/// A fill as a trade, and its `sequence_timestamp`.
+fn fill(f: &Value) -> Result<(kc_ports::HistoryTransaction, String), ExchangeError> {
+    let text = |name: &str| f.get(name).and_then(Value::as_str).unwrap_or_default();
+    let product = text("product_id");
+    let (base, quote) =
+        product.split_once('-').ok_or_else(|| ExchangeError::Malformed(format!("fill of product {product:?}")))?;
+    let (price, size) = (decimal(text("price"))?, decimal(text("size"))?);
+    let commission = decimal(if text("commission").is_empty() { "0" } else { text("commission") })?;
+    let size_in_quote = f.get("size_in_quote").and_then(Value::as_bool).unwrap_or(false);
+    let (base_qty, quote_qty) = if size_in_quote {
+        if price.is_zero() {
+            return Err(ExchangeError::Malformed("fill with a zero price".to_owned()));
+        }
+        (size / price, size)
+    } else {
+        (size, size * price)
+    };
+    let (sold, bought) = match text("side") {
+        "BUY" => ((quote, quote_qty), (base, base_qty)),
+        "SELL" => ((base, base_qty), (quote, quote_qty)),
+        other => return Err(ExchangeError::Malformed(format!("fill side {other:?}"))),
+    };
+    let id = if text("entry_id").is_empty() { text("trade_id") } else { text("entry_id") };
+    if id.is_empty() {
+        return Err(ExchangeError::Malformed("fill without entry_id".to_owned()));
+    }
+    let legs = trade_legs("coinbase", sold, bought, Some((quote, commission)));
+    let at = rfc3339(text("trade_time"))?;
+    let seq = if text("sequence_timestamp").is_empty() { text("trade_time") } else { text("sequence_timestamp") };
+    Ok((history_tx(format!("fill:{id}"), at, 0, legs, f.clone()), seq.to_owned()))
+}
+
+/// A completed v2 transaction of one wallet (`None` for fills, which the fills already carry,
+/// and for other statuses).
+fn transaction(t: &Value) -> Result<Option<kc_ports::HistoryTransaction>, ExchangeError> {
+    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    if text(t, "status") != "completed" || text(t, "type") == "advanced_trade_fill" {
+        return Ok(None);
+    }
+    let amount = t.get("amount").cloned().unwrap_or_default();
+    let (qty, currency) = (decimal(&text(&amount, "amount"))?, text(&amount, "currency"));
+    if qty.is_zero() || currency.is_empty() {
+        return Ok(None);
+    }
+    let mut legs = Vec::new();
+    if qty > Decimal::ZERO {
+        legs.push(leg("coinbase", &currency, qty, LegDirection::Incoming));
+    } else {
+        let fee = t.get("network").and_then(|n| n.get("transaction_fee")).cloned().unwrap_or_default();
+        let fee_qty = if text(&fee, "currency") == currency {
+            decimal(&text(&fee, "amount")).unwrap_or_default()
+        } else {
+            Decimal::ZERO
+        };
+        // A send's amount is what left the wallet, network fee included.
+        let fee_qty = if fee_qty > Decimal::ZERO && fee_qty < qty.abs() { fee_qty } else { Decimal::ZERO };
+        legs.push(leg("coinbase", &currency, qty.abs() - fee_qty, LegDirection::Outgoing));
+        if !fee_qty.is_zero() {
+            legs.push(leg("coinbase", &currency, fee_qty, LegDirection::Fee));
+        }
+    }
+    let at = rfc3339(&text(t, "created_at"))?;
+    Ok(Some(history_tx(format!("tx:{}", text(t, "id")), at, 0, legs, t.clone())))
+}
+
+impl Coinbase {
+    /// Every account (wallet): uuid, currency, available + held quantity.
+    async fn accounts(&self, c: &ExchangeCredentials) -> Result<Vec<(String, String, Decimal)>, ExchangeError> {
         let mut items = Vec::new();
         let mut cursor = String::new();
         for _ in 0..100 {
@@ -177,11 +376,16 @@ impl ExchangeConnector for Coinbase {
                     .get("currency")
                     .and_then(Value::as_str)
                     .ok_or_else(|| ExchangeError::Malformed("account without currency".to_owned()))?;
-                items.push((currency.to_owned(), decimal(amount("available_balance"))? + decimal(amount("hold"))?));
+                let uuid = a.get("uuid").and_then(Value::as_str).unwrap_or_default().to_owned();
+                items.push((
+                    uuid,
+                    currency.to_owned(),
+                    decimal(amount("available_balance"))? + decimal(amount("hold"))?,
+                ));
             }
             let next = page.get("cursor").and_then(Value::as_str).unwrap_or_default();
             if page.get("has_next").and_then(Value::as_bool) != Some(true) || next.is_empty() || next == cursor {
-                return Ok(balances_from("coinbase", items));
+                return Ok(items);
             }
             cursor = next.to_owned();
         }

@@ -39,6 +39,78 @@ pub struct FakeAccount {
     pub can_withdraw: bool,
     /// The key is restricted to other IP addresses.
     pub ip_restricted: bool,
+    /// The account's history, in the exchange's own asset codes; each exchange serves it in
+    /// its documented shapes (Binance deposits/withdrawals/myTrades, Coinbase fills and v2
+    /// transactions, Kraken ledger entries, OKX bills).
+    pub history: Vec<FakeEvent>,
+}
+
+/// One event of a fake account's history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FakeEvent {
+    /// A spot trade of `qty` `base` at `price` `quote` each; the fee is charged in `fee_asset`.
+    Trade {
+        /// The exchange's trade id (numeric on every exchange served here).
+        id: u64,
+        /// When (ms since the epoch).
+        time_ms: i64,
+        /// The base asset (`BTC`).
+        base: String,
+        /// The quote asset (`USDT`).
+        quote: String,
+        /// Whether the account bought the base asset.
+        buy: bool,
+        /// Quantity of base asset.
+        qty: String,
+        /// Price in quote asset.
+        price: String,
+        /// The fee.
+        fee: String,
+        /// The asset of the fee.
+        fee_asset: String,
+    },
+    /// A completed deposit.
+    Deposit {
+        /// The exchange's id.
+        id: u64,
+        /// When (ms).
+        time_ms: i64,
+        /// The asset.
+        asset: String,
+        /// The amount credited.
+        amount: String,
+        /// The on-chain transaction hash.
+        txid: String,
+    },
+    /// A completed withdrawal of `amount` (received by the destination) plus `fee`.
+    Withdrawal {
+        /// The exchange's id.
+        id: u64,
+        /// When (ms).
+        time_ms: i64,
+        /// The asset.
+        asset: String,
+        /// The amount sent.
+        amount: String,
+        /// The network fee charged on top.
+        fee: String,
+        /// The on-chain transaction hash.
+        txid: String,
+    },
+}
+
+impl FakeEvent {
+    fn time_ms(&self) -> i64 {
+        match self {
+            Self::Trade { time_ms, .. } | Self::Deposit { time_ms, .. } | Self::Withdrawal { time_ms, .. } => *time_ms,
+        }
+    }
+}
+
+/// `a * b` of two decimal texts, as text.
+fn mul(a: &str, b: &str) -> String {
+    let p = |t: &str| t.parse::<rust_decimal::Decimal>().unwrap_or_default();
+    (p(a) * p(b)).normalize().to_string()
 }
 
 impl FakeAccount {
@@ -52,6 +124,7 @@ impl FakeAccount {
             can_trade: false,
             can_withdraw: false,
             ip_restricted: false,
+            history: Vec::new(),
         }
     }
 }
@@ -72,6 +145,12 @@ struct Inner {
     page_size: AtomicUsize,
     /// Requests received (for tests of back-off and pagination).
     requests: Mutex<Vec<String>>,
+    /// Binance: request weight used in the current window, and the window's index.
+    weight: Mutex<(u32, i64)>,
+    /// Binance: the weight window (1 minute on Binance).
+    weight_window_ms: std::sync::atomic::AtomicI64,
+    /// Binance: answer the next `n` requests 418 (IP banned) with this `Retry-After`.
+    banned: Mutex<(u32, u64)>,
 }
 
 /// A running fake; it stops with the runtime that started it.
@@ -85,7 +164,11 @@ pub struct FakeExchanges {
 impl FakeExchanges {
     /// Starts the fake on 127.0.0.1 (a free port).
     pub async fn start() -> std::io::Result<Self> {
-        let inner = Arc::new(Inner { page_size: AtomicUsize::new(250), ..Default::default() });
+        let inner = Arc::new(Inner {
+            page_size: AtomicUsize::new(250),
+            weight_window_ms: std::sync::atomic::AtomicI64::new(60_000),
+            ..Default::default()
+        });
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -129,6 +212,23 @@ impl FakeExchanges {
         self.inner.page_size.store(n.max(1), Ordering::SeqCst);
     }
 
+    /// Binance: sets the request weight used in the current window (the next reply reports
+    /// it plus its own weight in `X-MBX-USED-WEIGHT-1M`), and the window length.
+    pub fn binance_weight(&self, used: u32, window_ms: i64) {
+        self.inner.weight_window_ms.store(window_ms.max(1), Ordering::SeqCst);
+        let index = now_ms(&self.inner).div_euclid(window_ms.max(1));
+        if let Ok(mut w) = self.inner.weight.lock() {
+            *w = (used, index);
+        }
+    }
+
+    /// Binance: answers the next `n` requests with 418 (IP auto-banned) and `Retry-After: secs`.
+    pub fn binance_ban(&self, n: u32, secs: u64) {
+        if let Ok(mut b) = self.inner.banned.lock() {
+            *b = (n, secs);
+        }
+    }
+
     /// The requests received so far (`METHOD path?query`).
     pub fn requests(&self) -> Vec<String> {
         self.inner.requests.lock().map(|r| r.clone()).unwrap_or_default()
@@ -160,7 +260,7 @@ async fn handle(
         "kraken"
     } else if path.starts_with("/api/v5/") {
         "okx"
-    } else if path.starts_with("/api/v3/brokerage/") {
+    } else if path.starts_with("/api/v3/brokerage/") || path.starts_with("/v2/") {
         "coinbase"
     } else {
         "binance"
@@ -195,7 +295,35 @@ async fn handle(
         };
     }
     match exchange {
-        "binance" => handle_binance(&inner, &path, &query, &headers),
+        "binance" => {
+            if let Ok(mut b) = inner.banned.lock() {
+                if b.0 > 0 {
+                    b.0 -= 1;
+                    let retry = b.1.to_string();
+                    let body = json!({"code": -1003, "msg": "Way too many requests; IP banned until 1700000000000. Please use the websocket for live updates to avoid bans."});
+                    return (StatusCode::IM_A_TEAPOT, [("retry-after", retry)], axum::Json(body)).into_response();
+                }
+            }
+            let weight = match path.as_str() {
+                "/api/v3/account" | "/api/v3/myTrades" | "/api/v3/exchangeInfo" => 20,
+                _ => 1,
+            };
+            let used = {
+                let window = inner.weight_window_ms.load(Ordering::SeqCst).max(1);
+                let index = now_ms(&inner).div_euclid(window);
+                let Ok(mut w) = inner.weight.lock() else { return reply(500, json!({})) };
+                if w.1 != index {
+                    *w = (0, index);
+                }
+                w.0 += weight;
+                w.0
+            };
+            let mut response = handle_binance(&inner, &path, &query, &headers);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&used.to_string()) {
+                response.headers_mut().insert("x-mbx-used-weight-1m", v);
+            }
+            response
+        }
         "kraken" => handle_kraken(&inner, &path, &headers, &body),
         "okx" => handle_okx(&inner, &method, &path, &query, &headers),
         _ => handle_coinbase(&inner, &method, &path, &query, &headers),
@@ -206,8 +334,42 @@ fn account(inner: &Inner, exchange: &str, key: &str) -> Option<FakeAccount> {
     inner.accounts.lock().ok()?.get(&(exchange.to_owned(), key.to_owned())).cloned()
 }
 
+/// Every spot symbol the fake lists: the pairs traded by its accounts, and a few more.
+fn binance_symbols(inner: &Inner) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = [("BTC", "USDT"), ("ETH", "USDT"), ("ETH", "BTC"), ("BNB", "USDT")]
+        .iter()
+        .map(|(b, q)| ((*b).to_owned(), (*q).to_owned()))
+        .collect();
+    if let Ok(accounts) = inner.accounts.lock() {
+        for ((exchange, _), a) in accounts.iter() {
+            for e in &a.history {
+                if let (true, FakeEvent::Trade { base, quote, .. }) = (exchange == "binance", e) {
+                    pairs.push((base.clone(), quote.clone()));
+                }
+            }
+        }
+    }
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
 fn handle_binance(inner: &Inner, path: &str, query: &str, headers: &HeaderMap) -> Response {
     let err = |status: u16, code: i64, msg: &str| reply(status, json!({"code": code, "msg": msg}));
+    if path == "/api/v3/exchangeInfo" {
+        let symbols: Vec<Value> = binance_symbols(inner)
+            .into_iter()
+            .map(|(b, q)| json!({"symbol": format!("{b}{q}"), "status": "TRADING", "baseAsset": b, "baseAssetPrecision": 8,
+                                  "quoteAsset": q, "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"],
+                                  "isSpotTradingAllowed": true, "isMarginTradingAllowed": false, "filters": [], "permissions": []}))
+            .collect();
+        return reply(
+            200,
+            json!({"timezone": "UTC", "serverTime": now_ms(inner), "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}],
+            "exchangeFilters": [], "symbols": symbols}),
+        );
+    }
     let Some(key) = headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok()) else {
         return err(401, -2014, "API-key format invalid.");
     };
@@ -257,8 +419,209 @@ fn handle_binance(inner: &Inner, path: &str, query: &str, headers: &HeaderMap) -
                        "permissions": ["SPOT"], "uid": 354937868}),
             )
         }
+        _ if !acct.can_read => err(401, -2015, "Invalid API-key, IP, or permissions for action."),
+        "/sapi/v1/capital/deposit/hisrec" | "/sapi/v1/capital/withdraw/history" => {
+            let num = |name: &str| params.get(name).and_then(|v| v.parse::<i64>().ok());
+            let end = num("endTime").unwrap_or(now);
+            let start = num("startTime").unwrap_or(end - 90 * 86_400_000);
+            if end - start >= 90 * 86_400_000 || start > end {
+                return err(400, -1127, "More than 90 days between startTime and endTime.");
+            }
+            let offset = usize::try_from(num("offset").unwrap_or(0)).unwrap_or(0);
+            let limit = usize::try_from(num("limit").unwrap_or(1000))
+                .unwrap_or(1000)
+                .min(inner.page_size.load(Ordering::SeqCst));
+            let deposits = path.contains("deposit");
+            let mut items: Vec<(i64, Value)> = acct
+                .history
+                .iter()
+                .filter(|e| (start..=end).contains(&e.time_ms()))
+                .filter_map(|e| match (e, deposits) {
+                    (FakeEvent::Deposit { id, time_ms, asset, amount, txid }, true) => Some((*time_ms, json!({
+                        "id": id.to_string(), "amount": amount, "coin": asset, "network": asset, "status": 1,
+                        "address": "0xdeposit", "addressTag": "", "txId": txid, "insertTime": time_ms,
+                        "completeTime": time_ms, "transferType": 0, "confirmTimes": "12/12", "unlockConfirm": 0, "walletType": 0}))),
+                    (FakeEvent::Withdrawal { id, time_ms, asset, amount, fee, txid }, false) => {
+                        let t = time::OffsetDateTime::from_unix_timestamp(time_ms / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                        let text = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
+                        Some((*time_ms, json!({"id": format!("w{id:031x}"), "amount": amount, "transactionFee": fee, "coin": asset,
+                            "status": 6, "address": "0xwithdrawal", "txId": txid, "applyTime": text, "network": asset,
+                            "transferType": 0, "info": "", "confirmNo": 12, "walletType": 0, "txKey": "", "completeTime": text})))
+                    }
+                    _ => None,
+                })
+                .collect();
+            // Newest first, as Binance lists them.
+            items.sort_by_key(|i| std::cmp::Reverse(i.0));
+            let page: Vec<Value> = items.into_iter().skip(offset).take(limit).map(|(_, v)| v).collect();
+            reply(200, Value::Array(page))
+        }
+        "/api/v3/myTrades" => {
+            let Some(symbol) = params.get("symbol") else {
+                return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+            };
+            if !binance_symbols(inner).iter().any(|(b, q)| format!("{b}{q}") == *symbol) {
+                return err(400, -1121, "Invalid symbol.");
+            }
+            let from_id = params.get("fromId").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let limit = params
+                .get("limit")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(500)
+                .min(inner.page_size.load(Ordering::SeqCst));
+            let mut trades: Vec<(u64, Value)> = acct
+                .history
+                .iter()
+                .filter_map(|e| match e {
+                    FakeEvent::Trade { id, time_ms, base, quote, buy, qty, price, fee, fee_asset }
+                        if format!("{base}{quote}") == *symbol && *id >= from_id =>
+                    {
+                        Some((*id, json!({"symbol": symbol, "id": id, "orderId": id + 100_000, "orderListId": -1,
+                            "price": price, "qty": qty, "quoteQty": mul(qty, price), "commission": fee,
+                            "commissionAsset": fee_asset, "time": time_ms, "isBuyer": buy, "isMaker": false, "isBestMatch": true})))
+                    }
+                    _ => None,
+                })
+                .collect();
+            trades.sort_by_key(|(id, _)| *id);
+            reply(200, Value::Array(trades.into_iter().take(limit).map(|(_, v)| v).collect()))
+        }
         _ => err(404, -1000, "Unknown path"),
     }
+}
+
+/// The ledger entries of a Kraken account, newest first: (ledger id, entry).
+fn kraken_ledger(acct: &FakeAccount) -> Vec<(String, f64, Value)> {
+    let mut out = Vec::new();
+    let mut entry = |id: String, refid: String, time_ms: i64, kind: &str, asset: &str, amount: String, fee: &str| {
+        let time = time_ms as f64 / 1000.0;
+        out.push((
+            id,
+            time,
+            json!({"refid": refid, "time": time, "type": kind, "subtype": "", "aclass": "currency",
+            "asset": asset, "amount": amount, "fee": fee, "balance": "0.0000"}),
+        ));
+    };
+    for e in &acct.history {
+        match e {
+            FakeEvent::Trade { id, time_ms, base, quote, buy, qty, price, fee, fee_asset } => {
+                let refid = format!("T{id:05}-TRADE-{id:06}");
+                let cost = mul(qty, price);
+                let (base_amount, quote_amount) =
+                    if *buy { (qty.clone(), format!("-{cost}")) } else { (format!("-{qty}"), cost.clone()) };
+                let fee_of = |asset: &str| if asset == fee_asset { fee.as_str() } else { "0" };
+                entry(
+                    format!("L{id:05}-BASE-{id:06}"),
+                    refid.clone(),
+                    *time_ms,
+                    "trade",
+                    base,
+                    base_amount,
+                    fee_of(base),
+                );
+                entry(format!("L{id:05}-QUOT-{id:06}"), refid, *time_ms, "trade", quote, quote_amount, fee_of(quote));
+            }
+            FakeEvent::Deposit { id, time_ms, asset, amount, .. } => {
+                entry(
+                    format!("L{id:05}-DEPO-{id:06}"),
+                    format!("D{id:05}-DEPO-{id:06}"),
+                    *time_ms,
+                    "deposit",
+                    asset,
+                    amount.clone(),
+                    "0",
+                );
+            }
+            FakeEvent::Withdrawal { id, time_ms, asset, amount, fee, .. } => {
+                entry(
+                    format!("L{id:05}-WDRW-{id:06}"),
+                    format!("W{id:05}-WDRW-{id:06}"),
+                    *time_ms,
+                    "withdrawal",
+                    asset,
+                    format!("-{amount}"),
+                    fee,
+                );
+            }
+        }
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+/// The bills of an OKX trading account, newest first: (bill id, ts, bill).
+fn okx_bills(acct: &FakeAccount) -> Vec<(u64, i64, Value)> {
+    let mut out = Vec::new();
+    let bill = |bill_id: u64,
+                ts: i64,
+                kind: &str,
+                ccy: &str,
+                change: String,
+                fee: String,
+                inst: &str,
+                trade: String| {
+        (
+            bill_id,
+            ts,
+            json!({"bal": "0", "balChg": change, "billId": bill_id.to_string(), "ccy": ccy, "clOrdId": "",
+            "execType": if trade.is_empty() { "" } else { "T" }, "fee": fee, "fillTime": ts.to_string(), "from": "", "instId": inst,
+            "instType": if inst.is_empty() { "" } else { "SPOT" }, "interest": "0", "mgnMode": "cash", "notes": "", "ordId": "",
+            "pnl": "0", "posBal": "0", "posBalChg": "0", "subType": "1", "sz": "0", "tag": "", "to": "", "tradeId": trade,
+            "ts": ts.to_string(), "type": kind}),
+        )
+    };
+    let neg = |t: &str| format!("-{t}");
+    let minus = |a: &str, b: &str| {
+        let p = |t: &str| t.parse::<rust_decimal::Decimal>().unwrap_or_default();
+        (p(a) - p(b)).normalize().to_string()
+    };
+    for e in &acct.history {
+        match e {
+            FakeEvent::Trade { id, time_ms, base, quote, buy, qty, price, fee, fee_asset } => {
+                let inst = format!("{base}-{quote}");
+                let cost = mul(qty, price);
+                let (got, got_qty, gave, gave_qty) =
+                    if *buy { (base, qty.clone(), quote, cost) } else { (quote, cost, base, qty.clone()) };
+                // `fee` (negative) is on the bill of its currency, and `balChg` is net of it.
+                let fee_of = |ccy: &str| if ccy == fee_asset { neg(fee) } else { "0".to_owned() };
+                let net_of = |ccy: &str, signed: String| if ccy == fee_asset { minus(&signed, fee) } else { signed };
+                out.push(bill(
+                    id * 10,
+                    *time_ms,
+                    "2",
+                    gave,
+                    net_of(gave, neg(&gave_qty)),
+                    fee_of(gave),
+                    &inst,
+                    id.to_string(),
+                ));
+                out.push(bill(
+                    id * 10 + 1,
+                    *time_ms,
+                    "2",
+                    got,
+                    net_of(got, got_qty),
+                    fee_of(got),
+                    &inst,
+                    id.to_string(),
+                ));
+            }
+            FakeEvent::Deposit { id, time_ms, asset, amount, .. } => {
+                out.push(bill(id * 10, *time_ms, "1", asset, amount.clone(), "0".to_owned(), "", String::new()));
+            }
+            FakeEvent::Withdrawal { id, time_ms, asset, amount, fee, .. } => {
+                let total = mul(
+                    &(amount.parse::<rust_decimal::Decimal>().unwrap_or_default()
+                        + fee.parse::<rust_decimal::Decimal>().unwrap_or_default())
+                    .to_string(),
+                    "1",
+                );
+                out.push(bill(id * 10, *time_ms, "1", asset, neg(&total), "0".to_owned(), "", String::new()));
+            }
+        }
+    }
+    out.sort_by_key(|b| std::cmp::Reverse(b.0));
+    out
 }
 
 fn handle_kraken(inner: &Inner, path: &str, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -291,6 +654,17 @@ fn handle_kraken(inner: &Inner, path: &str, headers: &HeaderMap, body: &[u8]) ->
             let result: serde_json::Map<String, Value> =
                 acct.balances.iter().map(|(a, q)| (a.clone(), Value::String(q.clone()))).collect();
             reply(200, json!({"error": [], "result": result}))
+        }
+        "/0/private/Ledgers" => {
+            let params: HashMap<&str, &str> = body.split('&').filter_map(|p| p.split_once('=')).collect();
+            let num = |name: &str| params.get(name).and_then(|v| v.parse::<f64>().ok());
+            let (start, end) = (num("start").unwrap_or(f64::MIN), num("end").unwrap_or(f64::MAX));
+            let ofs = params.get("ofs").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+            let all: Vec<_> = kraken_ledger(&acct).into_iter().filter(|(_, t, _)| *t > start && *t < end).collect();
+            let size = 50.min(inner.page_size.load(Ordering::SeqCst));
+            let ledger: serde_json::Map<String, Value> =
+                all.iter().skip(ofs).take(size).map(|(id, _, e)| (id.clone(), e.clone())).collect();
+            reply(200, json!({"error": [], "result": {"ledger": ledger, "count": all.len()}}))
         }
         _ => err("EGeneral:Unknown method"),
     }
@@ -346,6 +720,21 @@ fn handle_okx(inner: &Inner, method: &Method, path: &str, query: &str, headers: 
             )
         }
         "/api/v5/asset/balances" => reply(200, json!({"code": "0", "msg": "", "data": []})),
+        "/api/v5/account/bills" | "/api/v5/account/bills-archive" => {
+            let params: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let after = params.get("after").and_then(|v| v.parse::<u64>().ok()).unwrap_or(u64::MAX);
+            let limit = params.get("limit").and_then(|v| v.parse::<usize>().ok()).unwrap_or(100).min(100);
+            let limit = limit.min(inner.page_size.load(Ordering::SeqCst));
+            let days = if path.ends_with("archive") { 92 } else { 7 };
+            let since = now_ms(inner) - days * 86_400_000;
+            let data: Vec<Value> = okx_bills(&acct)
+                .into_iter()
+                .filter(|(id, ts, _)| *id < after && *ts >= since)
+                .take(limit)
+                .map(|(_, _, b)| b)
+                .collect();
+            reply(200, json!({"code": "0", "msg": "", "data": data}))
+        }
         _ => err(404, "50000", "Not found"),
     }
 }
@@ -433,6 +822,135 @@ fn handle_coinbase(inner: &Inner, method: &Method, path: &str, query: &str, head
                        "cursor": if has_next { format!("page-{end}") } else { String::new() }, "size": end - start.min(end)}),
             )
         }
+        "/api/v3/brokerage/orders/historical/fills" => {
+            let params: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let limit = params.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100);
+            let size = limit.min(inner.page_size.load(Ordering::SeqCst));
+            let start_ms = params
+                .get("start_sequence_timestamp")
+                .map(|s| s.replace("%3A", ":"))
+                .and_then(|s| time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok())
+                .map_or(i64::MIN, |t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
+            let skip = params
+                .get("cursor")
+                .and_then(|c| c.strip_prefix("fills-"))
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0usize);
+            let mut fills: Vec<(i64, Value)> = acct
+                .history
+                .iter()
+                .filter_map(|e| match e {
+                    FakeEvent::Trade { id, time_ms, base, quote, buy, qty, price, fee, .. } if *time_ms >= start_ms => {
+                        let at = rfc3339_ms(*time_ms);
+                        Some((*time_ms, json!({"entry_id": format!("e{id:08}"), "trade_id": format!("t{id}"), "order_id": format!("o{id}"),
+                            "trade_time": at, "trade_type": "FILL", "price": price, "size": qty, "commission": fee,
+                            "product_id": format!("{base}-{quote}"), "sequence_timestamp": at, "liquidity_indicator": "TAKER",
+                            "size_in_quote": false, "user_id": "3a9f", "side": if *buy { "BUY" } else { "SELL" },
+                            "retail_portfolio_id": "b87a2d3f"})))
+                    }
+                    _ => None,
+                })
+                .collect();
+            // Newest first.
+            fills.sort_by_key(|f| std::cmp::Reverse(f.0));
+            let end = (skip + size).min(fills.len());
+            let page: Vec<Value> = fills[skip.min(end)..end].iter().map(|(_, f)| f.clone()).collect();
+            let cursor = if end < fills.len() { format!("fills-{end}") } else { String::new() };
+            reply(200, json!({"fills": page, "cursor": cursor}))
+        }
+        p if p.starts_with("/v2/accounts/") && p.ends_with("/transactions") => {
+            let uuid = p.trim_start_matches("/v2/accounts/").trim_end_matches("/transactions");
+            let Some(currency) = uuid
+                .rsplit('-')
+                .next()
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| acct.balances.get(i))
+                .map(|(c, _)| c.clone())
+            else {
+                return reply(404, json!({"errors": [{"id": "not_found", "message": "Not found"}]}));
+            };
+            let params: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let limit = params.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(25).min(100);
+            let size = limit.min(inner.page_size.load(Ordering::SeqCst));
+            let mut txs: Vec<(i64, String, Value)> = Vec::new();
+            let money = |amount: String, ccy: &str| json!({"amount": amount, "currency": ccy});
+            for e in &acct.history {
+                let (id, time_ms, kind, amount, fee) = match e {
+                    FakeEvent::Deposit { id, time_ms, asset, amount, .. } if *asset == currency => {
+                        (format!("d{id:08}"), *time_ms, "send", amount.clone(), None)
+                    }
+                    FakeEvent::Withdrawal { id, time_ms, asset, amount, fee, .. } if *asset == currency => {
+                        let total = (amount.parse::<rust_decimal::Decimal>().unwrap_or_default()
+                            + fee.parse::<rust_decimal::Decimal>().unwrap_or_default())
+                        .normalize();
+                        (format!("w{id:08}"), *time_ms, "send", format!("-{total}"), Some(fee.clone()))
+                    }
+                    FakeEvent::Trade { id, time_ms, base, quote, buy, qty, price, .. }
+                        if *base == currency || *quote == currency =>
+                    {
+                        let cost = mul(qty, price);
+                        let amount = match (*base == currency, *buy) {
+                            (true, true) => qty.clone(),
+                            (true, false) => format!("-{qty}"),
+                            (false, true) => format!("-{cost}"),
+                            (false, false) => cost,
+                        };
+                        (format!("f{id:08}"), *time_ms, "advanced_trade_fill", amount, None)
+                    }
+                    _ => continue,
+                };
+                let mut t = json!({"id": id, "type": kind, "status": "completed", "amount": money(amount.clone(), &currency),
+                    "native_amount": money("0.00".to_owned(), "USD"), "description": null, "created_at": rfc3339_ms(time_ms - time_ms % 1000),
+                    "updated_at": rfc3339_ms(time_ms - time_ms % 1000), "resource": "transaction",
+                    "resource_path": format!("/v2/accounts/{uuid}/transactions/{id}")});
+                if let Some(fee) = fee {
+                    t["network"] =
+                        json!({"status": "confirmed", "hash": "0xabc", "transaction_fee": money(fee, &currency)});
+                }
+                txs.push((time_ms, id, t));
+            }
+            txs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            if params.get("order") != Some(&"asc") {
+                txs.reverse();
+            }
+            let start = match params.get("starting_after") {
+                Some(after) => match txs.iter().position(|(_, id, _)| id == after) {
+                    Some(i) => i + 1,
+                    None => {
+                        return reply(
+                            400,
+                            json!({"errors": [{"id": "invalid_request", "message": "starting_after is invalid"}]}),
+                        )
+                    }
+                },
+                None => 0,
+            };
+            let end = (start + size).min(txs.len());
+            let data: Vec<Value> = txs[start.min(end)..end].iter().map(|(_, _, t)| t.clone()).collect();
+            let next = (end < txs.len())
+                .then(|| format!("/v2/accounts/{uuid}/transactions?limit={limit}&starting_after={}", txs[end - 1].1));
+            reply(
+                200,
+                json!({"pagination": {"ending_before": null, "starting_after": params.get("starting_after"), "limit": limit,
+                "order": params.get("order").copied().unwrap_or("desc"), "previous_uri": null, "next_uri": next}, "data": data}),
+            )
+        }
         _ => (StatusCode::NOT_FOUND, "Not Found").into_response(),
     }
+}
+
+/// `2021-05-31T09:59:59.123Z`.
+fn rfc3339_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }

@@ -1,4 +1,5 @@
-//! Exchange connectors: read-only API keys → balances.
+//! Exchange connectors: read-only API keys → balances, and trade, deposit and withdrawal
+//! history for the ledger.
 //!
 //! One [`ExchangeConnector`] per exchange, each signing its requests exactly as the
 //! exchange's public API documentation says:
@@ -10,6 +11,13 @@
 //! | Kraken | [`kraken`] | HMAC-SHA512 of path + SHA-256(nonce + body), base64 | API key, private key (base64) |
 //! | OKX | [`okx`] | HMAC-SHA256 (base64) of timestamp + method + path + body | API key, secret, passphrase |
 //!
+//! | exchange | history (pages, pacing) |
+//! |---|---|
+//! | Binance | deposits and withdrawals in < 90-day windows (`offset`), then `myTrades` per symbol between held or moved assets (`fromId`); waits for the next minute when `X-MBX-USED-WEIGHT-1M` nears [`binance::WEIGHT_SOFT_LIMIT`] |
+//! | Coinbase | Advanced Trade fills (`cursor`), then each wallet's v2 transactions (`starting_after`) |
+//! | Kraken | `Ledgers` (`ofs`, 50 a page, trades grouped by `refid`), paced under the API call counter |
+//! | OKX | `account/bills-archive` (first sync) or `account/bills` (`after`), 5 req/s (archive 5 per 2 s) |
+//!
 //! Base URLs are configurable (tests run against the local fakes of `fakes`, feature
 //! `fakes`). Every failure is an [`ExchangeError`] that says what went wrong twice: for the
 //! end user ([`ExchangeError::user_message`]) and for the operator (its `Display`, which
@@ -17,7 +25,6 @@
 
 pub mod binance;
 pub mod coinbase;
-pub mod csv_import;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod kraken;
@@ -25,151 +32,14 @@ pub mod okx;
 #[cfg(test)]
 mod tests_fakes;
 
-use crate::asset::{AssetInfo, Balance};
-use crate::chain::Chain;
-use rust_decimal::Decimal;
-use secrecy::SecretString;
+pub use kc_ports::exchange::{
+    exchange_asset, ConnectorRegistry, ExchangeConnector, ExchangeCredentials, ExchangeError, KeyCheck, EXCHANGE_IDS,
+};
+use kc_ports::{Balance, ChainPosition, Decimal, HistoryLeg, HistoryPage, HistoryTransaction, LegDirection};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The API credentials a user gives for one exchange account.
-#[derive(Clone)]
-pub struct ExchangeCredentials {
-    /// The API key (Coinbase: the key name `organizations/…/apiKeys/…`).
-    pub api_key: String,
-    /// The secret (Kraken: base64 private key; Coinbase: EC private key PEM).
-    pub secret: SecretString,
-    /// The passphrase (OKX).
-    pub passphrase: Option<SecretString>,
-}
-
-impl std::fmt::Debug for ExchangeCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExchangeCredentials").field("api_key", &"[REDACTED]").finish_non_exhaustive()
-    }
-}
-
-/// What a successful credential check learned about the key.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct KeyCheck {
-    /// The key may place orders.
-    pub can_trade: bool,
-    /// The key may withdraw funds.
-    pub can_withdraw: bool,
-}
-
-impl KeyCheck {
-    /// A message for the user when the key can do more than read (`None` for a read-only key).
-    pub fn warning(&self, exchange: &str) -> Option<String> {
-        let what = match (self.can_trade, self.can_withdraw) {
-            (false, false) => return None,
-            (true, false) => "trade",
-            (false, true) => "withdraw funds",
-            (true, true) => "trade and withdraw funds",
-        };
-        Some(format!(
-            "This {exchange} API key can also {what}. Only read access is needed: consider replacing it with a read-only key."
-        ))
-    }
-}
-
-/// Why an exchange call failed. `Display` is the technical cause (for logs and
-/// `lastSyncLog`); [`ExchangeError::user_message`] is what the end user reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExchangeError {
-    /// The exchange does not know the key (deleted, mistyped, wrong environment).
-    #[error("invalid API key: {0}")]
-    InvalidKey(String),
-    /// The key exists but the signature does not verify (wrong secret).
-    #[error("invalid signature (wrong secret?): {0}")]
-    InvalidSignature(String),
-    /// The passphrase is wrong (OKX).
-    #[error("invalid passphrase: {0}")]
-    InvalidPassphrase(String),
-    /// The key is restricted to IP addresses this server does not use.
-    #[error("IP address not allowed for this key: {0}")]
-    IpNotAllowed(String),
-    /// The key lacks the read permission the connector needs.
-    #[error("permission missing: {0}")]
-    PermissionMissing(String),
-    /// Rate limited, after the connector's own back-off.
-    #[error("rate limited (retry after {retry_after:?}): {detail}")]
-    RateLimited {
-        /// What the exchange asked us to wait, when it said.
-        retry_after: Option<Duration>,
-        /// The exchange's message.
-        detail: String,
-    },
-    /// The exchange refused the request time: this server's clock is off.
-    #[error("request timestamp refused (check this server's clock): {0}")]
-    ClockSkew(String),
-    /// The exchange is under maintenance or temporarily unavailable.
-    #[error("exchange unavailable or under maintenance: {0}")]
-    Maintenance(String),
-    /// Connect failure, timeout, reset, or an unexpected HTTP status.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// A reply the connector does not understand.
-    #[error("malformed reply: {0}")]
-    Malformed(String),
-    /// Bad configuration or unusable credentials shape (e.g. a secret that is not base64).
-    #[error("misconfigured: {0}")]
-    Config(String),
-}
-
-impl ExchangeError {
-    /// Whether trying again later may succeed (rate limit, maintenance, network, clock).
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. }
-                | Self::ClockSkew(_)
-                | Self::Maintenance(_)
-                | Self::Transport(_)
-                | Self::Malformed(_)
-        )
-    }
-
-    /// The message for the end user, about the exchange named `name`.
-    pub fn user_message(&self, name: &str) -> String {
-        match self {
-            Self::InvalidKey(_) => format!("{name} rejected the API key: it may have been deleted or mistyped."),
-            Self::InvalidSignature(_) => {
-                format!("{name} rejected the API secret: check that you copied the whole secret of this key.")
-            }
-            Self::InvalidPassphrase(_) => format!("{name} rejected the passphrase of this API key."),
-            Self::IpNotAllowed(_) => format!(
-                "{name} refused the connection because the API key is restricted to other IP addresses. Remove the IP restriction or create a key without one."
-            ),
-            Self::PermissionMissing(_) => {
-                format!("This {name} API key cannot read balances: enable the read (view) permission on the key.")
-            }
-            Self::RateLimited { .. } => format!("{name} is limiting requests right now; the sync will try again shortly."),
-            Self::Maintenance(_) => format!("{name} is under maintenance; the sync will try again later."),
-            Self::ClockSkew(_) | Self::Transport(_) | Self::Malformed(_) | Self::Config(_) => {
-                format!("{name} could not be reached right now; the sync will try again later.")
-            }
-        }
-    }
-}
-
-/// Reads one exchange account through its API.
-#[async_trait::async_trait]
-pub trait ExchangeConnector: Send + Sync {
-    /// The catalogue id (`binance`, `coinbase`, `kraken`, `okx`).
-    fn id(&self) -> &'static str;
-
-    /// The display name (`Binance`).
-    fn name(&self) -> &'static str;
-
-    /// One cheap authenticated call: whether the credentials work and what they may do.
-    async fn check(&self, credentials: &ExchangeCredentials) -> Result<KeyCheck, ExchangeError>;
-
-    /// The non-zero balances of the account (available + locked), one per asset.
-    async fn balances(&self, credentials: &ExchangeCredentials) -> Result<Vec<Balance>, ExchangeError>;
-}
 
 /// Connection settings of one connector.
 #[derive(Debug, Clone)]
@@ -196,96 +66,26 @@ impl ExchangeOptions {
     }
 }
 
-/// The connectors this server has, by catalogue id.
-#[derive(Clone, Default)]
-pub struct ConnectorRegistry {
-    connectors: HashMap<String, Arc<dyn ExchangeConnector>>,
+/// The default base URL of each built-in connector.
+pub fn default_base_url(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "binance" => binance::DEFAULT_BASE_URL,
+        "coinbase" => coinbase::DEFAULT_BASE_URL,
+        "kraken" => kraken::DEFAULT_BASE_URL,
+        "okx" => okx::DEFAULT_BASE_URL,
+        _ => return None,
+    })
 }
 
-impl ConnectorRegistry {
-    /// No connector.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `connector` under its [`ExchangeConnector::id`].
-    pub fn with(mut self, connector: Arc<dyn ExchangeConnector>) -> Self {
-        self.connectors.insert(connector.id().to_owned(), connector);
-        self
-    }
-
-    /// The connector of exchange `id`.
-    pub fn get(&self, id: &str) -> Option<Arc<dyn ExchangeConnector>> {
-        self.connectors.get(id).cloned()
-    }
-
-    /// Whether exchange `id` has a connector.
-    pub fn contains(&self, id: &str) -> bool {
-        self.connectors.contains_key(id)
-    }
-
-    /// The default base URL of each built-in connector.
-    pub fn default_base_url(id: &str) -> Option<&'static str> {
-        Some(match id {
-            "binance" => binance::DEFAULT_BASE_URL,
-            "coinbase" => coinbase::DEFAULT_BASE_URL,
-            "kraken" => kraken::DEFAULT_BASE_URL,
-            "okx" => okx::DEFAULT_BASE_URL,
-            _ => return None,
-        })
-    }
-
-    /// Builds the built-in connector `id` (`None` for an exchange without one).
-    pub fn build(id: &str, options: ExchangeOptions) -> Option<Result<Arc<dyn ExchangeConnector>, ExchangeError>> {
-        Some(match id {
-            "binance" => binance::Binance::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
-            "coinbase" => coinbase::Coinbase::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
-            "kraken" => kraken::Kraken::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
-            "okx" => okx::Okx::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
-            _ => return None,
-        })
-    }
-}
-
-/// The asset of an exchange ticker: well-known tickers get the token id the price sources
-/// and on-chain balances use (`BTC` → `bitcoin`, `USDC` → Ethereum USDC), so holdings add up
-/// and are priced; others get `<exchange>:<TICKER>`.
-pub fn exchange_asset(exchange: &str, ticker: &str) -> AssetInfo {
-    let ticker = ticker.trim().to_ascii_uppercase();
-    let native = |chain: Chain| chain.native_asset();
-    let token = |chain: Chain, contract: &str, name: &str, decimals: u8| {
-        AssetInfo::token(chain, contract, &ticker, name, decimals)
-    };
-    let mut asset = match ticker.as_str() {
-        "BTC" | "XBT" => native(Chain::Bitcoin),
-        "ETH" => native(Chain::Ethereum),
-        "SOL" => native(Chain::Solana),
-        "POL" | "MATIC" => native(Chain::Polygon),
-        "BNB" => native(Chain::Bsc),
-        "AVAX" => native(Chain::Avalanche),
-        "USDC" => token(Chain::Ethereum, "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", "USD Coin", 6),
-        "USDT" => token(Chain::Ethereum, "0xdac17f958d2ee523a2206206994597c13d831ec7", "Tether USD", 6),
-        "WBTC" => token(Chain::Ethereum, "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", "Wrapped BTC", 8),
-        _ => AssetInfo {
-            token_id: format!("{exchange}:{ticker}"),
-            symbol: ticker.clone(),
-            public_name: ticker.clone(),
-            chain_id: exchange.to_owned(),
-            contract_address: None,
-            logo_url: String::new(),
-            decimals: 8,
-            category: if is_fiat(&ticker) { "fiat".to_owned() } else { AssetInfo::CATEGORY_CRYPTO.to_owned() },
-            asset_type: AssetInfo::TYPE_CRYPTO.to_owned(),
-        },
-    };
-    if asset.symbol != ticker && ticker != "XBT" && ticker != "MATIC" {
-        asset.symbol = ticker;
-    }
-    asset
-}
-
-fn is_fiat(ticker: &str) -> bool {
-    matches!(ticker, "USD" | "EUR" | "GBP" | "CAD" | "JPY" | "CHF" | "AUD" | "TRY" | "BRL")
+/// Builds the built-in connector `id` (`None` for an exchange without one).
+pub fn build(id: &str, options: ExchangeOptions) -> Option<Result<Arc<dyn ExchangeConnector>, ExchangeError>> {
+    Some(match id {
+        "binance" => binance::Binance::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
+        "coinbase" => coinbase::Coinbase::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
+        "kraken" => kraken::Kraken::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
+        "okx" => okx::Okx::new(options).map(|c| Arc::new(c) as Arc<dyn ExchangeConnector>),
+        _ => return None,
+    })
 }
 
 /// Parses an exchange's decimal text (`"0.00100000"`, `"1e-8"` refused).
@@ -315,6 +115,82 @@ pub(crate) fn balances_from(exchange: &str, items: impl IntoIterator<Item = (Str
         .collect();
     out.sort_by(|a, b| a.asset.token_id.cmp(&b.asset.token_id));
     out
+}
+
+/// A leg of `quantity` (its absolute value) of `ticker` on `exchange`.
+pub(crate) fn leg(exchange: &str, ticker: &str, quantity: Decimal, direction: LegDirection) -> HistoryLeg {
+    HistoryLeg {
+        asset: exchange_asset(exchange, ticker),
+        quantity: quantity.abs().normalize(),
+        direction,
+        from: None,
+        to: None,
+    }
+}
+
+/// The legs of a trade: what went out, what came in, then the fee (zero quantities dropped).
+pub(crate) fn trade_legs(
+    exchange: &str,
+    sold: (&str, Decimal),
+    bought: (&str, Decimal),
+    fee: Option<(&str, Decimal)>,
+) -> Vec<HistoryLeg> {
+    let mut legs = vec![
+        leg(exchange, sold.0, sold.1, LegDirection::Outgoing),
+        leg(exchange, bought.0, bought.1, LegDirection::Incoming),
+    ];
+    if let Some((ticker, q)) = fee {
+        legs.push(leg(exchange, ticker, q, LegDirection::Fee));
+    }
+    legs.retain(|l| !l.quantity.is_zero());
+    legs
+}
+
+/// One exchange transaction for the ledger: `id` is the exchange's own id prefixed by its
+/// kind (`trade:`, `deposit:`, `withdrawal:`, `ledger:`…), `sequence` the exchange's own
+/// ordering number when it has one (trade id, bill id; else 0), `raw` its record(s).
+pub(crate) fn history_tx(
+    id: String,
+    timestamp: time::OffsetDateTime,
+    sequence: u64,
+    legs: Vec<HistoryLeg>,
+    raw: serde_json::Value,
+) -> HistoryTransaction {
+    HistoryTransaction {
+        id,
+        timestamp,
+        position: ChainPosition::new(0, sequence),
+        legs,
+        failed: false,
+        label: None,
+        raw,
+    }
+}
+
+/// The instant of `ms` milliseconds since the Unix epoch.
+pub(crate) fn time_ms(ms: i64) -> Result<time::OffsetDateTime, ExchangeError> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| ExchangeError::Malformed(format!("not a timestamp: {ms}")))
+}
+
+/// A cursor this connector produced (JSON), or [`ExchangeError::Malformed`].
+pub(crate) fn parse_cursor<T: serde::de::DeserializeOwned + Default>(cursor: Option<&str>) -> Result<T, ExchangeError> {
+    match cursor {
+        None => Ok(T::default()),
+        Some(c) => serde_json::from_str(c)
+            .map_err(|e| ExchangeError::Malformed(format!("not a cursor of this connector: {e}"))),
+    }
+}
+
+/// A page of history with `cursor` serialized.
+pub(crate) fn page_of<T: serde::Serialize>(
+    mut transactions: Vec<HistoryTransaction>,
+    cursor: &T,
+    has_more: bool,
+) -> Result<HistoryPage, ExchangeError> {
+    transactions.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
+    let cursor = serde_json::to_string(cursor).map_err(|e| ExchangeError::Malformed(format!("cursor: {e}")))?;
+    Ok(HistoryPage { transactions, cursor: Some(cursor), has_more })
 }
 
 /// One HTTP reply, fully read.

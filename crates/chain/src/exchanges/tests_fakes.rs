@@ -49,7 +49,7 @@ async fn setup() -> FakeExchanges {
 }
 
 fn connector(id: &str, fake: &FakeExchanges) -> Arc<dyn ExchangeConnector> {
-    match ConnectorRegistry::build(id, options(fake)) {
+    match super::build(id, options(fake)) {
         Some(Ok(c)) => c,
         _ => panic!("no connector {id}"),
     }
@@ -168,7 +168,7 @@ async fn rate_limits_are_waited_out_then_reported() {
     }
     let mut opts = options(&fake);
     opts.max_retries = 1;
-    let c = ConnectorRegistry::build("binance", opts).expect("known").expect("built");
+    let c = super::build("binance", opts).expect("known").expect("built");
     fake.rate_limit(5);
     let e = c.balances(&good("binance")).await.expect_err("limited");
     assert!(matches!(e, ExchangeError::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 1), "{e:?}");
@@ -214,4 +214,248 @@ async fn kraken_nonces_never_repeat_across_calls() {
     for _ in 0..5 {
         c.balances(&good("kraken")).await.expect("balances");
     }
+}
+
+// ---- History: trades, deposits and withdrawals ----
+
+use super::fakes::FakeEvent;
+use kc_ports::{HistoryTransaction, LegDirection};
+
+const HOUR_MS: i64 = 3_600_000;
+const USDT: &str = "ethereum:0xdac17f958d2ee523a2206206994597c13d831ec7";
+
+/// A deposit of 1000 USDT, a buy of 0.01 BTC at 30000, a sale of 0.005 BTC at 32000 (fees in
+/// USDT), then a withdrawal of 100 USDT (fee 1), `base` ms ago and after; `btc` is the
+/// exchange's code for bitcoin.
+fn events(base: i64, btc: &str) -> Vec<FakeEvent> {
+    let t0 = i64::try_from(super::now_ms()).expect("now") - base;
+    let trade = |id: u64, t: i64, buy: bool, qty: &str, price: &str, fee: &str| FakeEvent::Trade {
+        id,
+        time_ms: t,
+        base: btc.to_owned(),
+        quote: "USDT".to_owned(),
+        buy,
+        qty: qty.to_owned(),
+        price: price.to_owned(),
+        fee: fee.to_owned(),
+        fee_asset: "USDT".to_owned(),
+    };
+    vec![
+        FakeEvent::Deposit { id: 1, time_ms: t0, asset: "USDT".into(), amount: "1000".into(), txid: "0xd1".into() },
+        trade(2, t0 + HOUR_MS, true, "0.01", "30000", "0.3"),
+        trade(3, t0 + 2 * HOUR_MS, false, "0.005", "32000", "0.16"),
+        FakeEvent::Withdrawal {
+            id: 4,
+            time_ms: t0 + 3 * HOUR_MS,
+            asset: "USDT".into(),
+            amount: "100".into(),
+            fee: "1".into(),
+            txid: "0xw4".into(),
+        },
+    ]
+}
+
+type Legs = Vec<(&'static str, String, String)>;
+
+fn legs_of(tx: &HistoryTransaction) -> Legs {
+    tx.legs
+        .iter()
+        .map(|l| {
+            let d = match l.direction {
+                LegDirection::Incoming => "in",
+                LegDirection::Outgoing => "out",
+                LegDirection::Fee => "fee",
+            };
+            (d, l.asset.token_id.clone(), l.quantity.to_string())
+        })
+        .collect()
+}
+
+fn leg3(d: &'static str, token: &str, q: &str) -> (&'static str, String, String) {
+    (d, token.to_owned(), q.to_owned())
+}
+
+/// The legs every exchange must produce for [`events`] (OKX: see its own test).
+fn expected() -> Vec<Legs> {
+    vec![
+        vec![leg3("in", USDT, "1000")],
+        vec![leg3("out", USDT, "300"), leg3("in", "bitcoin", "0.01"), leg3("fee", USDT, "0.3")],
+        vec![leg3("out", "bitcoin", "0.005"), leg3("in", USDT, "160"), leg3("fee", USDT, "0.16")],
+        vec![leg3("out", USDT, "100"), leg3("fee", USDT, "1")],
+    ]
+}
+
+/// Reads the whole history from `cursor`: the transactions and the final cursor.
+async fn read_all(
+    c: &dyn ExchangeConnector,
+    creds: &ExchangeCredentials,
+    mut cursor: Option<String>,
+) -> (Vec<HistoryTransaction>, Option<String>, usize) {
+    let mut all = Vec::new();
+    for pages in 1..=500 {
+        let page = c.history(creds, cursor.as_deref()).await.unwrap_or_else(|e| panic!("{}: {e}", c.id()));
+        for w in page.transactions.windows(2) {
+            assert!(w[0].timestamp <= w[1].timestamp, "{}: a page is oldest first", c.id());
+        }
+        all.extend(page.transactions);
+        assert!(page.cursor.is_some(), "{}: a cursor after every page", c.id());
+        cursor = page.cursor;
+        if !page.has_more {
+            // Several pages may return one transaction (overlaps): keep the last of each id.
+            let mut seen = std::collections::HashMap::new();
+            for tx in all {
+                seen.insert(tx.id.clone(), tx);
+            }
+            let mut txs: Vec<HistoryTransaction> = seen.into_values().collect();
+            txs.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
+            return (txs, cursor, pages);
+        }
+    }
+    panic!("{}: history never ended", c.id());
+}
+
+async fn history_fake() -> FakeExchanges {
+    let fake = FakeExchanges::start().await.expect("fake");
+    let three_days = 3 * 24 * HOUR_MS;
+    let mut b = FakeAccount::read_only(BINANCE_SECRET, &[("BTC", "0.005"), ("USDT", "558.54")]);
+    b.history = events(three_days, "BTC");
+    fake.add("binance", "bkey", b);
+    let mut k = FakeAccount::read_only(KRAKEN_SECRET, &[("XXBT", "0.005"), ("USDT", "558.54")]);
+    k.history = events(three_days, "XXBT");
+    fake.add("kraken", "kkey", k);
+    let mut o = FakeAccount::read_only(OKX_SECRET, &[("BTC", "0.005"), ("USDT", "558.54")]);
+    o.passphrase = Some("pass phrase".to_owned());
+    o.history = events(three_days, "BTC");
+    fake.add("okx", "okey", o);
+    let mut cb = FakeAccount::read_only(super::fakes::COINBASE_TEST_KEY, &[("BTC", "0.005"), ("USDT", "558.54")]);
+    cb.history = events(three_days, "BTC");
+    fake.add("coinbase", "organizations/o/apiKeys/k", cb);
+    fake
+}
+
+#[tokio::test]
+async fn history_of_every_exchange_is_trades_deposits_and_withdrawals_as_legs() {
+    let fake = history_fake().await;
+    for id in ["binance", "kraken", "coinbase", "okx"] {
+        let c = connector(id, &fake);
+        let (txs, cursor, _) = read_all(c.as_ref(), &good(id), None).await;
+        let got: Vec<Legs> = txs.iter().map(legs_of).collect();
+        let mut want = expected();
+        if id == "okx" {
+            // The trading account sees a withdrawal as a transfer of amount + fee to funding.
+            want[3] = vec![leg3("out", USDT, "101")];
+        }
+        assert_eq!(got, want, "{id}: {:#?}", txs.iter().map(|t| &t.id).collect::<Vec<_>>());
+        assert!(txs.iter().all(|t| !t.raw.is_null() && !t.failed), "{id}: raw records kept");
+        // Incremental: nothing new from the cursor, and no transaction id changes.
+        let ids: Vec<String> = txs.iter().map(|t| t.id.clone()).collect();
+        let (again, _, _) = read_all(c.as_ref(), &good(id), cursor.clone()).await;
+        assert!(again.iter().all(|t| ids.contains(&t.id)), "{id}: resync adds nothing new: {again:?}");
+        // A full resync gives the same ids.
+        let (full, _, _) = read_all(c.as_ref(), &good(id), None).await;
+        assert_eq!(full.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), ids, "{id}: stable ids");
+        assert!(matches!(c.history(&good(id), Some("not a cursor")).await, Err(ExchangeError::Malformed(_))), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn history_is_paged_as_each_api_pages() {
+    let fake = history_fake().await;
+    fake.page_size(2);
+    for id in ["binance", "kraken", "coinbase", "okx"] {
+        let c = connector(id, &fake);
+        let (txs, _, pages) = read_all(c.as_ref(), &good(id), None).await;
+        assert_eq!(txs.len(), 4, "{id}: every transaction across pages");
+        assert!(txs.iter().all(|t| t.legs.len() <= 3), "{id}");
+        assert!(pages > 1, "{id}");
+    }
+    let requests = fake.requests();
+    let count = |prefix: &str| requests.iter().filter(|r| r.starts_with(prefix)).count();
+    // Binance: 90-day windows from its launch, deposits and withdrawals each.
+    let windows = count("GET /sapi/v1/capital/deposit/hisrec");
+    assert!(windows >= 36, "{windows} windows");
+    // Binance: trades of the symbols between held or moved assets only (BTCUSDT, not ETHUSDT).
+    let trades: Vec<&String> = requests.iter().filter(|r| r.starts_with("GET /api/v3/myTrades")).collect();
+    assert_eq!(trades.len(), 1, "{trades:?}");
+    assert!(trades[0].contains("symbol=BTCUSDT&fromId=0"), "{trades:?}");
+    // Kraken: the ledger pages by ofs, never splitting a trade's two entries.
+    let ledgers: Vec<&String> = requests.iter().filter(|r| r.starts_with("POST /0/private/Ledgers")).collect();
+    assert_eq!(ledgers.len(), 4, "{ledgers:?}");
+    // Coinbase: fills by cursor, then each wallet's transactions by starting_after.
+    assert_eq!(requests.iter().filter(|r| r.contains("/orders/historical/fills")).count(), 1, "two fills, one page");
+    assert!(requests.iter().any(|r| r.contains("/v2/accounts/") && r.contains("starting_after=")), "{requests:?}");
+    // OKX: bills-archive on a first sync, paged backwards with `after`.
+    assert!(requests.iter().any(|r| r.starts_with("GET /api/v5/account/bills-archive") && r.contains("after=")));
+}
+
+#[tokio::test]
+async fn okx_reads_recent_bills_after_the_first_sync_and_archive_first() {
+    let fake = history_fake().await;
+    let c = connector("okx", &fake);
+    let (_, cursor, _) = read_all(c.as_ref(), &good("okx"), None).await;
+    let mut acct = FakeAccount::read_only(OKX_SECRET, &[]);
+    acct.passphrase = Some("pass phrase".to_owned());
+    acct.history = events(3 * 24 * HOUR_MS, "BTC");
+    acct.history.push(FakeEvent::Deposit {
+        id: 9,
+        time_ms: i64::try_from(super::now_ms()).expect("now") - 1000,
+        asset: "SOL".into(),
+        amount: "2".into(),
+        txid: "s".into(),
+    });
+    fake.add("okx", "okey", acct);
+    let (txs, _, _) = read_all(c.as_ref(), &good("okx"), cursor).await;
+    assert_eq!(txs.iter().map(legs_of).collect::<Vec<_>>(), vec![vec![leg3("in", "solana", "2")]]);
+    let last = fake.requests().last().cloned().unwrap_or_default();
+    assert!(last.starts_with("GET /api/v5/account/bills?"), "recent bills after a recent sync: {last}");
+}
+
+#[tokio::test]
+async fn binance_slows_down_near_the_weight_limit_and_honours_a_ban() {
+    let fake = history_fake().await;
+    let opts = options(&fake);
+    let c =
+        binance::Binance::new(opts).expect("connector").with_weight_limit(1000, std::time::Duration::from_millis(1500));
+    fake.binance_weight(990, 1500);
+    c.balances(&good("binance")).await.expect("first call");
+    // That reply reported 1010 used: the next call waits for the window to turn.
+    let started = std::time::Instant::now();
+    c.balances(&good("binance")).await.expect("second call");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(100), "waited for the next window");
+    let started = std::time::Instant::now();
+    c.balances(&good("binance")).await.expect("third call");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1000), "no wait under the limit");
+
+    // 418 with a short Retry-After is waited out; a long one (an IP ban) gives up at once.
+    fake.binance_ban(1, 1);
+    let started = std::time::Instant::now();
+    c.balances(&good("binance")).await.expect("after a short ban");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    fake.binance_ban(1, 600);
+    let started = std::time::Instant::now();
+    let e = c.balances(&good("binance")).await.expect_err("banned");
+    assert!(matches!(e, ExchangeError::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 600), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "no 10-minute wait");
+}
+
+#[tokio::test]
+async fn kraken_paces_ledger_calls_under_its_counter() {
+    let fake = history_fake().await;
+    fake.page_size(2);
+    // A counter of 4 decaying 4 a second: Ledgers costs 2, so the third call in a row waits.
+    let c = kraken::Kraken::new(options(&fake)).expect("connector").with_counter(4.0, 4.0);
+    let started = std::time::Instant::now();
+    let (txs, _, pages) = read_all(&c, &good("kraken"), None).await;
+    assert_eq!((txs.len(), pages), (4, 4));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "paced: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn kraken_permission_denied_explains_both_causes() {
+    let fake = history_fake().await;
+    let mut acct = FakeAccount::read_only(KRAKEN_SECRET, &[]);
+    acct.ip_restricted = true;
+    fake.add("kraken", "ip", acct);
+    let e = connector("kraken", &fake).history(&creds("ip", KRAKEN_SECRET, None), None).await.expect_err("denied");
+    assert!(matches!(&e, ExchangeError::PermissionMissing(d) if d.contains("IP allow-list")), "{e:?}");
 }

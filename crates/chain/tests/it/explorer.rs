@@ -211,6 +211,11 @@ async fn txlist_and_tokentx_are_paged_merged_and_priced_exactly() {
         vec![h(1), h(2), h(3), h(4), h(5), h(6), h(7), h(10), h(11)],
         "oldest first, each once; h(8) is not ours"
     );
+    assert!(
+        all.windows(2).all(|w| w[0].position < w[1].position) && all.iter().all(|t| t.position.block >= 100),
+        "each transaction carries its (block, transactionIndex), in chain order: {:?}",
+        all.iter().map(|t| t.position).collect::<Vec<_>>()
+    );
     use LegDirection::{Fee, Incoming, Outgoing};
     let expected: Vec<Vec<Leg>> = vec![
         vec![(Incoming, "ETH".into(), dec("1.5"))],

@@ -137,6 +137,11 @@ async fn signatures_and_parsed_transactions_become_exact_legs() {
         "one listing per page"
     );
     all.sort_by_key(|t| t.timestamp);
+    for t in &all {
+        // The slot orders transactions of one second; each fixture slot holds one transaction.
+        assert_eq!((Some(t.position.block), t.position.index), (t.raw["slot"].as_u64(), 0), "{}", t.id);
+    }
+    assert!(all.windows(2).all(|w| w[0].position < w[1].position), "slots grow with time");
 
     // Caught up after the oldest (as if the four others arrived since): the newer ones are
     // listed 2 by 2 with `until` and `before`, and returned oldest first, 2 per page.

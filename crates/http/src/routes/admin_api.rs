@@ -7,7 +7,8 @@
 use crate::envelope::{Envelope, ErrorResponse, HandlerResult};
 use crate::extract::{ApiJson, ApiQuery, Meta};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use kc_api::*;
 use secrecy::SecretString;
@@ -27,7 +28,7 @@ const NOT_FOUND_PREFIX: &str = "No such ";
 #[openapi(
     paths(
         me, list_orgs, create_org, members, invitations, invite, set_role, remove_member, my_invitations,
-        accept_invitation, list_clients, create_client, get_client, update_client, rotate_secret, disable_client,
+        accept_invitation, revoke_invitation, list_clients, create_client, get_client, update_client, rotate_secret, disable_client,
         set_mode, list_webhooks, add_webhook, update_webhook, rotate_webhook_secret, remove_webhook, test_webhook,
         deliveries, redeliver, grants, revoke_grant, audit, usage
     ),
@@ -105,9 +106,37 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn caller(headers: &HeaderMap, meta: RequestMeta) -> AdminCaller {
-    let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    AdminCaller { credential: credential(headers, &meta, csrf), meta }
+/// An admin API request: the state and the caller (its credential, with `X-CSRF-Token` for a
+/// console session's writes, and the request facts).
+pub(super) struct Admin {
+    s: AppState,
+    c: AdminCaller,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Meta(meta) = Meta::from_request_parts(parts, state).await?;
+        let headers = &parts.headers;
+        let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Self { s: state.clone(), c: AdminCaller { credential: credential(headers, &meta, csrf), meta } })
+    }
+}
+
+impl Admin {
+    /// The answer of a call: its value enveloped, or its refusal.
+    async fn answer<T>(&self, r: ApiResult<T>) -> HandlerResult<T> {
+        match r {
+            Ok(v) => Ok(Envelope(v)),
+            Err(e) => Err(refusal(&self.s, &self.c.meta, e).await),
+        }
+    }
+
+    /// `{"done": true}`, or the refusal.
+    async fn done(&self, r: ApiResult<()>) -> HandlerResult<Done> {
+        self.answer(r.map(|()| Done { done: true })).await
+    }
 }
 
 /// An admin error as an HTTP answer: "No such …" is 404; a refused credential counts against
@@ -127,21 +156,10 @@ pub(crate) async fn refusal(state: &AppState, meta: &RequestMeta, e: ApiError) -
     }
 }
 
-async fn answer<T>(state: &AppState, meta: &RequestMeta, r: ApiResult<T>) -> HandlerResult<T> {
-    match r {
-        Ok(v) => Ok(Envelope(v)),
-        Err(e) => Err(refusal(state, meta, e).await),
-    }
-}
-
 /// `{"done": true}`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Done {
     done: bool,
-}
-
-async fn done(state: &AppState, meta: &RequestMeta, r: ApiResult<()>) -> HandlerResult<Done> {
-    answer(state, meta, r.map(|()| Done { done: true })).await
 }
 
 /// Query of `GET /admin/api/clients`.
@@ -161,56 +179,36 @@ pub(crate) struct DeliveriesQuery {
 #[utoipa::path(get, path = "/admin/api/me", tag = "Admin API", summary = "Who am I",
     security(("operator_token" = []), ("console_session" = [])),
     responses((status = 200, description = "The caller, its organisations and (console) its CSRF token.", body = crate::openapi::Success<AdminIdentity>)))]
-pub(super) async fn me(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap) -> HandlerResult<AdminIdentity> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_me(&c).await).await
+pub(super) async fn me(a: Admin) -> HandlerResult<AdminIdentity> {
+    a.answer(a.s.api.admin_me(&a.c).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/orgs", tag = "Admin API", summary = "List organisations",
     security(("operator_token" = []), ("console_session" = [])),
     responses((status = 200, description = "The organisations the caller sees.", body = crate::openapi::Success<Vec<AdminOrg>>)))]
-pub(super) async fn list_orgs(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap) -> HandlerResult<Vec<AdminOrg>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_orgs(&c).await).await
+pub(super) async fn list_orgs(a: Admin) -> HandlerResult<Vec<AdminOrg>> {
+    a.answer(a.s.api.admin_orgs(&a.c).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/orgs", tag = "Admin API", summary = "Create an organisation",
     security(("console_session" = [])), request_body = AdminOrgCreate,
     responses((status = 200, description = "The organisation; the caller is its owner.", body = crate::openapi::Success<AdminOrg>)))]
-pub(super) async fn create_org(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    ApiJson(b): ApiJson<AdminOrgCreate>,
-) -> HandlerResult<AdminOrg> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_create_org(&c, b).await).await
+pub(super) async fn create_org(a: Admin, ApiJson(b): ApiJson<AdminOrgCreate>) -> HandlerResult<AdminOrg> {
+    a.answer(a.s.api.admin_create_org(&a.c, b).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/orgs/{org}/members", tag = "Admin API", summary = "List members",
     security(("operator_token" = []), ("console_session" = [])), params(("org" = String, Path, description = "`org_…`")),
     responses((status = 200, description = "Members with their roles.", body = crate::openapi::Success<Vec<AdminMember>>)))]
-pub(super) async fn members(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(org): Path<String>,
-) -> HandlerResult<Vec<AdminMember>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_members(&c, &org).await).await
+pub(super) async fn members(a: Admin, Path(org): Path<String>) -> HandlerResult<Vec<AdminMember>> {
+    a.answer(a.s.api.admin_members(&a.c, &org).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/orgs/{org}/invitations", tag = "Admin API", summary = "List open invitations",
     security(("operator_token" = []), ("console_session" = [])), params(("org" = String, Path, description = "`org_…`")),
     responses((status = 200, description = "Open invitations.", body = crate::openapi::Success<Vec<AdminInvitation>>)))]
-pub(super) async fn invitations(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(org): Path<String>,
-) -> HandlerResult<Vec<AdminInvitation>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_invitations(&c, &org).await).await
+pub(super) async fn invitations(a: Admin, Path(org): Path<String>) -> HandlerResult<Vec<AdminInvitation>> {
+    a.answer(a.s.api.admin_invitations(&a.c, &org).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/orgs/{org}/invitations", tag = "Admin API", summary = "Invite by email",
@@ -218,14 +216,11 @@ pub(super) async fn invitations(
     request_body = AdminInvite,
     responses((status = 200, description = "The invitation (mailed; accepted by signing in with that address).", body = crate::openapi::Success<AdminInvitation>)))]
 pub(super) async fn invite(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(org): Path<String>,
     ApiJson(b): ApiJson<AdminInvite>,
 ) -> HandlerResult<AdminInvitation> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_invite(&c, &org, b).await).await
+    a.answer(a.s.api.admin_invite(&a.c, &org, b).await).await
 }
 
 #[utoipa::path(patch, path = "/admin/api/orgs/{org}/members/{user}", tag = "Admin API", summary = "Change a member's role",
@@ -234,66 +229,49 @@ pub(super) async fn invite(
     request_body = AdminRoleChange,
     responses((status = 200, description = "Changed.", body = crate::openapi::Success<Done>)))]
 pub(super) async fn set_role(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path((org, user)): Path<(String, String)>,
     ApiJson(b): ApiJson<AdminRoleChange>,
 ) -> HandlerResult<Done> {
-    let c = caller(&h, m.clone());
-    done(&s, &m, s.api.admin_set_role(&c, &org, &user, b).await).await
+    a.done(a.s.api.admin_set_role(&a.c, &org, &user, b).await).await
 }
 
 #[utoipa::path(delete, path = "/admin/api/orgs/{org}/members/{user}", tag = "Admin API", summary = "Remove a member",
     security(("operator_token" = ["members:write"]), ("console_session" = [])),
     params(("org" = String, Path, description = "`org_…`"), ("user" = String, Path, description = "`cu_…`")),
     responses((status = 200, description = "Removed.", body = crate::openapi::Success<Done>)))]
-pub(super) async fn remove_member(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((org, user)): Path<(String, String)>,
-) -> HandlerResult<Done> {
-    let c = caller(&h, m.clone());
-    done(&s, &m, s.api.admin_remove_member(&c, &org, &user).await).await
+pub(super) async fn remove_member(a: Admin, Path((org, user)): Path<(String, String)>) -> HandlerResult<Done> {
+    a.done(a.s.api.admin_remove_member(&a.c, &org, &user).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/invitations", tag = "Admin API", summary = "My open invitations",
     security(("console_session" = [])),
     responses((status = 200, description = "Invitations for the signed-in address.", body = crate::openapi::Success<Vec<AdminInvitation>>)))]
-pub(super) async fn my_invitations(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-) -> HandlerResult<Vec<AdminInvitation>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_my_invitations(&c).await).await
+pub(super) async fn my_invitations(a: Admin) -> HandlerResult<Vec<AdminInvitation>> {
+    a.answer(a.s.api.admin_my_invitations(&a.c).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/invitations/{id}/accept", tag = "Admin API", summary = "Accept an invitation",
     security(("console_session" = [])), params(("id" = String, Path, description = "`inv_…`")),
     responses((status = 200, description = "The organisation joined.", body = crate::openapi::Success<AdminOrg>)))]
-pub(super) async fn accept_invitation(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<AdminOrg> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_accept_invitation(&c, &id).await).await
+pub(super) async fn accept_invitation(a: Admin, Path(id): Path<String>) -> HandlerResult<AdminOrg> {
+    a.answer(a.s.api.admin_accept_invitation(&a.c, &id).await).await
+}
+
+#[utoipa::path(delete, path = "/admin/api/orgs/{org}/invitations/{id}", tag = "Admin API", summary = "Withdraw an invitation",
+    description = "Admins and owners withdraw an open invitation; an invitation to become an owner only an owner. It can no longer be accepted.",
+    security(("operator_token" = ["members:write"]), ("console_session" = [])),
+    params(("org" = String, Path, description = "`org_…`"), ("id" = String, Path, description = "`inv_…`")),
+    responses((status = 200, description = "Withdrawn.", body = crate::openapi::Success<Done>)))]
+pub(super) async fn revoke_invitation(a: Admin, Path((org, id)): Path<(String, String)>) -> HandlerResult<Done> {
+    a.done(a.s.api.admin_revoke_invitation(&a.c, &org, &id).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients", tag = "Admin API", summary = "List apps",
     security(("operator_token" = ["clients:read"]), ("console_session" = [])), params(ClientsQuery),
     responses((status = 200, description = "The apps the caller sees.", body = crate::openapi::Success<Vec<AdminClient>>)))]
-pub(super) async fn list_clients(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    ApiQuery(q): ApiQuery<ClientsQuery>,
-) -> HandlerResult<Vec<AdminClient>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_clients(&c, q.org_id).await).await
+pub(super) async fn list_clients(a: Admin, ApiQuery(q): ApiQuery<ClientsQuery>) -> HandlerResult<Vec<AdminClient>> {
+    a.answer(a.s.api.admin_clients(&a.c, q.org_id).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients", tag = "Admin API", summary = "Register an app",
@@ -301,26 +279,17 @@ pub(super) async fn list_clients(
     security(("operator_token" = ["clients:write"]), ("console_session" = [])), request_body = AdminClientCreate,
     responses((status = 200, description = "The app and its secret (shown once).", body = crate::openapi::Success<AdminClientSecret>)))]
 pub(super) async fn create_client(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     ApiJson(b): ApiJson<AdminClientCreate>,
 ) -> HandlerResult<AdminClientSecret> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_create_client(&c, b).await).await
+    a.answer(a.s.api.admin_create_client(&a.c, b).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients/{id}", tag = "Admin API", summary = "Show an app",
     security(("operator_token" = ["clients:read"]), ("console_session" = [])), params(("id" = String, Path, description = "`kc_…`")),
     responses((status = 200, description = "The app.", body = crate::openapi::Success<AdminClient>)))]
-pub(super) async fn get_client(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<AdminClient> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_client(&c, &id).await).await
+pub(super) async fn get_client(a: Admin, Path(id): Path<String>) -> HandlerResult<AdminClient> {
+    a.answer(a.s.api.admin_client(&a.c, &id).await).await
 }
 
 #[utoipa::path(patch, path = "/admin/api/clients/{id}", tag = "Admin API", summary = "Change an app",
@@ -329,40 +298,25 @@ pub(super) async fn get_client(
     request_body = AdminClientUpdate,
     responses((status = 200, description = "The app as it now is.", body = crate::openapi::Success<AdminClient>)))]
 pub(super) async fn update_client(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AdminClientUpdate>,
 ) -> HandlerResult<AdminClient> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_update_client(&c, &id, b).await).await
+    a.answer(a.s.api.admin_update_client(&a.c, &id, b).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/rotate-secret", tag = "Admin API", summary = "Rotate an app's secret",
     security(("operator_token" = ["clients:write"]), ("console_session" = [])), params(("id" = String, Path, description = "`kc_…`")),
     responses((status = 200, description = "The new secret (shown once); the old one stops working at once.", body = crate::openapi::Success<AdminClientSecret>)))]
-pub(super) async fn rotate_secret(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<AdminClientSecret> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_rotate_client_secret(&c, &id).await).await
+pub(super) async fn rotate_secret(a: Admin, Path(id): Path<String>) -> HandlerResult<AdminClientSecret> {
+    a.answer(a.s.api.admin_rotate_client_secret(&a.c, &id).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/disable", tag = "Admin API", summary = "Disable an app",
     security(("operator_token" = ["clients:write"]), ("console_session" = [])), params(("id" = String, Path, description = "`kc_…`")),
     responses((status = 200, description = "The app, disabled: its credentials and link tokens stop working.", body = crate::openapi::Success<AdminClient>)))]
-pub(super) async fn disable_client(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<AdminClient> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_disable_client(&c, &id).await).await
+pub(super) async fn disable_client(a: Admin, Path(id): Path<String>) -> HandlerResult<AdminClient> {
+    a.answer(a.s.api.admin_disable_client(&a.c, &id).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/mode", tag = "Admin API", summary = "Switch sandbox / production",
@@ -371,27 +325,18 @@ pub(super) async fn disable_client(
     request_body = AdminModeChange,
     responses((status = 200, description = "The app.", body = crate::openapi::Success<AdminClient>)))]
 pub(super) async fn set_mode(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AdminModeChange>,
 ) -> HandlerResult<AdminClient> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_set_mode(&c, &id, b).await).await
+    a.answer(a.s.api.admin_set_mode(&a.c, &id, b).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients/{id}/webhooks", tag = "Admin API", summary = "List webhook endpoints",
     security(("operator_token" = ["webhooks:read"]), ("console_session" = [])), params(("id" = String, Path, description = "`kc_…`")),
     responses((status = 200, description = "Endpoints (secrets are never shown again).", body = crate::openapi::Success<Vec<AdminWebhook>>)))]
-pub(super) async fn list_webhooks(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<Vec<AdminWebhook>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_webhooks(&c, &id).await).await
+pub(super) async fn list_webhooks(a: Admin, Path(id): Path<String>) -> HandlerResult<Vec<AdminWebhook>> {
+    a.answer(a.s.api.admin_webhooks(&a.c, &id).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/webhooks", tag = "Admin API", summary = "Add a webhook endpoint",
@@ -399,14 +344,11 @@ pub(super) async fn list_webhooks(
     request_body = AdminWebhookCreate,
     responses((status = 200, description = "The endpoint and its signing secret (shown once).", body = crate::openapi::Success<AdminWebhookSecret>)))]
 pub(super) async fn add_webhook(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AdminWebhookCreate>,
 ) -> HandlerResult<AdminWebhookSecret> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_add_webhook(&c, &id, b).await).await
+    a.answer(a.s.api.admin_add_webhook(&a.c, &id, b).await).await
 }
 
 #[utoipa::path(patch, path = "/admin/api/clients/{id}/webhooks/{wh}", tag = "Admin API", summary = "Change, disable or enable a webhook endpoint",
@@ -415,14 +357,11 @@ pub(super) async fn add_webhook(
     request_body = AdminWebhookUpdate,
     responses((status = 200, description = "The endpoint.", body = crate::openapi::Success<AdminWebhook>)))]
 pub(super) async fn update_webhook(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path((id, wh)): Path<(String, String)>,
     ApiJson(b): ApiJson<AdminWebhookUpdate>,
 ) -> HandlerResult<AdminWebhook> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_update_webhook(&c, &id, &wh, b).await).await
+    a.answer(a.s.api.admin_update_webhook(&a.c, &id, &wh, b).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/webhooks/{wh}/rotate-secret", tag = "Admin API", summary = "Rotate a webhook signing secret",
@@ -430,27 +369,18 @@ pub(super) async fn update_webhook(
     params(("id" = String, Path, description = "`kc_…`"), ("wh" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "The new secret (shown once).", body = crate::openapi::Success<AdminWebhookSecret>)))]
 pub(super) async fn rotate_webhook_secret(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path((id, wh)): Path<(String, String)>,
 ) -> HandlerResult<AdminWebhookSecret> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_rotate_webhook_secret(&c, &id, &wh).await).await
+    a.answer(a.s.api.admin_rotate_webhook_secret(&a.c, &id, &wh).await).await
 }
 
 #[utoipa::path(delete, path = "/admin/api/clients/{id}/webhooks/{wh}", tag = "Admin API", summary = "Remove a webhook endpoint",
     security(("operator_token" = ["webhooks:write"]), ("console_session" = [])),
     params(("id" = String, Path, description = "`kc_…`"), ("wh" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "Removed; undelivered deliveries are cancelled.", body = crate::openapi::Success<Done>)))]
-pub(super) async fn remove_webhook(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, wh)): Path<(String, String)>,
-) -> HandlerResult<Done> {
-    let c = caller(&h, m.clone());
-    done(&s, &m, s.api.admin_remove_webhook(&c, &id, &wh).await).await
+pub(super) async fn remove_webhook(a: Admin, Path((id, wh)): Path<(String, String)>) -> HandlerResult<Done> {
+    a.done(a.s.api.admin_remove_webhook(&a.c, &id, &wh).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/webhooks/{wh}/test", tag = "Admin API", summary = "Send a test event",
@@ -458,14 +388,8 @@ pub(super) async fn remove_webhook(
     security(("operator_token" = ["webhooks:write"]), ("console_session" = [])),
     params(("id" = String, Path, description = "`kc_…`"), ("wh" = String, Path, description = "`wh_…`")),
     responses((status = 200, description = "The queued delivery.", body = crate::openapi::Success<AdminDelivery>)))]
-pub(super) async fn test_webhook(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, wh)): Path<(String, String)>,
-) -> HandlerResult<AdminDelivery> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_test_webhook(&c, &id, &wh).await).await
+pub(super) async fn test_webhook(a: Admin, Path((id, wh)): Path<(String, String)>) -> HandlerResult<AdminDelivery> {
+    a.answer(a.s.api.admin_test_webhook(&a.c, &id, &wh).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients/{id}/deliveries", tag = "Admin API", summary = "Delivery log",
@@ -473,14 +397,11 @@ pub(super) async fn test_webhook(
     params(("id" = String, Path, description = "`kc_…`"), DeliveriesQuery),
     responses((status = 200, description = "Recent deliveries, newest first.", body = crate::openapi::Success<Vec<AdminDelivery>>)))]
 pub(super) async fn deliveries(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> HandlerResult<Vec<AdminDelivery>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_deliveries(&c, &id, q.limit.unwrap_or(50)).await).await
+    a.answer(a.s.api.admin_deliveries(&a.c, &id, q.limit.unwrap_or(50)).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/deliveries/{delivery}/redeliver", tag = "Admin API", summary = "Redeliver",
@@ -488,14 +409,8 @@ pub(super) async fn deliveries(
     security(("operator_token" = ["webhooks:write"]), ("console_session" = [])),
     params(("id" = String, Path, description = "`kc_…`"), ("delivery" = String, Path, description = "`whd_…`")),
     responses((status = 200, description = "Queued again.", body = crate::openapi::Success<Done>)))]
-pub(super) async fn redeliver(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, delivery)): Path<(String, String)>,
-) -> HandlerResult<Done> {
-    let c = caller(&h, m.clone());
-    done(&s, &m, s.api.admin_redeliver(&c, &id, &delivery).await).await
+pub(super) async fn redeliver(a: Admin, Path((id, delivery)): Path<(String, String)>) -> HandlerResult<Done> {
+    a.done(a.s.api.admin_redeliver(&a.c, &id, &delivery).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients/{id}/grants", tag = "Admin API", summary = "List an app's active grants",
@@ -503,14 +418,11 @@ pub(super) async fn redeliver(
     params(("id" = String, Path, description = "`kc_…`"), AdminGrantQuery),
     responses((status = 200, description = "Active grants, oldest first.", body = crate::openapi::Success<Vec<AdminGrant>>)))]
 pub(super) async fn grants(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
+    a: Admin,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<AdminGrantQuery>,
 ) -> HandlerResult<Vec<AdminGrant>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_grants(&c, &id, q).await).await
+    a.answer(a.s.api.admin_grants(&a.c, &id, q).await).await
 }
 
 #[utoipa::path(post, path = "/admin/api/clients/{id}/grants/{grant}/revoke", tag = "Admin API", summary = "Revoke a grant",
@@ -518,39 +430,21 @@ pub(super) async fn grants(
     security(("operator_token" = ["grants:write"]), ("console_session" = [])),
     params(("id" = String, Path, description = "`kc_…`"), ("grant" = String, Path, description = "`cgrant_…`")),
     responses((status = 200, description = "Revoked.", body = crate::openapi::Success<Done>)))]
-pub(super) async fn revoke_grant(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, grant)): Path<(String, String)>,
-) -> HandlerResult<Done> {
-    let c = caller(&h, m.clone());
-    done(&s, &m, s.api.admin_revoke_grant(&c, &id, &grant).await).await
+pub(super) async fn revoke_grant(a: Admin, Path((id, grant)): Path<(String, String)>) -> HandlerResult<Done> {
+    a.done(a.s.api.admin_revoke_grant(&a.c, &id, &grant).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/audit", tag = "Admin API", summary = "Query the audit trail",
     description = "Operators see every event; others the events of their organisations' apps.",
     security(("operator_token" = ["audit:read"]), ("console_session" = [])), params(AdminAuditQuery),
     responses((status = 200, description = "Events, oldest first.", body = crate::openapi::Success<Vec<AdminAuditEvent>>)))]
-pub(super) async fn audit(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    ApiQuery(q): ApiQuery<AdminAuditQuery>,
-) -> HandlerResult<Vec<AdminAuditEvent>> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_audit(&c, q).await).await
+pub(super) async fn audit(a: Admin, ApiQuery(q): ApiQuery<AdminAuditQuery>) -> HandlerResult<Vec<AdminAuditEvent>> {
+    a.answer(a.s.api.admin_audit(&a.c, q).await).await
 }
 
 #[utoipa::path(get, path = "/admin/api/clients/{id}/usage", tag = "Admin API", summary = "Usage of the last 30 days",
     security(("operator_token" = ["clients:read"]), ("console_session" = [])), params(("id" = String, Path, description = "`kc_…`")),
     responses((status = 200, description = "Per day, and the funnel from link token to exchange.", body = crate::openapi::Success<AdminUsage>)))]
-pub(super) async fn usage(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> HandlerResult<AdminUsage> {
-    let c = caller(&h, m.clone());
-    answer(&s, &m, s.api.admin_usage(&c, &id).await).await
+pub(super) async fn usage(a: Admin, Path(id): Path<String>) -> HandlerResult<AdminUsage> {
+    a.answer(a.s.api.admin_usage(&a.c, &id).await).await
 }

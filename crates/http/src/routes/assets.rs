@@ -10,7 +10,8 @@ use serde::Deserialize;
 const WIDGET_HTML: &str = include_str!("../../assets/widget.html");
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 const WIDGET_CSS: &str = include_str!("../../assets/widget.css");
-const SDK_JS: &str = include_str!("../../assets/connect.js");
+/// Built from `sdk/web/src` by the web SDK's build (`sdk/web/dist`, committed, drift-checked).
+const SDK_JS: &str = include_str!("../../../../sdk/web/dist/connect.js");
 const SDK_DTS: &str = include_str!("../../assets/connect.d.ts");
 const DEMO_HTML: &str = include_str!("../../assets/demo.html");
 const DEMO_JS: &str = include_str!("../../assets/demo.js");
@@ -47,8 +48,17 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
     (headers, body).into_response()
 }
 
-fn page(body: &'static str, frame_ancestors: &str) -> Response {
-    let mut res = asset("text/html; charset=utf-8", body, "no-store");
+/// An HTML page of ours under the base path (see `crate::base_path`): as it is at the root.
+fn page(state: &AppState, body: &'static str, frame_ancestors: &str) -> Response {
+    let base = state.base_path();
+    let mut res = if base.is_empty() {
+        asset("text/html; charset=utf-8", body, "no-store")
+    } else {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        (headers, crate::base_path::prefix_html(body, base)).into_response()
+    };
     let csp = format!("{BASE_CSP}; frame-ancestors {frame_ancestors}");
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
@@ -73,7 +83,7 @@ pub(super) async fn widget_page(State(state): State<AppState>, Query(q): Query<C
         .chain(origins.into_iter().filter(|o| o.chars().all(|c| c.is_ascii_graphic() && c != ';' && c != ',')))
         .collect::<Vec<_>>()
         .join(" ");
-    page(WIDGET_HTML, &ancestors)
+    page(&state, WIDGET_HTML, &ancestors)
 }
 
 pub(super) async fn widget_js() -> Response {
@@ -97,8 +107,8 @@ pub(super) async fn sdk_dts() -> Response {
 }
 
 /// `GET /demo`: the development demo site (only when the demo is enabled).
-pub(super) async fn demo_page() -> Response {
-    page(DEMO_HTML, "'none'")
+pub(super) async fn demo_page(State(state): State<AppState>) -> Response {
+    page(&state, DEMO_HTML, "'none'")
 }
 
 pub(super) async fn demo_js() -> Response {

@@ -30,7 +30,7 @@ fn too_large() -> Response {
 (Binance \"Transaction History\", Coinbase \"Transaction history\"; recognised by their header) or the generic \
 template (see the README). All rows are added to the integration's ledger with `importSource: CSV` in one database \
 transaction, then transfer detection and cost basis run. A file with bad rows imports nothing and is answered 400 \
-with `rowErrors: [{line, message}]`. Importing the same file again adds nothing.",
+with `rowErrors: [{line, message, code, column, value}]` (`code`: `unreadable`, `missing`, `invalid_date`, `invalid_number`, `zero`, `negative`, `convert_notes`, `unknown_type`, `no_amount`; `column` and `value` what it is about, or `null`). Importing the same file again adds nothing.",
     params(("walletId" = String, Path, description = "An exchange integration of the session's workspace.")),
     request_body(content = String, content_type = "text/csv"),
     responses(
@@ -63,7 +63,9 @@ pub(super) async fn import_csv(
                 .iter()
                 .map(|d| {
                     let line = d.path.get(1).and_then(|l| l.parse::<u64>().ok()).unwrap_or(0);
-                    serde_json::json!({ "line": line, "message": d.message })
+                    // `code`, `column`, `value`: the widget shows the message in its language.
+                    serde_json::json!({ "line": line, "message": d.message, "code": d.expected,
+                                        "column": d.path.get(2), "value": d.received })
                 })
                 .collect();
             let body = serde_json::json!({

@@ -187,3 +187,49 @@ pub(super) async fn transactions(
     let ApiQuery(q) = query?;
     settle(&state, &meta, &c, state.api.transactions(&c, &t, &meta, q).await).await
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/cost-basis",
+    tag = "Data API",
+    summary = "The workspace's cost basis method",
+    description = "Needs `portfolios:read`. How disposals pick the lots they consume in the workspace's ledger: `FIFO` \
+(the default), `LIFO` or `HIFO`. Not part of the Kryptos reference: an extension of this server.",
+    responses((status = 200, description = "The method, and whether it is the server's default.", body = CostBasisMethodResponse))
+)]
+pub(super) async fn cost_basis_method(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    creds: ClientHeaders,
+    headers: HeaderMap,
+) -> Result<Json<CostBasisMethodResponse>, DataError> {
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
+    settle(&state, &meta, &c, state.api.cost_basis_method(&c, &t, &meta).await).await
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/cost-basis",
+    tag = "Data API",
+    summary = "Set the workspace's cost basis method",
+    description = "Needs `portfolios:read`. Sets `FIFO`, `LIFO` or `HIFO` (case-insensitive) for the workspace and \
+recomputes its ledger before answering: every transaction's `ledger` cost basis and gains, `totalCostbasis`, \
+`totalGains`, and the holdings' `costbasis`, `unrealizedPnL` and `roi`. Setting the current method again recomputes \
+nothing new. Not part of the Kryptos reference: an extension of this server.",
+    request_body = CostBasisMethodRequest,
+    responses(
+        (status = 200, description = "The method now in force.", body = CostBasisMethodResponse),
+        (status = 400, description = "`invalid_parameters`: `method` is not FIFO, LIFO or HIFO (named in `details`), or the body is not JSON.", body = crate::openapi::DataError)
+    )
+)]
+pub(super) async fn set_cost_basis_method(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    creds: ClientHeaders,
+    headers: HeaderMap,
+    body: Result<crate::extract::ApiJson<CostBasisMethodRequest>, ErrorResponse>,
+) -> Result<Json<CostBasisMethodResponse>, DataError> {
+    let (c, t) = admit(&state, &meta, creds, &headers).await?;
+    let crate::extract::ApiJson(body) = body?;
+    settle(&state, &meta, &c, state.api.set_cost_basis_method(&c, &t, &meta, body).await).await
+}

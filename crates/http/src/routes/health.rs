@@ -1,4 +1,5 @@
-//! `GET /api/health` (liveness, documented shape) and `GET /readyz` (database reachable).
+//! `GET /api/health` (liveness, documented shape) and `GET /readyz` (database reachable, with
+//! the providers that cannot sync).
 
 use crate::envelope::{Envelope, HandlerResult};
 use crate::state::AppState;
@@ -28,10 +29,9 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<HealthInfo> {
     path = "/readyz",
     tag = "Public",
     summary = "Readiness",
-    description = "`200` when the database answers, `503 SERVICE_UNAVAILABLE` otherwise.",
-    responses((status = 200, description = "Ready.", body = crate::openapi::Success<crate::openapi::Ready>))
+    description = "`200` when the database answers, `503 SERVICE_UNAVAILABLE` otherwise. `providers` details the optional providers that cannot sync (not configured, or unreachable at the last sync that used them) without failing readiness; it is read from memory, never probed per request.",
+    responses((status = 200, description = "Ready.", body = crate::openapi::Success<kc_api::Readiness>))
 )]
-pub(super) async fn ready(State(state): State<AppState>) -> HandlerResult<serde_json::Value> {
-    state.api.ready().await?;
-    Ok(Envelope(serde_json::json!({ "status": "ready" })))
+pub(super) async fn ready(State(state): State<AppState>) -> HandlerResult<kc_api::Readiness> {
+    Ok(Envelope(state.api.ready().await?))
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 /// The OpenAPI description of these endpoints (merged into the document in `crate::openapi`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(discovery, jwks, authorize, token, userinfo, introspection, revocation),
+    paths(discovery, jwks, authorize, token, userinfo, introspection, revocation, logout),
     components(schemas(TokenRequest, TokenResponse, TokenForm, IntrospectionResponse, OAuthErrorBody)),
     tags((name = "OpenID Connect", description = "A standard OAuth 2.0 / OpenID Connect provider over the same \
 grants and widget: authorization code with PKCE (S256), refresh-token rotation, ID tokens, discovery, JWKS, \
@@ -204,12 +204,69 @@ style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;paddin
         .into_response()
 }
 
-fn step(s: AuthorizeStep) -> Response {
+/// The `Set-Cookie` value of the provider's browser session: `HttpOnly` (no script reads it),
+/// `SameSite=Lax` (no cross-site subrequest or POST carries it), `Path={base}/oidc` (`base`: the
+/// router's base path, so the cookie follows a prefix mount), `Secure` on https.
+fn session_cookie(c: &SessionCookie, base: &str) -> Option<HeaderValue> {
+    let mut v = format!(
+        "{OIDC_SESSION_COOKIE}={}; Path={base}/oidc; Max-Age={}; HttpOnly; SameSite=Lax",
+        c.value,
+        c.max_age_secs.max(0)
+    );
+    if c.secure {
+        v.push_str("; Secure");
+    }
+    HeaderValue::from_str(&v).ok()
+}
+
+/// The value of the browser-session cookie the request carries, if any.
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    cookie_of(headers, OIDC_SESSION_COOKIE)
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie_of(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+fn redirect(to: &str) -> Response {
+    match HeaderValue::from_str(to) {
+        Ok(v) => (StatusCode::FOUND, no_store(), [(header::LOCATION, v)]).into_response(),
+        Err(_) => refusal_page(&OAuthError::invalid_request("The redirect target is not a valid URL")),
+    }
+}
+
+fn step(s: AuthorizeStep, base: &str) -> Response {
     match s {
-        AuthorizeStep::Redirect(to) => match HeaderValue::from_str(&to) {
-            Ok(v) => (StatusCode::FOUND, no_store(), [(header::LOCATION, v)]).into_response(),
-            Err(_) => refusal_page(&OAuthError::invalid_request("The redirect target is not a valid URL")),
-        },
+        AuthorizeStep::Redirect(to) => redirect(&to),
+        AuthorizeStep::RedirectWithSession(to, cookie) => {
+            let mut res = redirect(&to);
+            if res.status() == StatusCode::FOUND {
+                if let Some(v) = session_cookie(&cookie, base) {
+                    res.headers_mut().insert(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+        AuthorizeStep::RedirectBindingRequest { to, handle, secure } => {
+            let mut res = redirect(&to);
+            let cookie = format!(
+                "{OIDC_REQUEST_COOKIE}={handle}; Path={base}/oidc/callback; Max-Age={}; HttpOnly; SameSite=Lax{}",
+                kc_domain::oidc_lifetimes::AUTHORIZATION_REQUEST.whole_seconds(),
+                if secure { "; Secure" } else { "" }
+            );
+            if let (StatusCode::FOUND, Ok(v)) = (res.status(), HeaderValue::from_str(&cookie)) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
         AuthorizeStep::Refuse(e) => refusal_page(&e),
     }
 }
@@ -223,14 +280,21 @@ fn step(s: AuthorizeStep) -> Response {
 (`plain` is refused); `redirect_uri` must be one of the client's registered redirect URIs exactly. Runs the Connect \
 widget (sign-in, consent, integrations) as a full page, then redirects to `redirect_uri` with `code`, `state` and \
 `iss`, or with `error` and `error_description` (RFC 6749 §4.1.2.1). An unknown client or unregistered redirect URI \
-is shown to the user, never redirected.",
+is shown to the user, never redirected. `prompt=none` is answered without any page from the browser's session \
+with the provider (cookie `kc_oidc_session`, set when the user signed in here; 1 hour idle, 12 hours at most): a \
+code when a live grant of the client covers the scopes, else `login_required` or `consent_required`.",
     params(AuthorizeParams),
     responses(
         (status = 302, description = "To the widget, or back to `redirect_uri` with `code` or `error`."),
         (status = 400, description = "An HTML page: unknown `client_id` or unregistered `redirect_uri`."),
     )
 )]
-pub(super) async fn authorize(State(state): State<AppState>, Meta(meta): Meta, RawQuery(q): RawQuery) -> Response {
+pub(super) async fn authorize(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let params = match pairs(q.unwrap_or_default().as_bytes()) {
         Ok(p) => p,
         Err(e) => return refusal_page(&e),
@@ -248,13 +312,15 @@ pub(super) async fn authorize(State(state): State<AppState>, Meta(meta): Meta, R
         prompt: get("prompt"),
         ui_locales: get("ui_locales"),
     };
-    step(state.api.oidc_authorize(params, &meta).await)
+    let session = session_of(&headers);
+    step(state.api.oidc_authorize(params, session.as_deref(), &meta).await, state.base_path())
 }
 
 /// The widget's return to the provider (not part of the public API).
 pub(super) async fn callback(
     State(state): State<AppState>,
     Meta(meta): Meta,
+    headers: HeaderMap,
     Path(handle): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -267,7 +333,8 @@ pub(super) async fn callback(
         error: params.get("error").cloned(),
         status: params.get("status").cloned(),
     };
-    step(state.api.oidc_callback(&handle, params, &meta).await)
+    let binding = cookie_of(&headers, OIDC_REQUEST_COOKIE);
+    step(state.api.oidc_callback(&handle, params, binding.as_deref(), &meta).await, state.base_path())
 }
 
 #[utoipa::path(
@@ -278,6 +345,9 @@ pub(super) async fn callback(
     description = "`authorization_code` (single-use, 10 minutes, bound to the client, `redirect_uri` and the PKCE \
 `code_verifier`; a replayed code revokes what it issued) or `refresh_token` (rotated on each use; reusing one revokes \
 its grant). The grant is an ordinary grant: it appears in `GET /token/grants` and `POST /token/revoke` ends it. \
+`client_credentials` (RFC 6749 §4.4): a 1-hour access token for the client itself (`sub` = client id), data scopes \
+only (default: all the client is allowed), no refresh or ID token; it belongs to no user or grant, so the Data API \
+and userinfo refuse it and only introspection describes it. \
 Client authentication: HTTP Basic or `client_id` + `client_secret` in the body.",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -424,6 +494,43 @@ pub(super) async fn revocation(
     settle(&state, &meta, client_id, r).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/oidc/logout",
+    tag = "OpenID Connect",
+    summary = "Sign out of the provider",
+    description = "Ends this browser's session with the provider (the `kc_oidc_session` cookie set when the user \
+signed in through `/oidc/auth`), so a later `prompt=none` authorization answers `login_required`. POST only: the \
+cookie is `SameSite=Lax`, so no other site can sign the user out. Grants and their tokens are unaffected (revoke \
+them at `/oidc/token/revocation`).",
+    responses(
+        (status = 200, description = "Signed out (also when there was no session); the cookie is cleared."),
+    )
+)]
+pub(super) async fn logout(State(state): State<AppState>, Meta(meta): Meta, headers: HeaderMap) -> Response {
+    let session = session_of(&headers);
+    match state.api.oidc_logout(session.as_deref(), &meta).await {
+        Ok(clear) => {
+            let html =
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out</title></head>\
+<body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem\"><h1 \
+style=\"font-size:1.4rem\">You are signed out</h1><p>You can close this page.</p></body></html>";
+            let mut res = (
+                StatusCode::OK,
+                no_store(),
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+                html,
+            )
+                .into_response();
+            if let Some(v) = session_cookie(&clear, state.base_path()) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(e) => OAuthFailure(e).into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +544,27 @@ mod tests {
         assert_eq!((c.client_id.as_str(), c.secret()), ("kc_a:b", "s+x"));
         let mut both = HashMap::from([("client_secret".to_owned(), "s".to_owned())]);
         assert_eq!(client_auth(&headers, &mut both).err().map(|e| e.code), Some(OAuthErrorCode::InvalidRequest));
+    }
+
+    #[test]
+    fn the_session_cookie_is_read_among_others_and_set_httponly_lax() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; kc_oidc_session=kcbs_x ; b=2"));
+        assert_eq!(session_of(&headers).as_deref(), Some("kcbs_x"));
+        assert_eq!(session_of(&HeaderMap::new()), None);
+        let set = session_cookie(&SessionCookie { value: "kcbs_y".into(), max_age_secs: 60, secure: true }, "")
+            .expect("header");
+        assert_eq!(
+            set.to_str().expect("ascii"),
+            "kc_oidc_session=kcbs_y; Path=/oidc; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
+        let plain = session_cookie(&SessionCookie { value: String::new(), max_age_secs: 0, secure: false }, "")
+            .expect("header");
+        assert!(!plain.to_str().expect("ascii").contains("Secure"), "{plain:?}");
+        let nested =
+            session_cookie(&SessionCookie { value: "kcbs_z".into(), max_age_secs: 60, secure: false }, "/kryptos")
+                .expect("header");
+        assert!(nested.to_str().expect("ascii").contains("; Path=/kryptos/oidc;"), "under a prefix: {nested:?}");
     }
 
     #[test]

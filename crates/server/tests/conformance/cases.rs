@@ -464,14 +464,8 @@ pub async fn workspace_selection_errors(w: &World) {
     let garbage = SelectWorkspaceRequest { workspace_id: "garbage".to_owned() };
     expect_code(w.api.select_workspace(&l, &meta(), garbage).await, ErrorCode::WorkspaceNotFound, "malformed id");
     // A workspace the guest is a plain member of (no API creates one: a fixture).
-    let team = "11111111-1111-4111-8111-111111111111";
-    w.sql(&format!("INSERT INTO workspaces (id, name, created_at) VALUES ('{team}', 'Team', 0)")).await;
-    w.sql(&format!(
-        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ('{team}', '{}', 'member', 0)",
-        guest.user_id
-    ))
-    .await;
-    let member = SelectWorkspaceRequest { workspace_id: team.to_owned() };
+    let team = w.team_workspace_with_member(&guest.user_id).await;
+    let member = SelectWorkspaceRequest { workspace_id: team };
     expect_code(w.api.select_workspace(&l, &meta(), member).await, ErrorCode::InsufficientPermissions, "member only");
     let own = SelectWorkspaceRequest { workspace_id: guest.workspace_id.clone() };
     let chosen = w.api.select_workspace(&l, &meta(), own).await.expect("the guest's own workspace");

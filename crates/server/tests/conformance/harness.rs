@@ -43,6 +43,14 @@ pub async fn http_client(db: Db) -> World {
     World { api: Arc::new(client), app, adapter: "client" }
 }
 
+/// `kc-client` over HTTP to the router nested under `/kryptos` in a host app, on the in-memory
+/// store (the embedding of `examples/embed`): the same answers as the standalone server.
+pub async fn embedded_client() -> World {
+    let app = crate::helpers::spawn_embedded("/kryptos").await;
+    let client = kc_client::Client::new(app.base.clone()).expect("a client for the embedded app");
+    World { api: Arc::new(client), app, adapter: "embedded" }
+}
+
 /// No request metadata: a server-to-server call.
 pub fn meta() -> RequestMeta {
     RequestMeta::default()
@@ -162,6 +170,22 @@ impl World {
     /// Moves the server's clock.
     pub fn advance(&self, by: time::Duration) {
         self.app.clock.advance(by);
+    }
+
+    /// Makes `user_id` a plain member of a new team workspace and returns its id (no API
+    /// creates one: a fixture, in SQL or in the in-memory store).
+    pub async fn team_workspace_with_member(&self, user_id: &str) -> String {
+        let team = "11111111-1111-4111-8111-111111111111";
+        if let Some(memory) = &self.app.memory {
+            memory.add_team_workspace(team, "Team", user_id).expect("fixture");
+        } else {
+            self.sql(&format!("INSERT INTO workspaces (id, name, created_at) VALUES ('{team}', 'Team', 0)")).await;
+            self.sql(&format!(
+                "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ('{team}', '{user_id}', 'member', 0)"
+            ))
+            .await;
+        }
+        team.to_owned()
     }
 
     /// Runs SQL on the server's database (fixtures the API cannot create).

@@ -3,7 +3,9 @@
 //!
 //! - `service_sqlite`: the in-process [`kc_service::Service`] on SQLite;
 //! - `client_sqlite`: [`kc_client::Client`] over HTTP to a server on SQLite;
-//! - `client_postgres`: the same on a fresh PostgreSQL database.
+//! - `client_postgres`: the same on a fresh PostgreSQL database;
+//! - `embedded_memory`: [`kc_client::Client`] over HTTP to the router nested under `/kryptos`
+//!   in a host app (`axum::serve`), on the in-memory store — embedding changes no answer.
 //!
 //! Each case gets a fresh server and database ([`harness::World`]) and drives it only through
 //! the traits (administration — registering clients, moving the clock — goes through the
@@ -82,4 +84,5 @@ adapters! {
     service_sqlite => crate::harness::in_process(crate::helpers::Db::Sqlite),
     client_sqlite => crate::harness::http_client(crate::helpers::Db::Sqlite),
     client_postgres => crate::harness::http_client(crate::helpers::Db::Postgres),
+    embedded_memory => crate::harness::embedded_client(),
 }

@@ -32,7 +32,26 @@ async fn scenario(b: &Browser, server: &DemoServer, creds: &crate::helpers::Cred
     b.click("auth-anonymous").await;
     b.click("consent-allow").await;
     b.visible("step-integration").await;
+
+    // Coinbase's form speaks Coinbase's words: a key name and a private key (PEM).
+    b.click("provider-coinbase").await;
+    b.visible("apiKey-input").await;
+    let labels = b
+        .js(
+            "return ['apiKey', 'secretKey'].map(function (n) { \
+               var l = document.querySelector('label[for=\"field-' + n + '\"]'); return l ? l.textContent : null; });",
+            vec![],
+        )
+        .await;
+    let want =
+        if french { json!(["Nom de la clé d’API", "Clé privée"]) } else { json!(["API key name", "Private key"]) };
+    assert_eq!(labels, want, "Coinbase's field labels");
+    let placeholder = b.js("return document.getElementById('field-secretKey').placeholder;", vec![]).await;
+    assert!(placeholder.as_str().is_some_and(|p| p.starts_with("-----BEGIN EC PRIVATE KEY")), "{placeholder}");
+    b.js("document.getElementById('integration-back').click(); return true;", vec![]).await;
     b.click("provider-binance").await;
+    let label = b.js("return document.querySelector('label[for=\"field-secretKey\"]').textContent;", vec![]).await;
+    assert_eq!(label, json!(if french { "Clé secrète" } else { "Secret key" }), "Binance keeps its own words");
 
     // A key the exchange does not know: refused at once, with a message.
     b.type_into("apiKey-input", "unknown-key").await;
@@ -69,9 +88,12 @@ async fn scenario(b: &Browser, server: &DemoServer, creds: &crate::helpers::Cred
         .expect("the CSV file input");
     input.send_keys(&bad.display().to_string()).await.expect("choose the file");
     let shown = b.text_until("csv-errors", "the row errors", |t| !t.trim().is_empty()).await;
-    let (line, nothing) =
-        if french { ("Ligne 3", "Rien n’a été importé") } else { ("Line 3", "Nothing was imported") };
-    assert!(shown.contains(line) && shown.contains("lots") && shown.contains(nothing), "the bad row is shown: {shown}");
+    let (line, nothing, why) = if french {
+        ("Ligne 3", "Rien n’a été importé", "nombre invalide « lots » dans la colonne received_amount")
+    } else {
+        ("Line 3", "Nothing was imported", "invalid number “lots” in received_amount")
+    };
+    assert!(shown.contains(line) && shown.contains(why) && shown.contains(nothing), "the bad row is shown: {shown}");
     b.shot("csv-row-error").await;
     // The sticky footer covers the end of the scrolled provider list wherever it stops; axe
     // measures the row it cuts. Scrolled to the end, no row is cut.

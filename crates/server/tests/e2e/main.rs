@@ -9,6 +9,9 @@
 
 #[path = "../it/helpers.rs"]
 mod helpers;
+/// A host app mounting Kryptos Connect under `/kryptos` (shared with `tests/it/prefix.rs`).
+#[path = "../support/host.rs"]
+mod host_support;
 
 mod axe;
 mod browser;
@@ -28,6 +31,7 @@ mod email_code;
 mod exchanges;
 mod french_phone;
 mod oidc;
+mod prefix;
 mod providers;
 mod react_example;
 mod redirect;

@@ -112,16 +112,7 @@ fn app_endpoints(c: &str) -> Vec<(Method, String, Option<Value>, bool)> {
 }
 
 async fn admin_api(db: Db) {
-    let sink = SmtpSink::start().await;
-    let port = sink.port;
-    let (url, dir) = fresh_database(db).await;
-    let app = spawn_app_on(&url, &dir, move |s| {
-        s.mail.transport = "smtp".into();
-        s.mail.smtp_host = "127.0.0.1".into();
-        s.mail.smtp_port = port;
-        s.mail.smtp_security = "none".into();
-    })
-    .await;
+    let (app, sink, url) = crate::console::spawn_with_mail(db, None).await;
 
     // --- 401: nothing, garbage, a session without the cookie's token.
     for who in [Who::Nobody, Who::Token("kcop_nope".into()), Who::Token(format!("kcop_{}", "0".repeat(64)))] {
@@ -283,6 +274,27 @@ async fn admin_api(db: Db) {
     call(&app, &carol, Method::PATCH, &format!("/admin/api/clients/{app_a}"), Some(json!({"name": "Shop 2"})))
         .await
         .data();
+    // A developer changes apps but does not disable them: admins, owners and operators do.
+    call(&app, &carol, Method::POST, &format!("/admin/api/clients/{app_a}/disable"), None)
+        .await
+        .assert_error(403, "INSUFFICIENT_PERMISSIONS");
+    // Withdrawing an invitation: not by a developer, 404 for another organisation, then gone.
+    let pending = call(
+        &app,
+        &alice,
+        Method::POST,
+        &format!("/admin/api/orgs/{org_a}/invitations"),
+        Some(json!({"email": "dave@example.com", "role": "developer"})),
+    )
+    .await;
+    let pending = pending.data()["id"].as_str().expect("invitation").to_owned();
+    let withdraw = format!("/admin/api/orgs/{org_a}/invitations/{pending}");
+    call(&app, &carol, Method::DELETE, &withdraw, None).await.assert_error(403, "INSUFFICIENT_PERMISSIONS");
+    call(&app, &bob, Method::DELETE, &withdraw, None).await.assert_error(404, "INVALID_REQUEST");
+    assert_eq!(call(&app, &alice, Method::DELETE, &withdraw, None).await.data()["done"], json!(true));
+    let open = call(&app, &alice, Method::GET, &format!("/admin/api/orgs/{org_a}/invitations"), None).await;
+    assert!(!open.body.to_string().contains(&pending), "withdrawn: {}", open.body);
+    call(&app, &alice, Method::DELETE, &withdraw, None).await.assert_error(404, "INVALID_REQUEST");
     call(&app, &alice, Method::DELETE, &format!("/admin/api/orgs/{org_a}/members/{carol_id}"), None).await.data();
     call(&app, &carol, Method::GET, &format!("/admin/api/clients/{app_a}"), None)
         .await

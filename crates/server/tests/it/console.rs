@@ -144,7 +144,9 @@ fn app_pages(c: &str) -> Vec<String> {
     ]
 }
 
-async fn console(db: Db, public_url: Option<&'static str>) {
+/// A server on a fresh `db` whose mail goes to the returned SMTP sink (sign-in codes,
+/// invitations); `public_url` replaces the server's own when given.
+pub(crate) async fn spawn_with_mail(db: Db, public_url: Option<&'static str>) -> (TestApp, SmtpSink, String) {
     let sink = SmtpSink::start().await;
     let port = sink.port;
     let (url, dir) = fresh_database(db).await;
@@ -158,6 +160,11 @@ async fn console(db: Db, public_url: Option<&'static str>) {
         }
     })
     .await;
+    (app, sink, url)
+}
+
+async fn console(db: Db, public_url: Option<&'static str>) {
+    let (app, sink, _) = spawn_with_mail(db, public_url).await;
     let secure = public_url.is_some_and(|u| u.starts_with("https://"));
 
     // --- Signed out: every page leads to the sign-in page, which needs no JavaScript.
@@ -283,6 +290,14 @@ async fn console(db: Db, public_url: Option<&'static str>) {
     for p in app_pages(&app_a) {
         assert_eq!(get(&app, r, &p).await.status, 200, "viewer: GET {p}");
     }
+    let viewer_hooks = get(&app, r, &format!("/console/apps/{app_a}/webhooks")).await.body;
+    assert!(
+        !viewer_hooks.contains("Add endpoint")
+            && !viewer_hooks.contains("/rotate-secret")
+            && !viewer_hooks.contains("/redeliver"),
+        "a viewer is offered no webhook changes: {viewer_hooks}"
+    );
+    assert!(!get(&app, r, &format!("/console/apps/{app_a}")).await.body.contains("/disable"), "nor disabling");
     for (p, f) in app_forms(&app_a) {
         let mut form = f.clone();
         form.push(("_csrf", &carol.csrf));
@@ -307,4 +322,193 @@ async fn console_on_sqlite() {
 #[tokio::test]
 async fn console_on_postgres_behind_https() {
     console(Db::Postgres, Some("https://console.example.com")).await;
+}
+
+/// The role form of member `email` on an organisation page: its action.
+fn role_form_of(body: &str, email: &str) -> Option<String> {
+    body.split("<form").filter(|f| f.contains(&format!("Change the role of {email}"))).find_map(|f| {
+        let action = f.split("action=\"").nth(1)?.split('"').next()?;
+        Some(action.to_owned())
+    })
+}
+
+/// The selected role in member `email`'s role form.
+fn selected_role(body: &str, email: &str) -> Option<String> {
+    let form = body.split("<form").find(|f| f.contains(&format!("Change the role of {email}")))?;
+    let before = form.split(" selected>").next()?;
+    Some(before.rsplit("value=\"").next()?.split('"').next()?.to_owned())
+}
+
+/// A signed-in user's CSRF token again (after joining an organisation the page is the same).
+async fn refreshed(app: &TestApp, u: &User) -> User {
+    let home = get(app, Some(&u.cookie), "/console").await;
+    User { csrf: csrf_of(&home.body), cookie: u.cookie.clone() }
+}
+
+/// Organisation pages (members, roles, invitations sent, accepted and revoked), the webhook
+/// endpoint actions (rotate, disable, enable, delete, confirmed), app disable (admins and
+/// owners only), and Data API calls per day in the usage view.
+async fn console_members_webhooks_and_disable(db: Db) {
+    let (app, sink, _) = spawn_with_mail(db, None).await;
+    let alice = sign_in(&app, &sink, "alice@example.com", false).await;
+    let a = Some(alice.cookie.as_str());
+    assert_eq!(post(&app, a, "/console/orgs", &with_csrf(&alice, &[("name", "Acme")])).await.status, 303);
+    let home = get(&app, a, "/console").await;
+    let org = home.body.split("/console/orgs/").nth(1).expect("a link to the org page").split('"').next().expect("id");
+    let org = org.to_owned();
+    let alice = refreshed(&app, &alice).await;
+    let created = post(&app, a, "/console/apps", &with_csrf(&alice, &[("org_id", &org), ("name", "Shop")])).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let secret = created.body.split("data-secret>").nth(1).expect("secret").split('<').next().expect("secret");
+    let app_id = created.body.split("/console/apps/").nth(1).expect("link").split('"').next().expect("id");
+    let creds = Creds { id: app_id.to_owned(), secret: secret.to_owned() };
+    let org_page = format!("/console/orgs/{org}");
+
+    // --- The organisation page: members, no invitations, the invite form for the owner.
+    let page = get(&app, a, &org_page).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("alice@example.com") && page.body.contains("(you)"), "{}", page.body);
+    assert!(page.body.contains("No open invitations.") && page.body.contains("<label for=\"invite-email\">"));
+    let invites = format!("{org_page}/invitations");
+    let bad = post(&app, a, &invites, &with_csrf(&alice, &[("email", "nope"), ("role", "viewer")])).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("id=\"invite-error\"") && bad.body.contains("value=\"nope\""), "{}", bad.body);
+    let bad_role = post(&app, a, &invites, &with_csrf(&alice, &[("email", "x@example.com"), ("role", "king")])).await;
+    assert_eq!(bad_role.status, 400, "an unknown role is refused inline");
+    for (email, role) in [("bob@example.com", "developer"), ("carol@example.com", "viewer")] {
+        let sent = post(&app, a, &invites, &with_csrf(&alice, &[("email", email), ("role", role)])).await;
+        assert_eq!((sent.status.as_u16(), sent.location.as_deref()), (303, Some(&*format!("{org_page}#invitations"))));
+        sink.wait_for(email, Duration::from_secs(10)).await;
+    }
+    let page = get(&app, a, &org_page).await;
+    assert!(page.body.contains("bob@example.com") && page.body.contains("carol@example.com"));
+    // Revoke Carol's invitation: it is gone, and Carol finds nothing to accept.
+    let carol_inv = page.body.split("Revoke the invitation of carol@example.com").next().expect("carol's row");
+    let carol_revoke = carol_inv.rsplit("action=\"").next().expect("form").split('"').next().expect("action");
+    assert!(carol_revoke.contains("/invitations/") && carol_revoke.ends_with("/revoke"), "{carol_revoke}");
+    assert_eq!(post(&app, a, carol_revoke, &with_csrf(&alice, &[])).await.status, 303);
+    assert!(!get(&app, a, &org_page).await.body.contains("carol@example.com"), "the invitation is revoked");
+    let carol = sign_in(&app, &sink, "carol@example.com", false).await;
+    let carol_home = get(&app, Some(&carol.cookie), "/console").await;
+    assert!(!carol_home.body.contains("my-invitations"), "nothing to accept: {}", carol_home.body);
+    assert_eq!(get(&app, Some(&carol.cookie), &org_page).await.status, 404, "Carol is no member");
+
+    // --- Bob accepts from the overview and is a developer: no member management, no disable.
+    let bob = sign_in(&app, &sink, "bob@example.com", false).await;
+    let b = Some(bob.cookie.as_str());
+    let bob_home = get(&app, b, "/console").await;
+    assert!(bob_home.body.contains("Join <strong>Acme</strong>"), "the invitation names the org: {}", bob_home.body);
+    let accept =
+        bob_home.body.split("/console/invitations/").nth(1).expect("accept form").split('"').next().expect("a");
+    let accepted = post(&app, b, &format!("/console/invitations/{accept}"), &with_csrf(&bob, &[])).await;
+    assert_eq!((accepted.status.as_u16(), accepted.location.as_deref()), (303, Some(org_page.as_str())));
+    let bob = refreshed(&app, &bob).await;
+    let page = get(&app, b, &org_page).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(&format!("action=\"{invites}\"")), "a developer cannot invite");
+    assert!(role_form_of(&page.body, "alice@example.com").is_none(), "nor change roles");
+    let forbidden =
+        post(&app, b, &invites, &with_csrf(&bob, &[("email", "eve@example.com"), ("role", "viewer")])).await;
+    assert_eq!(forbidden.status, 403);
+    let disable = format!("/console/apps/{app_id}/disable");
+    assert!(
+        !get(&app, b, &format!("/console/apps/{app_id}")).await.body.contains(&disable),
+        "no disable for a developer"
+    );
+    assert_eq!(post(&app, b, &disable, &with_csrf(&bob, &[("confirm", "yes")])).await.status, 403);
+
+    // --- Alice makes Bob an admin; Bob may then manage members but not owners.
+    let page = get(&app, a, &org_page).await;
+    let bob_role = role_form_of(&page.body, "bob@example.com").expect("Bob's role form");
+    assert_eq!(selected_role(&page.body, "bob@example.com").as_deref(), Some("developer"));
+    assert_eq!(post(&app, a, &bob_role, &with_csrf(&alice, &[("role", "admin")])).await.status, 303);
+    assert_eq!(selected_role(&get(&app, a, &org_page).await.body, "bob@example.com").as_deref(), Some("admin"));
+    let page = get(&app, b, &org_page).await;
+    assert!(page.body.contains(&format!("action=\"{invites}\"")), "an admin invites");
+    assert!(!page.body.contains("<option value=\"owner\""), "an admin cannot hand out owner");
+    assert!(role_form_of(&page.body, "alice@example.com").is_none(), "an admin cannot touch the owner");
+    let alice_role = role_form_of(&get(&app, a, &org_page).await.body, "alice@example.com").expect("own role form");
+    assert_eq!(post(&app, b, &alice_role, &with_csrf(&bob, &[("role", "viewer")])).await.status, 403);
+    assert_eq!(post(&app, b, &bob_role, &with_csrf(&bob, &[("role", "owner")])).await.status, 403);
+    // The last owner cannot step down: said next to the members.
+    let last = post(&app, a, &alice_role, &with_csrf(&alice, &[("role", "admin")])).await;
+    assert_eq!(last.status, 400);
+    assert!(last.body.contains("id=\"members-error\""), "{}", last.body);
+
+    // --- Webhook endpoint actions, each destructive one confirmed first.
+    let hooks = format!("/console/apps/{app_id}/webhooks");
+    let added = post(&app, a, &hooks, &with_csrf(&alice, &[("url", "https://hooks.example.com/kc")])).await;
+    assert_eq!(added.status, 200);
+    let first = added.body.split("data-secret>").nth(1).expect("secret").split('<').next().expect("s").to_owned();
+    let wh = added.body.split("/webhooks/").nth(1).expect("endpoint").split('/').next().expect("id").to_owned();
+    let rotate = format!("{hooks}/{wh}/rotate-secret");
+    let ask = post(&app, a, &rotate, &with_csrf(&alice, &[])).await;
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains("name=\"confirm\" value=\"yes\"") && !ask.body.contains("data-secret"), "{}", ask.body);
+    assert!(ask.body.contains("https://hooks.example.com/kc"), "the question names the endpoint");
+    let rotated = post(&app, a, &rotate, &with_csrf(&alice, &[("confirm", "yes")])).await;
+    assert_eq!(rotated.status, 200);
+    let second = rotated.body.split("data-secret>").nth(1).expect("new secret").split('<').next().expect("s");
+    assert!(second.starts_with("whsec_") && second != first, "a new secret, shown once");
+    assert!(!get(&app, a, &hooks).await.body.contains(second), "and never again");
+    let off = format!("{hooks}/{wh}/disable");
+    assert!(post(&app, a, &off, &with_csrf(&alice, &[])).await.body.contains("Disable endpoint"));
+    assert_eq!(post(&app, a, &off, &with_csrf(&alice, &[("confirm", "yes")])).await.status, 303);
+    let page = get(&app, a, &hooks).await;
+    assert!(page.body.contains("badge bad\">disabled") && page.body.contains(&format!("{hooks}/{wh}/enable")));
+    assert_eq!(post(&app, a, &format!("{hooks}/{wh}/enable"), &with_csrf(&alice, &[])).await.status, 303);
+    assert!(!get(&app, a, &hooks).await.body.contains("badge bad\">disabled"), "enabled again");
+    let del = format!("{hooks}/{wh}/delete");
+    assert!(post(&app, a, &del, &with_csrf(&alice, &[])).await.body.contains("Delete endpoint"));
+    assert!(get(&app, a, &hooks).await.body.contains("https://hooks.example.com/kc"), "asking deletes nothing");
+    assert_eq!(post(&app, a, &del, &with_csrf(&alice, &[("confirm", "yes")])).await.status, 303);
+    assert!(get(&app, a, &hooks).await.body.contains("No endpoints yet."));
+    // Carol (no member) and a forged id get 404; without the CSRF token 403.
+    let carol = refreshed(&app, &carol).await;
+    let cc = Some(carol.cookie.as_str());
+    for p in [rotate.clone(), off.clone(), del.clone(), disable.clone(), format!("{org_page}/members/x/remove")] {
+        assert_eq!(post(&app, cc, &p, &with_csrf(&carol, &[("confirm", "yes")])).await.status, 404, "Carol: {p}");
+        assert_eq!(post(&app, a, &p, &[("confirm", "yes")]).await.status, 403, "no CSRF: {p}");
+    }
+
+    // --- Data API calls per day: counted per client, shown in the usage view.
+    let (token, _grant) = app.access_token(&creds).await;
+    for _ in 0..3 {
+        let r = crate::data_api::data_get(&app, "/api/v1/userinfo", Some(&token), Some(&creds)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let usage = get(&app, a, &format!("/console/apps/{app_id}/usage")).await;
+    assert_eq!(usage.status, 200);
+    assert!(usage.body.contains("Data API calls"), "{}", usage.body);
+    assert!(usage.body.contains("<td data-label=\"Data API calls\">3</td>"), "three calls today: {}", usage.body);
+
+    // --- Removing a member is confirmed; Bob then sees nothing of Acme.
+    let remove = format!(
+        "{org_page}/members/{}/remove",
+        bob_role.split("/members/").nth(1).expect("id").split('/').next().expect("u")
+    );
+    let ask = post(&app, a, &remove, &with_csrf(&alice, &[])).await;
+    assert!(ask.body.contains("bob@example.com") && ask.body.contains("Remove member"), "{}", ask.body);
+    assert_eq!(post(&app, a, &remove, &with_csrf(&alice, &[("confirm", "yes")])).await.status, 303);
+    assert_eq!(get(&app, b, &org_page).await.status, 404, "Bob is out");
+    assert_eq!(get(&app, b, &format!("/console/apps/{app_id}")).await.status, 404);
+
+    // --- The owner disables the app (confirmed): its credentials stop working at once.
+    let ask = post(&app, a, &disable, &with_csrf(&alice, &[])).await;
+    assert!(ask.body.contains("Disable app") && ask.body.contains(app_id), "{}", ask.body);
+    assert_eq!(app.post("/link-token", &creds, serde_json::json!({})).await.status, 200, "not yet");
+    assert_eq!(post(&app, a, &disable, &with_csrf(&alice, &[("confirm", "yes")])).await.status, 303);
+    let shown = get(&app, a, &format!("/console/apps/{app_id}")).await;
+    assert!(shown.body.contains("badge bad\">disabled") && !shown.body.contains(&disable), "{}", shown.body);
+    app.post("/link-token", &creds, serde_json::json!({})).await.assert_error(401, "INVALID_CLIENT");
+}
+
+#[tokio::test]
+async fn console_members_webhooks_and_disable_on_sqlite() {
+    console_members_webhooks_and_disable(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn console_members_webhooks_and_disable_on_postgres() {
+    console_members_webhooks_and_disable(Db::Postgres).await;
 }

@@ -78,6 +78,12 @@ async fn csv_import(db: Db) {
     assert_eq!(bad["rowErrors"].as_array().map(Vec::len), Some(1), "{bad}");
     assert_eq!(bad["rowErrors"][0]["line"], json!(3), "{bad}");
     assert!(bad["rowErrors"][0]["message"].as_str().is_some_and(|m| m.contains("lots")), "{bad}");
+    // What the widget translates the row error from.
+    assert_eq!(
+        (&bad["rowErrors"][0]["code"], &bad["rowErrors"][0]["column"], &bad["rowErrors"][0]["value"]),
+        (&json!("invalid_number"), &json!("received_amount"), &json!("lots")),
+        "{bad}"
+    );
 
     // Over 10 MB: refused before parsing.
     let mut big = GENERIC_CSV.as_bytes().to_vec();

@@ -70,6 +70,8 @@ pub struct TestApp {
     pub service: Service,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// The in-memory store of an embedded app ([`spawn_embedded`]), for fixtures.
+    pub memory: Option<kc_store_memory::MemoryStore>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -101,6 +103,58 @@ pub async fn spawn_app_on(url: &str, dir: &std::path::Path, adjust: impl FnOnce(
         service,
         database_url: url.to_owned(),
         data_dir: dir.to_path_buf(),
+        memory: None,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// Kryptos Connect embedded as a host app embeds it: `kc_service::Embedded` on the in-memory
+/// store, `kc_http::router` nested under `prefix` beside a host route, served by plain
+/// `axum::serve` with `ConnectInfo`, its workers started beside it. `base` ends in `prefix`.
+/// The failed-authentication budgets are raised out of the way as in the conformance suite.
+pub async fn spawn_embedded(prefix: &str) -> TestApp {
+    use std::net::SocketAddr;
+    init_test_logging();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let base = format!("{origin}{prefix}");
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let memory = kc_store_memory::MemoryStore::default();
+    let embedded = kc_service::Embedded::builder(Arc::new(memory.clone()), TEST_PEPPER.as_bytes().to_vec())
+        .public_url(&base)
+        .clock(clock.clone())
+        .build()
+        .expect("the embedded service builds");
+    let service = embedded.service().clone();
+    let options = kc_http::HttpOptions {
+        public_origin: origin,
+        public_url: base.clone(),
+        auth_failures_per_minute: 10_000,
+        ip_auth_failures_per_minute: 10_000,
+        ..kc_http::HttpOptions::default()
+    };
+    let kryptos = kc_http::router(kc_http::AppState::new(Arc::new(service.clone()), options), axum::Router::new());
+    let host = axum::Router::new().route("/", axum::routing::get(|| async { "host" })).nest(prefix, kryptos);
+    let running = embedded.start();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, host.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        running.stop().await;
+        served
+    });
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        clock,
+        service,
+        database_url: "memory:".to_owned(),
+        data_dir: std::env::temp_dir(),
+        memory: Some(memory),
         stop: Some(stop),
         task: Some(task),
     }

@@ -11,6 +11,10 @@ mod smtp;
 #[path = "../support/cluster.rs"]
 mod cluster_support;
 
+/// A host app mounting Kryptos Connect under `/kryptos`, shared with the browser test.
+#[path = "../support/host.rs"]
+mod host_support;
+
 mod admin_api;
 mod audit;
 mod clients_update;
@@ -27,9 +31,11 @@ mod expiry;
 mod explorer_ledger;
 mod ganache_ledger;
 mod integration_delete;
+mod ledger_order;
 mod limiter;
 mod oidc;
 mod operations;
+mod prefix;
 mod proxies;
 mod resilience;
 mod returning_user;

@@ -73,10 +73,28 @@ fn auth_query<'a>(creds: &'a Creds, challenge: &'a str) -> Vec<(&'static str, &'
 /// Runs `/oidc/auth` and the widget (guest, consent, complete) and follows the callback:
 /// the client's redirect with `code`, `state` and `iss`.
 async fn authorization_code(app: &TestApp, creds: &Creds) -> String {
+    authorization_code_and_session(app, creds).await.0
+}
+
+/// Like [`authorization_code`], with the `Set-Cookie` of the browser session the callback starts.
+async fn authorization_code_and_session(app: &TestApp, creds: &Creds) -> (String, String) {
+    let (code, session) = authorization_code_from(app, creds, true).await;
+    (code, session.expect("the browser that started the authorization gets a session"))
+}
+
+/// Runs the authorization; the callback carries the request-binding cookie `/oidc/auth` set
+/// only when `same_browser`. The code, and the browser session's `Set-Cookie` if one started.
+async fn authorization_code_from(app: &TestApp, creds: &Creds, same_browser: bool) -> (String, Option<String>) {
     let ch = challenge(VERIFIER);
-    let (status, location, body) = authorize(app, &auth_query(creds, &ch)).await;
-    assert_eq!(status, StatusCode::FOUND, "{body}");
-    let widget = location.expect("Location");
+    let mut u = url::Url::parse(&format!("{}/oidc/auth", app.base)).expect("url");
+    u.query_pairs_mut().extend_pairs(&auth_query(creds, &ch));
+    let res = no_redirects().get(u).send().await.expect("reaches the server");
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let binding = res.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    for attr in ["Path=/oidc/callback", "HttpOnly", "SameSite=Lax", "Max-Age=1800"] {
+        assert!(binding.split("; ").any(|a| a == attr), "{attr} in {binding}");
+    }
+    let widget = res.headers()["location"].to_str().expect("ascii").to_owned();
     assert!(widget.starts_with(&format!("{}/connect#", app.base)), "to the widget page: {widget}");
     let f = params_of(&widget, true);
     assert_eq!(f["mode"], "page");
@@ -89,12 +107,13 @@ async fn authorization_code(app: &TestApp, creds: &Creds) -> String {
     app.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
     let done = app.send(Method::POST, "/widget/complete", None, Some(&link), None).await;
     let public = done.data()["public_token"].as_str().expect("public token").to_owned();
-    let back = no_redirects()
-        .get(format!("{callback}?public_token={public}"))
-        .send()
-        .await
-        .expect("callback reaches the server");
+    let mut req = no_redirects().get(format!("{callback}?public_token={public}"));
+    if same_browser {
+        req = req.header("cookie", cookie_pair(&binding));
+    }
+    let back = req.send().await.expect("callback reaches the server");
     assert_eq!(back.status(), StatusCode::FOUND);
+    let set_cookie = back.headers().get("set-cookie").map(|v| v.to_str().expect("ascii").to_owned());
     let to = back.headers()["location"].to_str().expect("ascii").to_owned();
     assert!(to.starts_with(&format!("{REDIRECT}?")), "{to}");
     let q = params_of(&to, false);
@@ -103,7 +122,8 @@ async fn authorization_code(app: &TestApp, creds: &Creds) -> String {
     // The callback answers once.
     let again = no_redirects().get(format!("{callback}?public_token={public}")).send().await.expect("reaches");
     assert_eq!(again.status(), StatusCode::BAD_REQUEST, "a callback is answered once");
-    q["code"].clone()
+    assert!(again.headers().get("set-cookie").is_none(), "a refused callback starts no session");
+    (q["code"].clone(), set_cookie)
 }
 
 /// `POST` a form to `path`, with `client_secret_post` credentials when `creds` is given.
@@ -196,6 +216,9 @@ on_both_databases!(
     token_endpoint_errors_are_rfc_6749_section_5_2,
     unsigned_and_foreign_tokens_are_refused,
     signing_keys_rotate_with_overlap,
+    client_credentials_tokens_act_for_the_client_alone,
+    a_browser_session_answers_prompt_none_until_it_ends,
+    the_cli_rotates_and_lists_signing_keys,
 );
 
 async fn an_oauth_grant_is_an_ordinary_grant(db: Db) {
@@ -455,8 +478,9 @@ async fn token_endpoint_errors_are_rfc_6749_section_5_2(db: Db) {
     assert_oauth_error(s, &b, 400, "invalid_request");
     let (s, b, _) = form(&app, "/oidc/token", Some(&creds), &[("grant_type", "password")]).await;
     assert_oauth_error(s, &b, 400, "unsupported_grant_type");
-    let (s, b, _) = form(&app, "/oidc/token", Some(&creds), &[("grant_type", "client_credentials")]).await;
-    assert_oauth_error(s, &b, 400, "unauthorized_client");
+    let (s, b, _) =
+        form(&app, "/oidc/token", Some(&creds), &[("grant_type", "client_credentials"), ("scope", "openid")]).await;
+    assert_oauth_error(s, &b, 400, "invalid_scope");
     let (s, b, h) = form(
         &app,
         "/oidc/token",
@@ -630,5 +654,317 @@ async fn signing_keys_rotate_with_overlap(db: Db) {
     assert_eq!(after.len(), 2, "the overlap is over: {after:?}");
     assert!(after.iter().all(|k| !before.contains(k)), "only the new keys remain");
     assert_eq!(introspect(&app, &creds, &old_access).await["active"], false, "expired anyway, and its key is retired");
+    app.stop().await;
+}
+
+async fn client_credentials_tokens_act_for_the_client_alone(db: Db) {
+    let app = spawn_oidc_app(db).await;
+    let creds = oidc_client(&app).await;
+    let other = oidc_client(&app).await;
+    let discovery: Value = app
+        .http
+        .get(format!("{}/oidc/.well-known/openid-configuration", app.base))
+        .send()
+        .await
+        .expect("reaches")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        discovery["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+
+    // Without a scope: every data scope the client is allowed, none of the user's.
+    let (s, all, h) = form(&app, "/oidc/token", Some(&creds), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(all["token_type"], "Bearer");
+    assert_eq!(all["expires_in"], 3600, "{all}");
+    assert!(all.get("refresh_token").is_none() && all.get("id_token").is_none(), "RFC 6749 §4.4.3: {all}");
+    let granted: Vec<&str> = all["scope"].as_str().expect("scope").split(' ').collect();
+    assert!(granted.contains(&"portfolios:read") && granted.contains(&"users:read"), "{all}");
+    for user_scope in ["openid", "profile", "email", "offline_access"] {
+        assert!(!granted.contains(&user_scope), "{user_scope} in {all}");
+    }
+
+    // With a scope (client_secret_basic this time): exactly that.
+    let res = app
+        .http
+        .post(format!("{}/oidc/token", app.base))
+        .basic_auth(&creds.id, Some(&creds.secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "portfolios:read")])
+        .send()
+        .await
+        .expect("reaches");
+    assert_eq!(res.status(), StatusCode::OK);
+    let narrow: Value = res.json().await.expect("json");
+    assert_eq!(narrow["scope"], "portfolios:read");
+    let token = narrow["access_token"].as_str().expect("access token").to_owned();
+
+    // Refusals: beyond the allowed scopes, a user's scope, no or wrong client authentication.
+    for scope in ["portfolios:write", "offline_access", "profile portfolios:read", "nonsense:read"] {
+        let (s, b, _) =
+            form(&app, "/oidc/token", Some(&creds), &[("grant_type", "client_credentials"), ("scope", scope)]).await;
+        assert_oauth_error(s, &b, 400, "invalid_scope");
+    }
+    let (s, b, h) = form(&app, "/oidc/token", None, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(s, &b, 401, "invalid_client");
+    assert!(h.contains_key("www-authenticate"));
+    let wrong = Creds { id: creds.id.clone(), secret: "cs_wrong".to_owned() };
+    let (s, b, _) = form(&app, "/oidc/token", Some(&wrong), &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(s, &b, 401, "invalid_client");
+
+    // Introspection by its client describes it: the client itself, no user, no grant.
+    let i = introspect(&app, &creds, &token).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["sub"], json!(creds.id));
+    assert_eq!(i["client_id"], json!(creds.id));
+    assert_eq!(i["scope"], "portfolios:read");
+    assert!(i.get("grant_id").is_none() && i.get("workspace_id").is_none(), "{i}");
+    assert_eq!(introspect(&app, &other, &token).await, json!({"active": false}), "another client learns nothing");
+
+    // No user's data: the Data API and userinfo refuse it.
+    assert_eq!(data_api_status(&app, &creds, &token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(userinfo_status(&app, &token).await.0, StatusCode::UNAUTHORIZED);
+    // A user's access token is still a user's: introspection names its grant.
+    let code = authorization_code(&app, &creds).await;
+    let (_, user_tokens, _) = exchange(&app, &creds, &code, VERIFIER).await;
+    let user_access = user_tokens["access_token"].as_str().expect("access");
+    let described = introspect(&app, &creds, user_access).await;
+    assert!(described["grant_id"].as_str().is_some_and(|g| !g.is_empty()), "{described}");
+    assert_ne!(described["sub"], json!(creds.id), "{described}");
+
+    // It belongs to no grant: revocation says so (RFC 7009 §2.2.1) rather than pretending.
+    let (s, b, _) = form(&app, "/oidc/token/revocation", Some(&creds), &[("token", &token)]).await;
+    assert_oauth_error(s, &b, 400, "unsupported_token_type");
+    assert_eq!(introspect(&app, &creds, &token).await["active"], true);
+
+    // It lives one hour.
+    app.clock.advance(Duration::minutes(59));
+    assert_eq!(introspect(&app, &creds, &token).await["active"], true);
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(introspect(&app, &creds, &token).await["active"], false);
+    app.stop().await;
+}
+
+/// The `name=value` of a `Set-Cookie` header, for a `Cookie` header.
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().expect("name=value").trim().to_owned()
+}
+
+/// `GET /oidc/auth` with `prompt` and the browser's `cookie`: the status and `Location`.
+async fn authorize_with(
+    app: &TestApp,
+    creds: &Creds,
+    scope: &str,
+    prompt: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String) {
+    let ch = challenge(VERIFIER);
+    let mut q = auth_query(creds, &ch);
+    q.retain(|(k, _)| *k != "scope");
+    q.push(("scope", scope));
+    q.push(("prompt", prompt));
+    let mut u = url::Url::parse(&format!("{}/oidc/auth", app.base)).expect("url");
+    u.query_pairs_mut().extend_pairs(&q);
+    let mut req = no_redirects().get(u);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.expect("reaches the server");
+    let status = res.status();
+    (status, res.headers().get("location").map(|v| v.to_str().expect("ascii").to_owned()).unwrap_or_default())
+}
+
+/// The `error` (or `code`) a `prompt=none` authorization came back with.
+async fn silent(app: &TestApp, creds: &Creds, scope: &str, cookie: Option<&str>) -> Result<String, String> {
+    let (status, location) = authorize_with(app, creds, scope, "none", cookie).await;
+    assert_eq!(status, StatusCode::FOUND, "{location}");
+    assert!(location.starts_with(&format!("{REDIRECT}?")), "never a page: {location}");
+    let q = params_of(&location, false);
+    assert_eq!(q["state"], "st-123");
+    assert_eq!(q["iss"], format!("{}/oidc", app.base));
+    match (q.get("code"), q.get("error")) {
+        (Some(code), None) => Ok(code.clone()),
+        (None, Some(error)) => Err(error.clone()),
+        _ => panic!("a code or an error: {location}"),
+    }
+}
+
+async fn a_browser_session_answers_prompt_none_until_it_ends(db: Db) {
+    let app = spawn_oidc_app(db).await;
+    let creds = oidc_client(&app).await;
+    let other = oidc_client(&app).await;
+    let login = || Err::<String, String>("login_required".to_owned());
+
+    // A callback reached by another browser than the one that started the authorization (a
+    // link handed to someone) still answers the client, but starts no session (login CSRF).
+    let (code, none) = authorization_code_from(&app, &creds, false).await;
+    assert_eq!(none, None);
+    assert_eq!(exchange(&app, &creds, &code, VERIFIER).await.0, StatusCode::OK);
+
+    // Signing in through the widget starts the session: an opaque HttpOnly, SameSite=Lax cookie
+    // on /oidc (not Secure: this server's public URL is http).
+    let (code, set_cookie) = authorization_code_and_session(&app, &creds).await;
+    assert!(set_cookie.starts_with("kc_oidc_session=kcbs_"), "{set_cookie}");
+    for attr in ["Path=/oidc", "HttpOnly", "SameSite=Lax", "Max-Age=43200"] {
+        assert!(set_cookie.split("; ").any(|a| a == attr), "{attr} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let cookie = cookie_pair(&set_cookie);
+    let (s, first, _) = exchange(&app, &creds, &code, VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+
+    // prompt=none: a code at once, for scopes the live grant covers; it redeems like any code.
+    let code = silent(&app, &creds, "openid users:read", Some(&cookie)).await.expect("a silent code");
+    let (s, tokens, _) = exchange(&app, &creds, &code, VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["scope"], "openid users:read");
+    let (s, info, _) = userinfo_status(&app, tokens["access_token"].as_str().expect("access")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, first_info, _) = userinfo_status(&app, first["access_token"].as_str().expect("access")).await;
+    assert_eq!(info["sub"], first_info["sub"], "the same user");
+
+    // What it does not cover, another client without a grant, no or a forged cookie, and
+    // prompt=none with anything else: refused, back at the redirect URI.
+    assert_eq!(silent(&app, &creds, "openid transactions:read", Some(&cookie)).await, Err("consent_required".into()));
+    assert_eq!(silent(&app, &other, "openid users:read", Some(&cookie)).await, Err("consent_required".into()));
+    assert_eq!(silent(&app, &creds, "openid users:read", None).await, login());
+    let forged = format!("kc_oidc_session=kcbs_{}", "A".repeat(43));
+    assert_eq!(silent(&app, &creds, "openid users:read", Some(&forged)).await, login());
+    let (status, location) = authorize_with(&app, &creds, "openid", "none login", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(params_of(&location, false)["error"], "invalid_request");
+    // prompt=login (or no prompt) runs the widget, which signs in again, whatever the session.
+    for prompt in ["login", "consent"] {
+        let (status, location) = authorize_with(&app, &creds, "openid users:read", prompt, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert!(location.starts_with(&format!("{}/connect#", app.base)), "prompt={prompt}: {location}");
+    }
+
+    // Replaying the silent code revokes the grant it issued, which ends the session.
+    let (s, b, _) = exchange(&app, &creds, &code, VERIFIER).await;
+    assert_oauth_error(s, &b, 400, "invalid_grant");
+    assert_eq!(silent(&app, &creds, "openid users:read", Some(&cookie)).await, login());
+
+    // Signing out ends it (POST only; the answer clears the cookie).
+    let (code, set_cookie) = authorization_code_and_session(&app, &creds).await;
+    let cookie = cookie_pair(&set_cookie);
+    exchange(&app, &creds, &code, VERIFIER).await;
+    assert!(silent(&app, &creds, "openid users:read", Some(&cookie)).await.is_ok());
+    let res = no_redirects()
+        .post(format!("{}/oidc/logout", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("reaches");
+    assert_eq!(res.status(), StatusCode::OK);
+    let cleared = res.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(cleared.starts_with("kc_oidc_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(silent(&app, &creds, "openid users:read", Some(&cookie)).await, login());
+    let get = no_redirects().get(format!("{}/oidc/logout", app.base)).send().await.expect("reaches");
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED, "no sign-out by a link or an image");
+
+    // Revoking the client's grant ends the session too.
+    let (code, set_cookie) = authorization_code_and_session(&app, &creds).await;
+    let cookie = cookie_pair(&set_cookie);
+    let (_, tokens, _) = exchange(&app, &creds, &code, VERIFIER).await;
+    assert!(silent(&app, &creds, "openid", Some(&cookie)).await.is_ok());
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    let (s, _, _) = form(&app, "/oidc/token/revocation", Some(&creds), &[("token", refresh)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(silent(&app, &creds, "openid", Some(&cookie)).await, login());
+    // It stays ended.
+    assert_eq!(silent(&app, &creds, "openid", Some(&cookie)).await, login());
+
+    // Idle expiry: an hour without an authorization.
+    let (code, set_cookie) = authorization_code_and_session(&app, &creds).await;
+    let cookie = cookie_pair(&set_cookie);
+    exchange(&app, &creds, &code, VERIFIER).await;
+    app.clock.advance(Duration::minutes(59));
+    assert!(silent(&app, &creds, "openid", Some(&cookie)).await.is_ok(), "each use restarts the idle hour");
+    app.clock.advance(Duration::minutes(59));
+    assert!(silent(&app, &creds, "openid", Some(&cookie)).await.is_ok());
+    app.clock.advance(Duration::minutes(61));
+    assert_eq!(silent(&app, &creds, "openid", Some(&cookie)).await, login());
+
+    // Absolute expiry: 12 hours after sign-in, however active.
+    let (code, set_cookie) = authorization_code_and_session(&app, &creds).await;
+    let cookie = cookie_pair(&set_cookie);
+    exchange(&app, &creds, &code, VERIFIER).await;
+    for _ in 0..13 {
+        app.clock.advance(Duration::minutes(55));
+        assert!(silent(&app, &creds, "openid", Some(&cookie)).await.is_ok());
+    }
+    app.clock.advance(Duration::minutes(55));
+    assert_eq!(silent(&app, &creds, "openid", Some(&cookie)).await, login(), "past 12 hours");
+    app.stop().await;
+}
+
+async fn the_cli_rotates_and_lists_signing_keys(db: Db) {
+    let app = spawn_oidc_app(db).await;
+    // The server made its first keys when asked for them.
+    let jwks = |app: &TestApp| {
+        let url = format!("{}/oidc/jwks", app.base);
+        let http = app.http.clone();
+        async move {
+            let v: Value = http.get(url).send().await.expect("reaches").json().await.expect("json");
+            v["keys"]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .map(|k| k["kid"].as_str().expect("kid").to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = jwks(&app).await;
+    assert_eq!(before.len(), 2);
+    let cli = |args: &'static [&'static str]| {
+        let mut cmd = binary_command(&app.database_url, &app.data_dir);
+        cmd.args(args);
+        async move {
+            let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+                .await
+                .expect("the command finishes within 60 s")
+                .expect("the command starts");
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "{args:?}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+            stdout
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("JSON line ({e}): {l}")))
+                .collect::<Vec<_>>()
+        }
+    };
+    let listed = cli(&["oidc", "keys", "--json"]).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|k| k["state"] == "signing" && k["generation"] == 1 && k["published_until"].is_null()));
+    assert!(listed.iter().all(|k| k.get("private_key").is_none() && !k.to_string().contains("PRIVATE")));
+
+    let rotated = cli(&["oidc", "rotate-keys", "--json"]).await;
+    assert_eq!(rotated.len(), 4, "{rotated:?}");
+    let state_of = |keys: &[Value], alg: &str, generation: i64| -> (String, Value) {
+        let k = keys
+            .iter()
+            .find(|k| k["alg"] == alg && k["generation"] == generation)
+            .unwrap_or_else(|| panic!("{alg} generation {generation} in {keys:?}"));
+        (k["state"].as_str().expect("state").to_owned(), k["published_until"].clone())
+    };
+    for alg in ["RS256", "EdDSA"] {
+        assert_eq!(state_of(&rotated, alg, 2).0, "signing");
+        let (state, until) = state_of(&rotated, alg, 1);
+        assert_eq!(state, "published", "the old key stays for the overlap");
+        assert!(until.as_str().is_some_and(|t| !t.is_empty()), "{until}");
+    }
+    // The running server picks the new keys up (it reloads the table within 5 minutes) and
+    // publishes the old ones beside them.
+    app.clock.advance(Duration::minutes(6));
+    let during = jwks(&app).await;
+    assert_eq!(during.len(), 4, "{during:?}");
+    assert!(before.iter().all(|k| during.contains(k)));
+    // A second rotation right away retires nothing that signed less than the overlap ago.
+    let twice = cli(&["oidc", "rotate-keys", "--json"]).await;
+    assert_eq!(twice.len(), 6);
+    assert_eq!(state_of(&twice, "EdDSA", 1).0, "published");
     app.stop().await;
 }

@@ -98,6 +98,14 @@ async function main() {
   // Reusing the first (rotated) refresh token is refused.
   const reuseError = await oauthError(client.refresh(tokens.refresh_token));
 
+  // client_credentials (RFC 6749 §4.4): the client for itself; no refresh token, no ID token,
+  // and no user's data on the Data API.
+  const cc = await client.grant({ grant_type: "client_credentials", scope: "portfolios:read" });
+  const ccIntrospected = await client.introspect(cc.access_token, "access_token");
+  const ccDataApi = await fetch(`${apiBase}/api/v1/holdings`, {
+    headers: { Authorization: `Bearer ${cc.access_token}`, "X-Client-Id": clientId, "X-Client-Secret": clientSecret },
+  });
+
   out({
     report: {
       issuer: issuer.issuer,
@@ -120,6 +128,13 @@ async function main() {
       introspection_after_revocation: afterRevocation.active,
       userinfo_after_revocation: userinfoAfter,
       reuse_error: reuseError,
+      cc_scope: cc.scope,
+      cc_expires_in: cc.expires_in,
+      cc_refresh_token: cc.refresh_token !== undefined,
+      cc_id_token: cc.id_token !== undefined,
+      cc_introspection_active: ccIntrospected.active,
+      cc_introspection_sub: ccIntrospected.sub,
+      cc_data_api_status: ccDataApi.status,
     },
   });
 }

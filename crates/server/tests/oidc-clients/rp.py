@@ -124,6 +124,23 @@ def main():
     except OAuthError as e:
         reuse_error = e.error
 
+    # client_credentials (RFC 6749 §4.4): the client for itself; no refresh token, no ID token,
+    # and no user's data on the Data API.
+    cc_session = OAuth2Session(
+        client_id, client_secret, scope="portfolios:read", token_endpoint_auth_method="client_secret_basic"
+    )
+    cc = cc_session.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+    cc_introspected = cc_session.introspect_token(meta["introspection_endpoint"], token=cc["access_token"]).json()
+    cc_data_api = requests.get(
+        f"{api_base}/api/v1/holdings",
+        headers={
+            "Authorization": f"Bearer {cc['access_token']}",
+            "X-Client-Id": client_id,
+            "X-Client-Secret": client_secret,
+        },
+        timeout=10,
+    )
+
     out(
         {
             "report": {
@@ -143,6 +160,13 @@ def main():
                 "introspection_after_revocation": after["active"],
                 "userinfo_after_revocation": userinfo_after.status_code,
                 "reuse_error": reuse_error,
+                "cc_scope": cc["scope"],
+                "cc_expires_in": cc["expires_in"],
+                "cc_refresh_token": "refresh_token" in cc,
+                "cc_id_token": "id_token" in cc,
+                "cc_introspection_active": cc_introspected["active"],
+                "cc_introspection_sub": cc_introspected.get("sub"),
+                "cc_data_api_status": cc_data_api.status_code,
             }
         }
     )

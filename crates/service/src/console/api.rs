@@ -8,7 +8,7 @@ use crate::Service;
 use async_trait::async_trait;
 use kc_api::*;
 use kc_domain::{ClientMode, ClientRecord};
-use kc_store::{AuditEvent, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookSettings};
+use kc_ports::{AuditEvent, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookSettings};
 
 fn client_dto(c: ClientRecord, org: Option<String>, production_requested: bool) -> AdminClient {
     AdminClient {
@@ -183,6 +183,11 @@ impl AdminApi for Service {
         self.accept(&p, &caller.meta, id).await
     }
 
+    async fn admin_revoke_invitation(&self, caller: &AdminCaller, org: &str, id: &str) -> ApiResult<()> {
+        let p = self.principal(caller, true).await?;
+        self.revoke_invitation(&p, &caller.meta, org, id).await
+    }
+
     async fn admin_clients(&self, caller: &AdminCaller, org: Option<String>) -> ApiResult<Vec<AdminClient>> {
         let p = self.principal(caller, false).await?;
         Self::require_scope(&p, Perm::ClientsRead)?;
@@ -279,7 +284,17 @@ impl AdminApi for Service {
     }
 
     async fn admin_disable_client(&self, caller: &AdminCaller, id: &str) -> ApiResult<AdminClient> {
-        let (acting, _, org) = self.write_client(caller, id, Perm::ClientsWrite).await?;
+        let (acting, p, org) = self.write_client(caller, id, Perm::ClientsWrite).await?;
+        // Disabling is for the organisation's admins and owners (and operators), not developers.
+        if !p.is_operator() {
+            let role = match &org {
+                Some(org) => self.role_in(&p, org).await?,
+                None => None,
+            };
+            if !matches!(role.as_deref(), Some("admin" | "owner" | "operator")) {
+                return Err(super::forbidden("Only an admin or owner of the organisation can disable an app"));
+            }
+        }
         acting.disable_client(id).await.map_err(admin_error)?;
         let c = self.client(id).await.map_err(admin_error)?;
         self.client_view(c, org).await
@@ -440,19 +455,24 @@ impl AdminApi for Service {
     async fn admin_usage(&self, caller: &AdminCaller, client: &str) -> ApiResult<AdminUsage> {
         let p = self.principal(caller, false).await?;
         self.authorize_client(&p, client, Perm::ClientsRead).await?;
+        // This node's pending Data API call counts first, so the view is current here.
+        self.flush_data_calls().await?;
         let days = self.client_usage(client, 30).await.map_err(admin_error)?;
-        let mut funnel = AdminUsageDay { day: "total".into(), link_tokens: 0, completions: 0, exchanges: 0 };
+        let mut funnel =
+            AdminUsageDay { day: "total".into(), link_tokens: 0, completions: 0, exchanges: 0, data_api_calls: 0 };
         let days = days
             .into_iter()
             .map(|d| {
                 funnel.link_tokens += d.link_tokens;
                 funnel.completions += d.completions;
                 funnel.exchanges += d.exchanges;
+                funnel.data_api_calls += d.data_api_calls;
                 AdminUsageDay {
                     day: rfc3339(d.day).chars().take(10).collect(),
                     link_tokens: d.link_tokens,
                     completions: d.completions,
                     exchanges: d.exchanges,
+                    data_api_calls: d.data_api_calls,
                 }
             })
             .collect();

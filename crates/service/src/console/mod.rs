@@ -14,9 +14,11 @@ mod ops;
 mod orgs;
 mod session;
 mod tokens;
+mod usage;
 
 pub use ops::WebhookUpdate;
 pub use tokens::{parse_lifetime, NewOperatorToken, ADMIN_SCOPES};
+pub use usage::{CallBatch, DataCallCounter, FLUSH_EVERY, MAX_PENDING};
 
 /// The scopes, for messages.
 const ADMIN_SCOPES_DOC: &str =
@@ -27,7 +29,7 @@ use crate::service::store_error;
 use crate::Service;
 use kc_api::{AdminCaller, AdminCredential, ApiError, ErrorCode, RequestMeta};
 use kc_domain::{ClientId, ClientRecord};
-use kc_store::{ConsoleStore, ConsoleUserRecord, StoreError};
+use kc_ports::{ConsoleStore, ConsoleUserRecord, StoreError};
 use std::sync::Arc;
 
 /// Who an administration call is made by, as the audit trail records it.

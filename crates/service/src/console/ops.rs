@@ -7,7 +7,7 @@ use crate::audit::{AuditKind, Outcome};
 use crate::webhooks::validate_webhook_url;
 use crate::Service;
 use kc_domain::{webhook_delivery_id, ClientMode, GrantId, GrantRecord, WebhookEvent};
-use kc_store::{RevokeOutcome, UsageDay, WebhookSettings};
+use kc_ports::{RevokeOutcome, UsageDay, WebhookSettings};
 use time::Duration;
 
 /// The event name of test deliveries.

@@ -5,14 +5,21 @@ use crate::email_sign_in::normalize_email;
 use crate::service::{rfc3339, store_error};
 use crate::Service;
 use kc_api::{AdminInvitation, AdminMember, AdminOrg, ApiError, ApiResult, RequestMeta};
-use kc_store::{InvitationRecord, OrgRecord};
+use kc_ports::{InvitationRecord, OrgRecord};
 use time::Duration;
 
 /// An invitation can be accepted this long.
 const INVITATION_LIFETIME: Duration = Duration::days(7);
 
-pub(crate) fn invitation_dto(i: InvitationRecord) -> AdminInvitation {
-    AdminInvitation { id: i.id, org_id: i.org_id, email: i.email, role: i.role, expires_at: rfc3339(i.expires_at) }
+pub(crate) fn invitation_dto(i: InvitationRecord, org_name: &str) -> AdminInvitation {
+    AdminInvitation {
+        id: i.id,
+        org_id: i.org_id,
+        org_name: org_name.to_owned(),
+        email: i.email,
+        role: i.role,
+        expires_at: rfc3339(i.expires_at),
+    }
 }
 
 fn check_role(role: &str) -> Result<(), ApiError> {
@@ -69,8 +76,10 @@ impl Service {
 
     pub(crate) async fn org_invitations(&self, p: &Principal, org: &str) -> ApiResult<Vec<AdminInvitation>> {
         self.authorize_org(p, org, Perm::ClientsRead).await?;
-        let list = self.console_store()?.org_invitations(org, self.now()).await.map_err(store_error)?;
-        Ok(list.into_iter().map(invitation_dto).collect())
+        let store = self.console_store()?;
+        let name = store.find_org(org).await.map_err(store_error)?.map(|o| o.name).unwrap_or_default();
+        let list = store.org_invitations(org, self.now()).await.map_err(store_error)?;
+        Ok(list.into_iter().map(|i| invitation_dto(i, &name)).collect())
     }
 
     /// Invites `email` to `org` with `role` and mails them.
@@ -115,7 +124,7 @@ impl Service {
             tracing::warn!(error = %e, "could not mail an invitation; it can still be accepted in the console");
         }
         self.org_audit(p, meta, &format!("invited {email} to {org} as {role}")).await;
-        Ok(invitation_dto(inv))
+        Ok(invitation_dto(inv, &org_record.name))
     }
 
     pub(crate) async fn change_role(
@@ -164,8 +173,14 @@ impl Service {
 
     pub(crate) async fn my_invitations(&self, p: &Principal) -> ApiResult<Vec<AdminInvitation>> {
         let Principal::User { user, .. } = p else { return Ok(Vec::new()) };
-        let list = self.console_store()?.invitations_for(&user.email, self.now()).await.map_err(store_error)?;
-        Ok(list.into_iter().map(invitation_dto).collect())
+        let store = self.console_store()?;
+        let list = store.invitations_for(&user.email, self.now()).await.map_err(store_error)?;
+        let mut out = Vec::with_capacity(list.len());
+        for i in list {
+            let name = store.find_org(&i.org_id).await.map_err(store_error)?.map(|o| o.name).unwrap_or_default();
+            out.push(invitation_dto(i, &name));
+        }
+        Ok(out)
     }
 
     pub(crate) async fn accept(&self, p: &Principal, meta: &RequestMeta, id: &str) -> ApiResult<AdminOrg> {
@@ -182,6 +197,28 @@ impl Service {
         let org = store.find_org(&inv.org_id).await.map_err(store_error)?.ok_or_else(|| not_found("organisation"))?;
         let role = self.role_in(p, &org.id).await?.unwrap_or(inv.role);
         Ok(AdminOrg { id: org.id, name: org.name, role })
+    }
+
+    /// Withdraws an open invitation of `org`: admins and owners; an owner's only by an owner.
+    pub(crate) async fn revoke_invitation(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        org: &str,
+        id: &str,
+    ) -> ApiResult<()> {
+        let mine = self.authorize_org(p, org, Perm::MembersWrite).await?;
+        let store = self.console_store()?;
+        let open = store.org_invitations(org, self.now()).await.map_err(store_error)?;
+        let Some(inv) = open.into_iter().find(|i| i.id == id) else { return Err(not_found("invitation")) };
+        if inv.role == "owner" && !matches!(mine.as_str(), "owner" | "operator") {
+            return Err(forbidden("Only an owner can withdraw an invitation to become an owner"));
+        }
+        if !store.revoke_invitation(org, id).await.map_err(store_error)? {
+            return Err(not_found("invitation"));
+        }
+        self.org_audit(p, meta, &format!("withdrew the invitation of {} to {org}", inv.email)).await;
+        Ok(())
     }
 
     async fn org_audit(&self, p: &Principal, meta: &RequestMeta, what: &str) {

@@ -15,7 +15,7 @@ use crate::service::store_error;
 use crate::Service;
 use kc_api::{AdminCaller, ApiError, ApiResult, ConsoleSessionOpened, ErrorCode, RequestMeta};
 use kc_domain::TokenDigest;
-use kc_store::{ConsoleCodeRecord, ConsoleSessionRecord};
+use kc_ports::{ConsoleCodeRecord, ConsoleSessionRecord};
 use secrecy::SecretString;
 use time::Duration;
 

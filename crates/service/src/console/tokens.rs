@@ -7,7 +7,7 @@ use crate::service::store_error;
 use crate::Service;
 use kc_api::{AdminCaller, ApiError, ErrorCode};
 use kc_domain::TokenDigest;
-use kc_store::OperatorTokenRecord;
+use kc_ports::OperatorTokenRecord;
 use time::{Duration, OffsetDateTime};
 
 /// Every scope an operator token may carry.

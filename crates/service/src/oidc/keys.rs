@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use kc_domain::{keys_in_use, oidc_lifetimes, rotation_due, CredentialCipher, SecretRng, SigningAlg, SigningKeyInfo};
-use kc_store::{OidcStore, SigningKeyRecord, StoreError};
+use kc_ports::{OidcStore, SigningKeyRecord, StoreError};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use std::sync::Arc;
@@ -151,6 +151,11 @@ impl Keyring {
         self.reload(&mut cache, now).await
     }
 
+    /// Every stored key and where it stands at `now`.
+    pub(crate) async fn statuses(&self, now: OffsetDateTime) -> Result<Vec<SigningKeyStatus>, KeyError> {
+        Ok(key_statuses(&self.store.oidc_signing_keys().await?, now))
+    }
+
     /// Reads the table, generates the keys that are missing or due, and keeps those in use.
     async fn refresh(&self, now: OffsetDateTime, rng: &dyn SecretRng) -> Result<(), KeyError> {
         let mut cache = self.cache.write().await;
@@ -264,10 +269,117 @@ impl Keyring {
     }
 }
 
+/// Where a stored signing key stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningKeyState {
+    /// The newest key of its algorithm: it signs new tokens.
+    Signing,
+    /// Replaced, but still published in the JWKS and accepted until the tokens it signed have expired.
+    Published,
+    /// Replaced for longer than the overlap: neither published nor accepted.
+    Retired,
+}
+
+impl SigningKeyState {
+    /// Its name in the CLI's output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Published => "published",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// A signing key as `kryptos-connect oidc keys` lists it (never its private part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyStatus {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// `RS256` or `EdDSA`.
+    pub alg: &'static str,
+    /// Generation within its algorithm.
+    pub generation: i32,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// Where it stands now.
+    pub state: SigningKeyState,
+    /// For a replaced key: when it leaves (left) the JWKS (its successor's creation plus the overlap).
+    pub published_until: Option<OffsetDateTime>,
+}
+
+/// The state of every stored key at `now`, oldest first.
+pub(crate) fn key_statuses(stored: &[SigningKeyRecord], now: OffsetDateTime) -> Vec<SigningKeyStatus> {
+    let infos: Vec<SigningKeyInfo> = stored.iter().map(info_of).collect();
+    let mut in_use = Vec::new();
+    for alg in [SigningAlg::Rs256, SigningAlg::EdDsa] {
+        in_use.extend(keys_in_use(&infos, alg, now, oidc_lifetimes::SIGNING_KEY_OVERLAP));
+    }
+    infos
+        .iter()
+        .map(|k| {
+            let successor =
+                infos.iter().filter(|o| o.alg == k.alg && o.generation > k.generation).min_by_key(|o| o.generation);
+            let state = match successor {
+                None => SigningKeyState::Signing,
+                Some(_) if in_use.iter().any(|u| u.kid == k.kid) => SigningKeyState::Published,
+                Some(_) => SigningKeyState::Retired,
+            };
+            SigningKeyStatus {
+                kid: k.kid.clone(),
+                alg: k.alg.as_str(),
+                generation: k.generation,
+                created_at: k.created_at,
+                state,
+                published_until: successor.map(|s| s.created_at + oidc_lifetimes::SIGNING_KEY_OVERLAP),
+            }
+        })
+        .collect()
+}
+
 fn info_of(r: &SigningKeyRecord) -> SigningKeyInfo {
     SigningKeyInfo { kid: r.kid.clone(), alg: r.alg, generation: r.generation, created_at: r.created_at }
 }
 
 fn newest(keys: &[Arc<LoadedKey>], alg: SigningAlg) -> Option<Arc<LoadedKey>> {
     keys.iter().filter(|k| k.info.alg == alg).max_by_key(|k| k.info.generation).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kc_domain::Sealed;
+    use time::macros::datetime;
+
+    fn record(alg: SigningAlg, generation: i32, created_at: OffsetDateTime) -> SigningKeyRecord {
+        SigningKeyRecord {
+            kid: format!("{}-{generation}", alg.as_str()),
+            alg,
+            generation,
+            private_key: Sealed { key_id: "k".into(), blob: "b".into() },
+            public_jwk: "{}".into(),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn a_replaced_key_is_published_for_the_overlap_then_retired() {
+        let t0 = datetime!(2026-01-01 0:00 UTC);
+        let t1 = datetime!(2026-03-01 0:00 UTC);
+        let stored =
+            [record(SigningAlg::Rs256, 1, t0), record(SigningAlg::EdDsa, 1, t0), record(SigningAlg::Rs256, 2, t1)];
+        let during = key_statuses(&stored, t1 + Duration::days(1));
+        let state = |list: &[SigningKeyStatus], kid: &str| {
+            list.iter().find(|k| k.kid == kid).map(|k| (k.state, k.published_until)).expect("listed")
+        };
+        assert_eq!(
+            state(&during, "RS256-1"),
+            (SigningKeyState::Published, Some(t1 + oidc_lifetimes::SIGNING_KEY_OVERLAP))
+        );
+        assert_eq!(state(&during, "RS256-2"), (SigningKeyState::Signing, None));
+        assert_eq!(state(&during, "EdDSA-1"), (SigningKeyState::Signing, None), "algorithms rotate apart");
+        let after = key_statuses(&stored, t1 + oidc_lifetimes::SIGNING_KEY_OVERLAP);
+        assert_eq!(state(&after, "RS256-1").0, SigningKeyState::Retired);
+        assert_eq!(after.len(), 3, "retired keys are still listed");
+    }
 }

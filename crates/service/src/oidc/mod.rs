@@ -23,17 +23,26 @@ use kc_domain::{
     GrantRefusal, GrantStatus, OAuthErrorCode, OidcSecret, PlainToken, ScopeSet, SessionReason, SigningAlg,
     TokenDigest, TokenKind,
 };
-use kc_store::{CodeIssue, NewLinkSession, NewOAuthGrant, NewOidcRequest, NewRefreshToken, OidcStore, StoreError};
+use kc_ports::{
+    BrowserSessionRecord, CodeIssue, NewBrowserSession, NewLinkSession, NewOAuthGrant, NewOidcRequest, NewRefreshToken,
+    NewSilentCode, OidcStore, StoreError,
+};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub(crate) use keys::KeyError;
+pub use keys::{SigningKeyState, SigningKeyStatus};
 
 /// Longest accepted `state` and `nonce`.
 const MAX_PARAM_LEN: usize = 512;
 /// The `typ` of access tokens (RFC 9068), so an ID token is never taken for one.
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The scopes that concern a signed-in user, never granted to `client_credentials`.
+const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// The `grant_type` claim of client-credentials access tokens (absent from users' tokens).
+const CLIENT_CREDENTIALS: &str = "client_credentials";
 /// The resource scopes the reference's userinfo reports as `<resource>_access`.
 const ACCESS_FLAGS: [&str; 8] =
     ["portfolios", "transactions", "integrations", "tax", "accounting", "reports", "workspace", "users"];
@@ -89,6 +98,40 @@ struct AccessClaims {
     /// The grant (checked on every use).
     grant_id: String,
     workspace_id: String,
+}
+
+/// The claims of a `client_credentials` access token: the client acting for itself, no user and
+/// no grant (so the Data API and userinfo, which serve a user's data, refuse it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClientClaims {
+    iss: String,
+    /// The client id.
+    sub: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    client_id: String,
+    scope: String,
+    /// Always `client_credentials`: what tells these tokens from users' ones.
+    grant_type: String,
+}
+
+/// Claims with an expiry, judged on the service clock.
+trait Expiring {
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for AccessClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for ClientClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// The claims of an ID token.
@@ -179,9 +222,26 @@ impl Service {
         p.keyring.rotate_now(self.now(), self.ports.rng.as_ref()).await.map_err(key_failure)
     }
 
-    /// Verifies an access token's signature, `typ`, issuer and expiry; `None` if any fails
-    /// (`alg: none`, foreign keys and unknown `kid`s included).
+    /// Every stored signing key and where it stands now (`kryptos-connect oidc keys`).
+    pub async fn oidc_signing_keys(&self) -> Result<Vec<SigningKeyStatus>, OAuthError> {
+        let p = self.oidc()?;
+        p.keyring.statuses(self.now()).await.map_err(key_failure)
+    }
+
+    /// Verifies a user's access token (see [`Self::verify_jwt`]).
     async fn verify_access_token(&self, raw: &str) -> Result<Option<AccessClaims>, OAuthError> {
+        self.verify_jwt::<AccessClaims>(raw).await
+    }
+
+    /// Verifies a `client_credentials` access token (see [`Self::verify_jwt`]).
+    async fn verify_client_token(&self, raw: &str) -> Result<Option<ClientClaims>, OAuthError> {
+        Ok(self.verify_jwt::<ClientClaims>(raw).await?.filter(|c| c.grant_type == CLIENT_CREDENTIALS))
+    }
+
+    /// Verifies an access token's signature, `typ`, issuer and expiry and reads its claims as
+    /// `T`; `None` if any fails (`alg: none`, foreign keys, unknown `kid`s and the other kind
+    /// of access token included).
+    async fn verify_jwt<T: DeserializeOwned + Expiring>(&self, raw: &str) -> Result<Option<T>, OAuthError> {
         let p = self.oidc()?;
         let Ok(header) = jsonwebtoken::decode_header(raw) else { return Ok(None) };
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
@@ -199,8 +259,8 @@ impl Service {
         // Expiry is judged on the service clock below.
         v.validate_exp = false;
         v.set_required_spec_claims(&["iss", "sub", "exp"]);
-        let Ok(data) = jsonwebtoken::decode::<AccessClaims>(raw, &key.decoding, &v) else { return Ok(None) };
-        if secs(now) >= data.claims.exp {
+        let Ok(data) = jsonwebtoken::decode::<T>(raw, &key.decoding, &v) else { return Ok(None) };
+        if secs(now) >= data.claims.exp() {
             return Ok(None);
         }
         Ok(Some(data.claims))
@@ -472,6 +532,193 @@ impl Service {
         self.token_response(&grant, &scopes, token.auth_time, None, Some(next)).await
     }
 
+    /// `grant_type=client_credentials` (RFC 6749 §4.4): the client, authenticated, acting for
+    /// itself. The token is a JWT access token (1 hour) for no user and no grant: it carries data
+    /// scopes only (never `openid`, `profile`, `email` or `offline_access`), within the client's
+    /// allowed scopes; no refresh token, no ID token. The Data API and userinfo serve a user's
+    /// data under that user's grant, so they refuse it; introspection by its client describes it.
+    async fn client_credentials(
+        &self,
+        client: &ClientRecord,
+        req: TokenRequest,
+        meta: &RequestMeta,
+    ) -> Result<TokenResponse, OAuthError> {
+        let p = self.oidc()?;
+        let invalid_scope = |d: String| OAuthError::new(OAuthErrorCode::InvalidScope, d);
+        let scopes = match req.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => {
+                let asked = s.parse::<ScopeSet>().map_err(|e| invalid_scope(e.to_string()))?;
+                if let Some(user_scope) = asked.iter().find(|s| USER_SCOPES.contains(s)) {
+                    return Err(invalid_scope(format!(
+                        "{user_scope} concerns a signed-in user; client_credentials acts for the client alone"
+                    )));
+                }
+                asked.ensure_within(&client.allowed_scopes).map_err(|e| invalid_scope(e.to_string()))?;
+                asked
+            }
+            None => ScopeSet::from_stored(
+                &client.allowed_scopes.iter().filter(|s| !USER_SCOPES.contains(s)).collect::<Vec<_>>().join(" "),
+            ),
+        };
+        if scopes.is_empty() {
+            return Err(invalid_scope("This client is allowed no data scope to ask for".to_owned()));
+        }
+        let now = self.now();
+        let mut jti = [0u8; 16];
+        self.ports.rng.fill(&mut jti);
+        let claims = ClientClaims {
+            iss: p.issuer.clone(),
+            sub: client.id.to_string(),
+            aud: client.id.to_string(),
+            exp: secs(now + oidc_lifetimes::CLIENT_ACCESS_TOKEN),
+            iat: secs(now),
+            jti: hex::encode(jti),
+            client_id: client.id.to_string(),
+            scope: scopes.to_string(),
+            grant_type: CLIENT_CREDENTIALS.to_owned(),
+        };
+        let access_token = self.sign(SigningAlg::EdDsa, ACCESS_TOKEN_TYP, &claims).await?;
+        self.audit(AuditKind::TokenExchange, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.detail = Some(format!("oidc client_credentials ({scopes})"));
+        })
+        .await;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: oidc_lifetimes::CLIENT_ACCESS_TOKEN.whole_seconds(),
+            refresh_token: None,
+            id_token: None,
+            scope: scopes.to_string(),
+        })
+    }
+
+    /// The live browser session named by the cookie value `raw`, if any.
+    async fn live_browser_session(&self, raw: Option<&str>) -> Result<Option<BrowserSessionRecord>, OAuthError> {
+        let p = self.oidc()?;
+        let Some(raw) = raw.filter(|r| OidcSecret::well_formed(OidcSecret::BROWSER_SESSION_PREFIX, r)) else {
+            return Ok(None);
+        };
+        let found = p.store.find_browser_session(&TokenDigest::of(raw)).await.map_err(oauth_store_error)?;
+        Ok(found.filter(|s| s.live_at(self.now(), oidc_lifetimes::BROWSER_SESSION_IDLE)))
+    }
+
+    /// Answers a `prompt=none` authorization from the browser session: a code when the session is
+    /// live and a live grant of the client by its user covers `scopes`; otherwise the error to
+    /// send back (`login_required`, `consent_required`). A grant of the client revoked during the
+    /// session ends the session.
+    #[allow(clippy::too_many_arguments)]
+    async fn silent_authorization(
+        &self,
+        client: &ClientRecord,
+        scopes: &ScopeSet,
+        redirect_uri: &str,
+        q: &AuthorizeParams,
+        challenge: &str,
+        browser_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<OidcSecret, (OAuthErrorCode, &'static str)> {
+        let failed = |_| (OAuthErrorCode::ServerError, "The server failed; try again");
+        let p = self.oidc().map_err(failed)?;
+        let Some(session) = self.live_browser_session(browser_session).await.map_err(failed)? else {
+            return Err((OAuthErrorCode::LoginRequired, "The user must sign in"));
+        };
+        let now = self.now();
+        let grants =
+            p.store.oidc_grants_of(&client.id, &session.user_id, &session.workspace_id).await.map_err(|e| {
+                tracing::error!(error = %e, "reading grants for a silent authorization failed");
+                (OAuthErrorCode::ServerError, "The server failed; try again")
+            })?;
+        if grants.iter().any(|g| g.revoked_at.is_some_and(|r| r >= session.created_at)) {
+            if let Err(e) = p.store.end_browser_session(session.id, now).await {
+                tracing::error!(error = %e, "could not end a browser session after a revocation");
+            }
+            return Err((OAuthErrorCode::LoginRequired, "The user must sign in"));
+        }
+        let covered =
+            grants.iter().any(|g| g.status_at(now) == GrantStatus::Active && scopes.ensure_within(&g.scopes).is_ok());
+        if !covered {
+            return Err((OAuthErrorCode::ConsentRequired, "The user must approve this request"));
+        }
+        if !p.store.touch_browser_session(session.id, now).await.map_err(|e| {
+            tracing::error!(error = %e, "touching a browser session failed");
+            (OAuthErrorCode::ServerError, "The server failed; try again")
+        })? {
+            return Err((OAuthErrorCode::LoginRequired, "The user must sign in"));
+        }
+        let link = PlainToken::generate(TokenKind::Link, self.ports.rng.as_ref());
+        let handle = OidcSecret::generate("", self.ports.rng.as_ref());
+        let code = OidcSecret::generate(OidcSecret::CODE_PREFIX, self.ports.rng.as_ref());
+        let link_session = NewLinkSession {
+            digest: link.digest(),
+            client_id: client.id.clone(),
+            scopes: scopes.clone(),
+            created_at: now,
+            expires_at: now + oidc_lifetimes::AUTHORIZATION_REQUEST,
+            resumed: None,
+            integration_name: None,
+            prefill_json: None,
+        };
+        let request = NewOidcRequest {
+            handle: handle.expose().to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            state: q.state.clone(),
+            nonce: q.nonce.clone(),
+            code_challenge: challenge.to_owned(),
+        };
+        let silent = NewSilentCode {
+            digest: code.digest(),
+            user_id: session.user_id.clone(),
+            workspace_id: session.workspace_id.clone(),
+            auth_time: session.auth_time,
+            expires_at: now + oidc_lifetimes::AUTHORIZATION_CODE,
+        };
+        p.store.insert_silent_oidc_code(&link_session, &request, &silent, now).await.map_err(|e| {
+            tracing::error!(error = %e, "storing a silent authorization code failed");
+            (OAuthErrorCode::ServerError, "The server failed; try again")
+        })?;
+        self.audit(AuditKind::WidgetComplete, Outcome::Success, meta, |e| {
+            e.client_id = Some(client.id.to_string());
+            e.user_id = Some(session.user_id.to_string());
+            e.detail = Some("oidc: authorization code issued silently (prompt=none, browser session)".to_owned());
+        })
+        .await;
+        Ok(code)
+    }
+
+    /// Starts a browser session for the user of the code just issued (`None` if that fails:
+    /// the authorization itself goes on).
+    async fn start_browser_session(&self, code: &OidcSecret) -> Option<SessionCookie> {
+        let p = self.oidc().ok()?;
+        let issued = match p.store.find_oidc_code(&code.digest()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the code just issued failed");
+                return None;
+            }
+        };
+        let now = self.now();
+        let secret = OidcSecret::generate(OidcSecret::BROWSER_SESSION_PREFIX, self.ports.rng.as_ref());
+        let record = NewBrowserSession {
+            digest: secret.digest(),
+            user_id: issued.user_id,
+            workspace_id: issued.workspace_id,
+            auth_time: issued.auth_time,
+            created_at: now,
+            expires_at: now + oidc_lifetimes::BROWSER_SESSION_ABSOLUTE,
+        };
+        if let Err(e) = p.store.insert_browser_session(&record).await {
+            tracing::error!(error = %e, "storing a browser session failed");
+            return None;
+        }
+        Some(SessionCookie {
+            value: secret.expose().to_owned(),
+            max_age_secs: oidc_lifetimes::BROWSER_SESSION_ABSOLUTE.whole_seconds(),
+            secure: p.public_url.starts_with("https://"),
+        })
+    }
+
     /// The grant of `raw` (an access or refresh token) if it was issued to `client`, live or not.
     async fn token_grant_of(&self, raw: &str, client: &ClientId) -> Result<Option<GrantId>, OAuthError> {
         let p = self.oidc()?;
@@ -510,7 +757,7 @@ impl OidcApi for Service {
             "scopes_supported": kc_domain::DEFAULT_CLIENT_SCOPES.split(' ').collect::<Vec<_>>(),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -534,7 +781,12 @@ impl OidcApi for Service {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn oidc_authorize(&self, q: AuthorizeParams, meta: &RequestMeta) -> AuthorizeStep {
+    async fn oidc_authorize(
+        &self,
+        q: AuthorizeParams,
+        browser_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthorizeStep {
         let p = match self.oidc() {
             Ok(p) => p,
             Err(e) => return AuthorizeStep::Refuse(e),
@@ -596,8 +848,21 @@ impl OidcApi for Service {
         if let Err(e) = scopes.ensure_within(&client.allowed_scopes) {
             return back(OAuthErrorCode::InvalidScope, &e.to_string());
         }
-        if q.prompt.as_deref().is_some_and(|pr| pr.split(' ').any(|v| v == "none")) {
-            return back(OAuthErrorCode::LoginRequired, "The user must sign in");
+        let prompts: Vec<&str> = q.prompt.as_deref().unwrap_or("").split(' ').filter(|v| !v.is_empty()).collect();
+        if prompts.contains(&"none") {
+            if prompts.len() > 1 {
+                return back(OAuthErrorCode::InvalidRequest, "prompt=none cannot be combined with other values");
+            }
+            return match self
+                .silent_authorization(&client, &scopes, &redirect_uri, &q, challenge, browser_session, meta)
+                .await
+            {
+                Ok(code) => AuthorizeStep::Redirect(with_query(
+                    &redirect_uri,
+                    &[("code", Some(code.expose())), ("state", q.state.as_deref()), ("iss", Some(p.issuer.as_str()))],
+                )),
+                Err((code, description)) => back(code, description),
+            };
         }
         let now = self.now();
         let link = PlainToken::generate(TokenKind::Link, self.ports.rng.as_ref());
@@ -639,11 +904,21 @@ impl OidcApi for Service {
         if let Some(lang) = &lang {
             fragment.append_pair("lang", lang);
         }
-        AuthorizeStep::Redirect(format!("{}/connect#{}", p.public_url, fragment.finish()))
+        AuthorizeStep::RedirectBindingRequest {
+            to: format!("{}/connect#{}", p.public_url, fragment.finish()),
+            handle: handle.expose().to_owned(),
+            secure: p.public_url.starts_with("https://"),
+        }
     }
 
     #[tracing::instrument(skip_all)]
-    async fn oidc_callback(&self, handle: &str, q: CallbackParams, meta: &RequestMeta) -> AuthorizeStep {
+    async fn oidc_callback(
+        &self,
+        handle: &str,
+        q: CallbackParams,
+        request_binding: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthorizeStep {
         let p = match self.oidc() {
             Ok(p) => p,
             Err(e) => return AuthorizeStep::Refuse(e),
@@ -687,7 +962,15 @@ impl OidcApi for Service {
                         e.detail = Some("oidc: authorization code issued".to_owned());
                     })
                     .await;
-                    back(&[("code", Some(code.expose()))])
+                    let step = back(&[("code", Some(code.expose()))]);
+                    // Only the browser that started this authorization gets a session (login CSRF).
+                    if request_binding != Some(handle) {
+                        return step;
+                    }
+                    match (step, self.start_browser_session(&code).await) {
+                        (AuthorizeStep::Redirect(to), Some(cookie)) => AuthorizeStep::RedirectWithSession(to, cookie),
+                        (step, _) => step,
+                    }
                 }
                 Ok(CodeIssue::Refused) => AuthorizeStep::Refuse(OAuthError::invalid_request(
                     "This authorization request has expired or was already answered",
@@ -739,10 +1022,7 @@ impl OidcApi for Service {
                 }
                 self.refresh(&client, req, meta).await
             }
-            Some("client_credentials") => Err(OAuthError::new(
-                OAuthErrorCode::UnauthorizedClient,
-                "client_credentials is not enabled for this client: Data API access always acts for a user through a grant",
-            )),
+            Some("client_credentials") => self.client_credentials(&client, req, meta).await,
             Some(other) => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type {} is not supported", other.chars().take(40).collect::<String>()),
@@ -805,6 +1085,25 @@ impl OidcApi for Service {
             form.token.filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         let inactive = IntrospectionResponse::default();
         if looks_like_jwt(&raw) {
+            if let Some(c) = self.verify_client_token(&raw).await? {
+                return Ok(if c.client_id == client.id.as_str() {
+                    IntrospectionResponse {
+                        active: true,
+                        scope: Some(c.scope),
+                        client_id: Some(c.client_id),
+                        sub: Some(c.sub),
+                        token_type: Some("Bearer".into()),
+                        exp: Some(c.exp),
+                        iat: Some(c.iat),
+                        iss: Some(c.iss),
+                        aud: Some(c.aud),
+                        grant_id: None,
+                        workspace_id: None,
+                    }
+                } else {
+                    inactive
+                });
+            }
             return Ok(match self.access_token_grant(&raw).await? {
                 Some((c, g)) if g.client_id == client.id => IntrospectionResponse {
                     active: true,
@@ -852,6 +1151,27 @@ impl OidcApi for Service {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn oidc_logout(
+        &self,
+        browser_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<SessionCookie, OAuthError> {
+        let p = self.oidc()?;
+        if let Some(raw) = browser_session.filter(|r| OidcSecret::well_formed(OidcSecret::BROWSER_SESSION_PREFIX, r)) {
+            if let Some(s) = p.store.find_browser_session(&TokenDigest::of(raw)).await.map_err(oauth_store_error)? {
+                if p.store.end_browser_session(s.id, self.now()).await.map_err(oauth_store_error)? {
+                    self.audit(AuditKind::GrantRevoke, Outcome::Success, meta, |e| {
+                        e.user_id = Some(s.user_id.to_string());
+                        e.detail = Some("oidc: browser session ended (sign-out)".to_owned());
+                    })
+                    .await;
+                }
+            }
+        }
+        Ok(SessionCookie { value: String::new(), max_age_secs: 0, secure: p.public_url.starts_with("https://") })
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn oidc_revoke(
         &self,
         client: Option<ClientCredentials>,
@@ -862,6 +1182,15 @@ impl OidcApi for Service {
         let client = self.oidc_client(client, meta).await?;
         let raw =
             form.token.filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        if looks_like_jwt(&raw)
+            && self.verify_client_token(&raw).await?.is_some_and(|c| c.client_id == client.id.as_str())
+        {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedTokenType,
+                "A client_credentials access token belongs to no grant and cannot be revoked; it expires within an hour, \
+                 and disabling the client ends it at once",
+            ));
+        }
         // RFC 7009 §2.2: an unknown or foreign token is answered 200 all the same.
         let Some(grant) = self.token_grant_of(&raw, &client.id).await? else { return Ok(()) };
         let outcome = self.ports.store.revoke_grant(&grant, &client.id, self.now()).await.map_err(oauth_store_error)?;
@@ -870,7 +1199,7 @@ impl OidcApi for Service {
             e.grant_id = Some(grant.to_string());
             e.detail = Some(format!(
                 "oidc revocation ({})",
-                if matches!(outcome, kc_store::RevokeOutcome::Revoked(_)) { "revoked" } else { "already revoked" }
+                if matches!(outcome, kc_ports::RevokeOutcome::Revoked(_)) { "revoked" } else { "already revoked" }
             ));
         })
         .await;

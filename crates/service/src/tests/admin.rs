@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::{AdminError, ClientUpdate, NewClient};
-use kc_store::StoreError;
+use kc_ports::StoreError;
 
 /// The store accepts new clients, and keeps them for the test to read.
 fn accepts_clients(store: &mut MockStore) -> Arc<Mutex<Vec<ClientRecord>>> {

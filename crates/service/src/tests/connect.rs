@@ -7,7 +7,7 @@ use kc_api::{
     RevokeRequest,
 };
 use kc_domain::{TokenDigest, TokenRefusal};
-use kc_store::{AccessTokenGrant, ExchangeOutcome, IssueGrant, NewLinkSession, RevokeOutcome, WorkspaceRecord};
+use kc_ports::{AccessTokenGrant, ExchangeOutcome, IssueGrant, NewLinkSession, RevokeOutcome, WorkspaceRecord};
 
 /// What the store was handed, for the test to inspect afterwards.
 type Captured<T> = Arc<Mutex<Vec<T>>>;

@@ -1,4 +1,4 @@
-//! Unit tests of the service on a mocked store.
+//! Unit tests of the service on a mocked store, and (`on_memory`) on the in-memory store.
 //!
 //! They read as the business rules of SPEC §2–§6 and §8, and inject the storage failures a
 //! real database cannot easily be made to produce (lost races, outages, corrupt rows).
@@ -11,6 +11,7 @@
 mod admin;
 mod client_auth;
 mod connect;
+mod on_memory;
 mod storage_failures;
 mod widget;
 
@@ -20,7 +21,7 @@ use kc_domain::{
     lifetimes, ClientId, ClientMode, ClientRecord, ClientSecret, GrantId, GrantRecord, LinkSession, ManualClock,
     OsSecretRng, PlainToken, ScopeSet, SecretPepper, TokenKind, UserId, WorkspaceId,
 };
-use kc_store::{AuditEvent, MockStore};
+use kc_ports::{AuditEvent, MockStore};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use time::macros::datetime;

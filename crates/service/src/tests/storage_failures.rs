@@ -6,7 +6,7 @@ use kc_api::{
     CheckSessionRequest, ConnectApi, ConsentRequest, CreateLinkTokenRequest, ExchangeRequest, HealthApi,
     LinkTokenCredential, ListGrantsQuery, RevokeRequest, WidgetApi,
 };
-use kc_store::{
+use kc_ports::{
     AccessTokenGrant, ExchangeOutcome, RevokeOutcome, StoreError, StoreResult, UserRecord, WorkspaceRecord,
 };
 
@@ -205,7 +205,7 @@ impl World {
             Op::Approve => svc.consent(&link, &m, ConsentRequest { approve: true }).await.map(drop),
             Op::Deny => svc.consent(&link, &m, ConsentRequest { approve: false }).await.map(drop),
             Op::Complete => svc.complete(&link, &m).await.map(drop),
-            Op::Ready => svc.ready().await,
+            Op::Ready => svc.ready().await.map(drop),
             Op::IsRegisteredOrigin => svc.is_registered_origin(ORIGIN).await.map(drop),
         }
     }

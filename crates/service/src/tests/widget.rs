@@ -2,7 +2,7 @@
 
 use super::*;
 use kc_api::{ConsentRequest, LinkTokenCredential, WidgetApi, WidgetClient, WidgetUser, WidgetWorkspace};
-use kc_store::{ExtendOutcome, NewGuest, NewPublicToken, UserRecord, WorkspaceRecord};
+use kc_ports::{ExtendOutcome, NewGuest, NewPublicToken, UserRecord, WorkspaceRecord};
 
 /// The store finds `session` under the digest of `link`, and nothing under any other digest.
 fn serves_link(store: &mut MockStore, link: &PlainToken, session: LinkSession) {

@@ -11,6 +11,10 @@ pub struct Model {
     pub platform_tx_id: String,
     pub chain_id: String,
     pub timestamp: i64,
+    /// Block number (EVM), slot (Solana), 0 for sources without blocks.
+    pub block_number: i64,
+    /// Position in the block (or the source's sequence).
+    pub block_index: i64,
     pub failed: bool,
     pub source_label: Option<String>,
     pub label: String,

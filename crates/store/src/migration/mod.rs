@@ -13,6 +13,9 @@ mod m20261126_000001_client_origins;
 mod m20261127_000001_console;
 mod m20261128_000001_wallet_proofs;
 mod m20261129_000001_ledger_import_source;
+mod m20261130_000001_client_usage;
+mod m20261201_000001_ledger_position;
+mod m20261201_000001_oidc_browser_sessions;
 
 pub(crate) use m20261126_000001_client_origins::ClientOrigins;
 
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_console::Migration),
             Box::new(m20261128_000001_wallet_proofs::Migration),
             Box::new(m20261129_000001_ledger_import_source::Migration),
+            Box::new(m20261130_000001_client_usage::Migration),
+            Box::new(m20261201_000001_ledger_position::Migration),
+            Box::new(m20261201_000001_oidc_browser_sessions::Migration),
         ]
     }
 }

@@ -1,16 +1,16 @@
 //! [`ConsoleStore`] on sea-orm: the developer console's and the admin API's tables.
 
 use super::console_entities::{
-    console_client_org, console_code, console_invitation, console_member, console_org, console_session, console_user,
-    operator_token, webhook_setting,
+    client_usage_day, console_client_org, console_code, console_invitation, console_member, console_org,
+    console_session, console_user, operator_token, webhook_setting,
 };
 use super::{at, ms, opt_at, to_json_list, SeaStore};
-use crate::console_port::*;
 use crate::entity::{client, grant, link_token, webhook_delivery, webhook_endpoint};
 use crate::StoreResult;
+use crate::*;
 use async_trait::async_trait;
 use kc_domain::{ClientId, ClientMode, WebhookEvent};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
@@ -95,12 +95,13 @@ async fn live_endpoint<C: sea_orm::ConnectionTrait>(conn: &C, client: &ClientId,
         .filter(webhook_endpoint::Column::ClientId.eq(client.as_str()))
         .filter(webhook_endpoint::Column::RemovedAt.is_null())
         .count(conn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
     Ok(n == 1)
 }
 
 /// Counts `times` (Unix ms) into `days` by UTC day.
-fn count_days(days: &mut BTreeMap<i64, [u64; 3]>, times: Vec<i64>, slot: usize) {
+fn count_days(days: &mut BTreeMap<i64, [u64; 4]>, times: Vec<i64>, slot: usize) {
     for t in times {
         if let Some(d) = days.get_mut(&(t.div_euclid(DAY_MS) * DAY_MS)) {
             d[slot] += 1;
@@ -123,7 +124,8 @@ impl ConsoleStore for SeaStore {
             last_used_at: Set(None),
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -131,7 +133,8 @@ impl ConsoleStore for SeaStore {
         operator_token::Entity::find()
             .filter(operator_token::Column::Digest.eq(digest))
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(token_from)
             .transpose()
     }
@@ -140,7 +143,8 @@ impl ConsoleStore for SeaStore {
         operator_token::Entity::find()
             .order_by_desc(operator_token::Column::CreatedAt)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(token_from)
             .collect()
@@ -151,7 +155,8 @@ impl ConsoleStore for SeaStore {
             .col_expr(operator_token::Column::LastUsedAt, Expr::value(ms(now)))
             .filter(operator_token::Column::Id.eq(id))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -161,7 +166,8 @@ impl ConsoleStore for SeaStore {
             .filter(operator_token::Column::Id.eq(id))
             .filter(operator_token::Column::RevokedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -180,8 +186,13 @@ impl ConsoleStore for SeaStore {
         .on_conflict(OnConflict::column(console_user::Column::Email).do_nothing().to_owned())
         .do_nothing()
         .exec(&self.db)
-        .await?;
-        let found = console_user::Entity::find().filter(console_user::Column::Email.eq(email)).one(&self.db).await?;
+        .await
+        .map_err(crate::db_err)?;
+        let found = console_user::Entity::find()
+            .filter(console_user::Column::Email.eq(email))
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?;
         match found {
             Some(m) => user_from(m),
             None => Err(crate::StoreError::Other(format!("console user {email} vanished"))),
@@ -189,7 +200,12 @@ impl ConsoleStore for SeaStore {
     }
 
     async fn find_console_user(&self, id: &str) -> StoreResult<Option<ConsoleUserRecord>> {
-        console_user::Entity::find_by_id(id.to_owned()).one(&self.db).await?.map(user_from).transpose()
+        console_user::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .map(user_from)
+            .transpose()
     }
 
     async fn set_console_operator(
@@ -204,19 +220,21 @@ impl ConsoleStore for SeaStore {
             .col_expr(console_user::Column::IsOperator, Expr::value(operator))
             .filter(console_user::Column::Id.eq(user.id.as_str()))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(ConsoleUserRecord { is_operator: operator, ..user })
     }
 
     async fn insert_org(&self, org: &OrgRecord, owner: &str) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         console_org::Entity::insert(console_org::ActiveModel {
             id: Set(org.id.clone()),
             name: Set(org.name.clone()),
             created_at: Set(ms(org.created_at)),
         })
         .exec(&txn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         console_member::Entity::insert(console_member::ActiveModel {
             org_id: Set(org.id.clone()),
             user_id: Set(owner.to_owned()),
@@ -224,13 +242,19 @@ impl ConsoleStore for SeaStore {
             created_at: Set(ms(org.created_at)),
         })
         .exec(&txn)
-        .await?;
-        txn.commit().await?;
+        .await
+        .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }
 
     async fn find_org(&self, id: &str) -> StoreResult<Option<OrgRecord>> {
-        console_org::Entity::find_by_id(id.to_owned()).one(&self.db).await?.map(org_from).transpose()
+        console_org::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .map(org_from)
+            .transpose()
     }
 
     async fn list_orgs(&self) -> StoreResult<Vec<OrgRecord>> {
@@ -238,7 +262,8 @@ impl ConsoleStore for SeaStore {
             .order_by_asc(console_org::Column::CreatedAt)
             .order_by_asc(console_org::Column::Id)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(org_from)
             .collect()
@@ -249,10 +274,11 @@ impl ConsoleStore for SeaStore {
             .filter(console_member::Column::UserId.eq(user))
             .order_by_asc(console_member::Column::CreatedAt)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let mut out = Vec::with_capacity(memberships.len());
         for m in memberships {
-            if let Some(org) = console_org::Entity::find_by_id(m.org_id).one(&self.db).await? {
+            if let Some(org) = console_org::Entity::find_by_id(m.org_id).one(&self.db).await.map_err(crate::db_err)? {
                 out.push((org_from(org)?, m.role));
             }
         }
@@ -264,10 +290,11 @@ impl ConsoleStore for SeaStore {
             .filter(console_member::Column::OrgId.eq(org))
             .order_by_asc(console_member::Column::CreatedAt)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for m in rows {
-            if let Some(u) = console_user::Entity::find_by_id(m.user_id).one(&self.db).await? {
+            if let Some(u) = console_user::Entity::find_by_id(m.user_id).one(&self.db).await.map_err(crate::db_err)? {
                 out.push(MemberRecord { user: user_from(u)?, role: m.role });
             }
         }
@@ -280,7 +307,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_member::Column::OrgId.eq(org))
             .filter(console_member::Column::UserId.eq(user))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -289,7 +317,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_member::Column::OrgId.eq(org))
             .filter(console_member::Column::UserId.eq(user))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -305,7 +334,8 @@ impl ConsoleStore for SeaStore {
             accepted_at: Set(None),
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -316,7 +346,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_invitation::Column::ExpiresAt.gt(ms(now)))
             .order_by_asc(console_invitation::Column::CreatedAt)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(invitation_from)
             .collect()
@@ -329,14 +360,15 @@ impl ConsoleStore for SeaStore {
             .filter(console_invitation::Column::ExpiresAt.gt(ms(now)))
             .order_by_asc(console_invitation::Column::CreatedAt)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(invitation_from)
             .collect()
     }
 
     async fn accept_invitation(&self, id: &str, user: &ConsoleUserRecord, now: OffsetDateTime) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let res = console_invitation::Entity::update_many()
             .col_expr(console_invitation::Column::AcceptedAt, Expr::value(ms(now)))
             .filter(console_invitation::Column::Id.eq(id))
@@ -344,13 +376,15 @@ impl ConsoleStore for SeaStore {
             .filter(console_invitation::Column::AcceptedAt.is_null())
             .filter(console_invitation::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if res.rows_affected != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
-        let Some(inv) = console_invitation::Entity::find_by_id(id.to_owned()).one(&txn).await? else {
-            txn.rollback().await?;
+        let Some(inv) = console_invitation::Entity::find_by_id(id.to_owned()).one(&txn).await.map_err(crate::db_err)?
+        else {
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         };
         // Already a member: keep the existing role (an invitation never demotes).
@@ -367,9 +401,21 @@ impl ConsoleStore for SeaStore {
         )
         .do_nothing()
         .exec(&txn)
-        .await?;
-        txn.commit().await?;
+        .await
+        .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(true)
+    }
+
+    async fn revoke_invitation(&self, org: &str, id: &str) -> StoreResult<bool> {
+        let res = console_invitation::Entity::delete_many()
+            .filter(console_invitation::Column::Id.eq(id))
+            .filter(console_invitation::Column::OrgId.eq(org))
+            .filter(console_invitation::Column::AcceptedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(res.rows_affected == 1)
     }
 
     async fn assign_client(&self, client: &ClientId, org: &str, now: OffsetDateTime) -> StoreResult<()> {
@@ -386,12 +432,17 @@ impl ConsoleStore for SeaStore {
                 .to_owned(),
         )
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
     async fn client_org(&self, client: &ClientId) -> StoreResult<Option<String>> {
-        Ok(console_client_org::Entity::find_by_id(client.to_string()).one(&self.db).await?.and_then(|m| m.org_id))
+        Ok(console_client_org::Entity::find_by_id(client.to_string())
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .and_then(|m| m.org_id))
     }
 
     async fn org_clients(&self, org: &str) -> StoreResult<Vec<ClientId>> {
@@ -402,7 +453,8 @@ impl ConsoleStore for SeaStore {
             .order_by_asc(console_client_org::Column::CreatedAt)
             .into_tuple()
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(ids.into_iter().map(ClientId::from_stored).collect())
     }
 
@@ -411,7 +463,8 @@ impl ConsoleStore for SeaStore {
             .col_expr(client::Column::Mode, Expr::value(mode.as_str()))
             .filter(client::Column::Id.eq(id.as_str()))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -429,7 +482,8 @@ impl ConsoleStore for SeaStore {
             .col_expr(console_client_org::Column::ProductionRequestedAt, Expr::value(when))
             .filter(console_client_org::Column::ClientId.eq(id.as_str()))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -438,7 +492,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_client_org::Column::ProductionRequestedAt.is_not_null())
             .order_by_asc(console_client_org::Column::ProductionRequestedAt)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         rows.into_iter()
             .filter_map(|m| match (m.production_requested_by, m.production_requested_at) {
                 (Some(by), Some(when)) => Some(at(when).map(|t| (ClientId::from_stored(m.client_id), by, t))),
@@ -457,12 +512,18 @@ impl ConsoleStore for SeaStore {
             revoked_at: Set(None),
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
     async fn find_console_session(&self, digest: &str) -> StoreResult<Option<ConsoleSessionRecord>> {
-        console_session::Entity::find_by_id(digest.to_owned()).one(&self.db).await?.map(session_from).transpose()
+        console_session::Entity::find_by_id(digest.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .map(session_from)
+            .transpose()
     }
 
     async fn touch_console_session(&self, digest: &str, now: OffsetDateTime) -> StoreResult<()> {
@@ -470,7 +531,8 @@ impl ConsoleStore for SeaStore {
             .col_expr(console_session::Column::LastSeenAt, Expr::value(ms(now)))
             .filter(console_session::Column::Digest.eq(digest))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -480,7 +542,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_session::Column::Digest.eq(digest))
             .filter(console_session::Column::RevokedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -496,7 +559,8 @@ impl ConsoleStore for SeaStore {
             ..Default::default()
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -505,7 +569,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_code::Column::Email.eq(email))
             .order_by_desc(console_code::Column::Id)
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(code_from)
             .transpose()
     }
@@ -524,7 +589,8 @@ impl ConsoleStore for SeaStore {
         if let Some(ip) = ip {
             q = q.filter(console_code::Column::RequestedIp.eq(ip));
         }
-        let times: Vec<i64> = q.order_by_asc(console_code::Column::CreatedAt).into_tuple().all(&self.db).await?;
+        let times: Vec<i64> =
+            q.order_by_asc(console_code::Column::CreatedAt).into_tuple().all(&self.db).await.map_err(crate::db_err)?;
         times.into_iter().map(at).collect()
     }
 
@@ -534,7 +600,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_code::Column::RequestedIp.eq(ip))
             .filter(console_code::Column::ConsumedAt.gte(ms(since)))
             .count(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(n > 0)
     }
 
@@ -544,7 +611,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_code::Column::Id.eq(id))
             .filter(console_code::Column::Attempts.lt(max))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -554,7 +622,8 @@ impl ConsoleStore for SeaStore {
             .filter(console_code::Column::Id.eq(id))
             .filter(console_code::Column::ConsumedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -565,7 +634,8 @@ impl ConsoleStore for SeaStore {
         let rows = webhook_setting::Entity::find()
             .filter(webhook_setting::Column::EndpointId.is_in(endpoints))
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         rows.into_iter()
             .map(|m| {
                 Ok((m.endpoint_id, WebhookSettings { description: m.description, disabled_at: opt_at(m.disabled_at)? }))
@@ -582,9 +652,9 @@ impl ConsoleStore for SeaStore {
         description: Option<Option<String>>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         if !live_endpoint(&txn, client, id).await? {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
         let mut upd = webhook_endpoint::Entity::update_many()
@@ -597,7 +667,7 @@ impl ConsoleStore for SeaStore {
             let names: Vec<String> = events.iter().map(|e| e.as_str().to_owned()).collect();
             upd = upd.col_expr(webhook_endpoint::Column::Events, Expr::value(to_json_list(&names)));
         }
-        upd.exec(&txn).await?;
+        upd.exec(&txn).await.map_err(crate::db_err)?;
         if let Some(description) = description {
             webhook_setting::Entity::insert(webhook_setting::ActiveModel {
                 endpoint_id: Set(id.to_owned()),
@@ -610,9 +680,10 @@ impl ConsoleStore for SeaStore {
                     .to_owned(),
             )
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(true)
     }
 
@@ -623,9 +694,9 @@ impl ConsoleStore for SeaStore {
         disabled: bool,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         if !live_endpoint(&txn, client, id).await? {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
         let disabled_at = disabled.then(|| ms(now));
@@ -640,7 +711,8 @@ impl ConsoleStore for SeaStore {
                 .to_owned(),
         )
         .exec(&txn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         if disabled {
             webhook_delivery::Entity::update_many()
                 .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
@@ -650,9 +722,10 @@ impl ConsoleStore for SeaStore {
                 .filter(webhook_delivery::Column::EndpointId.eq(id))
                 .filter(webhook_delivery::Column::Status.eq("pending"))
                 .exec(&txn)
-                .await?;
+                .await
+                .map_err(crate::db_err)?;
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(true)
     }
 
@@ -691,23 +764,25 @@ impl ConsoleStore for SeaStore {
             ..Default::default()
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(true)
     }
 
     async fn redeliver(&self, client: &ClientId, delivery_id: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let Some(d) = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::Id.eq(delivery_id))
             .filter(webhook_delivery::Column::ClientId.eq(client.as_str()))
             .one(&txn)
-            .await?
+            .await
+            .map_err(crate::db_err)?
         else {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         };
         if !live_endpoint(&txn, client, &d.endpoint_id).await? {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
         let res = webhook_delivery::Entity::update_many()
@@ -721,17 +796,18 @@ impl ConsoleStore for SeaStore {
             .filter(webhook_delivery::Column::Seq.eq(d.seq))
             .filter(webhook_delivery::Column::Status.is_in(["delivered", "failed", "cancelled"]))
             .exec(&txn)
-            .await?;
-        txn.commit().await?;
+            .await
+            .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
     async fn usage(&self, client: &ClientId, since: OffsetDateTime, now: OffsetDateTime) -> StoreResult<Vec<UsageDay>> {
         let (from, to) = (ms(since).div_euclid(DAY_MS) * DAY_MS, ms(now));
-        let mut days: BTreeMap<i64, [u64; 3]> = BTreeMap::new();
+        let mut days: BTreeMap<i64, [u64; 4]> = BTreeMap::new();
         let mut d = from;
         while d <= to {
-            days.insert(d, [0; 3]);
+            days.insert(d, [0; 4]);
             d += DAY_MS;
         }
         let created: Vec<i64> = link_token::Entity::find()
@@ -741,7 +817,8 @@ impl ConsoleStore for SeaStore {
             .filter(link_token::Column::CreatedAt.gte(from))
             .into_tuple()
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         count_days(&mut days, created, 0);
         let completed: Vec<Option<i64>> = link_token::Entity::find()
             .select_only()
@@ -750,7 +827,8 @@ impl ConsoleStore for SeaStore {
             .filter(link_token::Column::CompletedAt.gte(from))
             .into_tuple()
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         count_days(&mut days, completed.into_iter().flatten().collect(), 1);
         let exchanged: Vec<i64> = grant::Entity::find()
             .select_only()
@@ -759,12 +837,65 @@ impl ConsoleStore for SeaStore {
             .filter(grant::Column::CreatedAt.gte(from))
             .into_tuple()
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         count_days(&mut days, exchanged, 2);
+        let calls: Vec<(i64, i64)> = client_usage_day::Entity::find()
+            .select_only()
+            .column(client_usage_day::Column::Day)
+            .column(client_usage_day::Column::DataApiCalls)
+            .filter(client_usage_day::Column::ClientId.eq(client.as_str()))
+            .filter(client_usage_day::Column::Day.gte(from))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        for (day, n) in calls {
+            if let Some(d) = days.get_mut(&day) {
+                d[3] += u64::try_from(n).unwrap_or(0);
+            }
+        }
         days.into_iter()
-            .map(|(day, [link_tokens, completions, exchanges])| {
-                Ok(UsageDay { day: at(day)?, link_tokens, completions, exchanges })
+            .map(|(day, [link_tokens, completions, exchanges, data_api_calls])| {
+                Ok(UsageDay { day: at(day)?, link_tokens, completions, exchanges, data_api_calls })
             })
             .collect()
+    }
+
+    async fn add_data_api_calls(&self, counts: &[(ClientId, OffsetDateTime, u64)]) -> StoreResult<()> {
+        use client_usage_day::Column as U;
+        // One row per key within a statement (PostgreSQL refuses to upsert a row twice).
+        let mut merged: BTreeMap<(&str, i64), u64> = BTreeMap::new();
+        for (client, day, n) in counts {
+            *merged.entry((client.as_str(), ms(*day).div_euclid(DAY_MS) * DAY_MS)).or_insert(0) += n;
+        }
+        let rows: Vec<_> = merged.into_iter().collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
+        // 3 parameters a row: well under SQLite's and PostgreSQL's limits.
+        for chunk in rows.chunks(300) {
+            let models = chunk.iter().map(|((client, day), n)| client_usage_day::ActiveModel {
+                client_id: Set((*client).to_owned()),
+                day: Set(*day),
+                data_api_calls: Set(i64::try_from(*n).unwrap_or(i64::MAX)),
+            });
+            client_usage_day::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::columns([U::ClientId, U::Day])
+                        .value(
+                            U::DataApiCalls,
+                            Expr::col((client_usage_day::Entity, U::DataApiCalls))
+                                .add(Expr::col((Alias::new("excluded"), U::DataApiCalls))),
+                        )
+                        .to_owned(),
+                )
+                .exec(&txn)
+                .await
+                .map_err(crate::db_err)?;
+        }
+        txn.commit().await.map_err(crate::db_err)?;
+        Ok(())
     }
 }

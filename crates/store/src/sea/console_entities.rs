@@ -196,3 +196,24 @@ pub mod webhook_setting {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `client_usage_days`: Data API calls per client and UTC day (added to in batches).
+pub mod client_usage_day {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_usage_days")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        /// The day's start (UTC midnight), Unix milliseconds.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: i64,
+        pub data_api_calls: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -4,11 +4,12 @@
 
 use super::{at, json_list, ms, opt_at, outbox, SeaStore};
 use crate::entity::{
-    access_token, audit_event, client, grant, public_token, user, webhook_delivery, webhook_endpoint, workspace,
+    access_token, audit_event, client, grant, link_token, public_token, user, webhook_delivery, webhook_endpoint,
+    workspace,
 };
-use crate::hot::{AccessDetail, ClientAccess, HotPathStore, TokenAccess};
 use crate::migration::ClientOrigins;
-use crate::port::{AuditEvent, ExchangeOutcome, GrantLimits, IssueGrant, UserRecord};
+use crate::{AccessDetail, ClientAccess, HotPathStore, TokenAccess};
+use crate::{AuditEvent, ExchangeOutcome, GrantLimits, IssueGrant, NewLinkSession, UserRecord};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{
@@ -19,7 +20,7 @@ use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, InsertStatement, JoinType, Order, Query, QueryStatementBuilder,
     SelectStatement, SimpleExpr, UpdateStatement, WithClause,
 };
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryResult, QueryTrait, TransactionTrait};
 use time::OffsetDateTime;
 
 fn al(name: &str) -> Alias {
@@ -113,7 +114,7 @@ pub(super) fn client_access_query(
 }
 
 fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> StoreResult<T> {
-    Ok(row.try_get::<T>("", col)?)
+    row.try_get::<T>("", col).map_err(crate::db_err)
 }
 
 fn client_of(row: &QueryResult) -> StoreResult<ClientRecord> {
@@ -411,6 +412,25 @@ fn cte(with: &mut WithClause, name: &str, query: impl QueryStatementBuilder) {
 
 #[async_trait]
 impl HotPathStore for SeaStore {
+    async fn create_link_session(&self, session: &NewLinkSession, audit: &AuditEvent) -> StoreResult<()> {
+        let link = link_token::Entity::insert(super::sessions::link_row(session)).into_query();
+        let event = audit_event::Entity::insert(super::audit::audit_row(audit)).into_query();
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            // One round trip, atomic: `WITH l AS (INSERT INTO link_tokens …) INSERT INTO audit_events …`.
+            let mut with = WithClause::new();
+            cte(&mut with, "l", link);
+            let stmt = self.db.get_database_backend().build(&event.with(with));
+            self.db.execute(stmt).await.map_err(crate::db_err)?;
+            return Ok(());
+        }
+        // SQLite: one transaction on the single writer connection, one commit.
+        let txn = self.writer().begin().await.map_err(crate::db_err)?;
+        let backend = txn.get_database_backend();
+        txn.execute(backend.build(&link)).await.map_err(crate::db_err)?;
+        txn.execute(backend.build(&event)).await.map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)
+    }
+
     async fn client_access(
         &self,
         client_id: &ClientId,
@@ -420,7 +440,7 @@ impl HotPathStore for SeaStore {
         admit: &(dyn for<'c> Fn(&'c ClientRecord) -> bool + Send + Sync),
     ) -> StoreResult<Option<ClientAccess>> {
         let stmt = self.db.get_database_backend().build(&client_access_query(client_id, token, detail));
-        let Some(row) = self.db.query_one(stmt).await? else { return Ok(None) };
+        let Some(row) = self.db.query_one(stmt).await.map_err(crate::db_err)? else { return Ok(None) };
         let client = client_of(&row)?;
         // The token's columns are decoded only for an admitted caller (the secret checked).
         let token = match token {
@@ -446,7 +466,7 @@ impl HotPathStore for SeaStore {
             .limit(1)
             .to_owned();
         let stmt = self.db.get_database_backend().build(&q);
-        Ok(self.db.query_one(stmt).await?.is_some())
+        Ok(self.db.query_one(stmt).await.map_err(crate::db_err)?.is_some())
     }
 
     async fn exchange_and_audit(
@@ -459,7 +479,8 @@ impl HotPathStore for SeaStore {
     ) -> StoreResult<ExchangeOutcome> {
         let backend = self.db.get_database_backend();
         // The token (its user, workspace and scopes never change) and the endpoints, read first.
-        let rows = self.db.query_all(backend.build(&exchange_preread(digest, client_id))).await?;
+        let rows =
+            self.db.query_all(backend.build(&exchange_preread(digest, client_id))).await.map_err(crate::db_err)?;
         let Some(first) = rows.first() else { return Ok(ExchangeOutcome::Refused(TokenRefusal::Invalid)) };
         let token = PublicTokenRecord {
             id: get(first, "id")?,
@@ -506,31 +527,31 @@ impl HotPathStore for SeaStore {
             // of the same token makes the claim match no row (PostgreSQL re-checks
             // `used_at IS NULL` after the other's commit).
             let writes = ExchangeWrites::build(&input, true)?;
-            let txn = self.db.begin().await?;
-            let issued = txn.query_one(backend.build(&writes.into_cte())).await?;
+            let txn = self.db.begin().await.map_err(crate::db_err)?;
+            let issued = txn.query_one(backend.build(&writes.into_cte())).await.map_err(crate::db_err)?;
             let Some(_) = issued else {
-                txn.rollback().await?;
+                txn.rollback().await.map_err(crate::db_err)?;
                 return Ok(ExchangeOutcome::Refused(TokenRefusal::AlreadyUsed));
             };
-            txn.commit().await?;
+            txn.commit().await.map_err(crate::db_err)?;
             return Ok(ExchangeOutcome::Issued(grant));
         }
         // SQLite: the writes in one transaction on the writer connection (writers queue for it
         // in the pool, not in SQLite's busy handler).
         let writes = ExchangeWrites::build(&input, false)?;
-        let txn = self.writer().begin().await?;
-        let claimed = txn.execute(backend.build(&writes.claim)).await?;
+        let txn = self.writer().begin().await.map_err(crate::db_err)?;
+        let claimed = txn.execute(backend.build(&writes.claim)).await.map_err(crate::db_err)?;
         if claimed.rows_affected() != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(ExchangeOutcome::Refused(TokenRefusal::AlreadyUsed));
         }
-        txn.execute(backend.build(&writes.grant)).await?;
-        txn.execute(backend.build(&writes.token)).await?;
+        txn.execute(backend.build(&writes.grant)).await.map_err(crate::db_err)?;
+        txn.execute(backend.build(&writes.token)).await.map_err(crate::db_err)?;
         for d in &writes.deliveries {
-            txn.execute(backend.build(d)).await?;
+            txn.execute(backend.build(d)).await.map_err(crate::db_err)?;
         }
-        txn.execute(backend.build(&writes.audit)).await?;
-        txn.commit().await?;
+        txn.execute(backend.build(&writes.audit)).await.map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(ExchangeOutcome::Issued(grant))
     }
 }
@@ -546,7 +567,7 @@ pub(super) async fn replace_client_origins<C: ConnectionTrait>(
         .from_table(ClientOrigins::Table)
         .and_where(Expr::col(ClientOrigins::ClientId).eq(client_id))
         .to_owned();
-    conn.execute(backend.build(&delete)).await?;
+    conn.execute(backend.build(&delete)).await.map_err(crate::db_err)?;
     let mut unique: Vec<&String> = origins.iter().collect();
     unique.sort();
     unique.dedup();
@@ -559,7 +580,7 @@ pub(super) async fn replace_client_origins<C: ConnectionTrait>(
         ins.values([o.as_str().into(), client_id.into()])
             .map_err(|e| StoreError::Corrupt(format!("client origins: {e}")))?;
     }
-    conn.execute(backend.build(&ins)).await?;
+    conn.execute(backend.build(&ins)).await.map_err(crate::db_err)?;
     Ok(())
 }
 

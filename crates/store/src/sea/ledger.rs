@@ -4,10 +4,11 @@ use super::{ms, outbox, SeaStore};
 use crate::entity::{
     client, grant, integration, ledger_leg, ledger_position, ledger_setting, ledger_state, ledger_transaction,
 };
-use crate::ledger::*;
+use crate::*;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{WebhookEvent, WorkspaceId};
+use kc_ports::ChainPosition;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -48,6 +49,10 @@ fn tx_from(m: ledger_transaction::Model, legs: Vec<LedgerLegRecord>) -> LedgerTx
         platform_tx_id: m.platform_tx_id,
         chain_id: m.chain_id,
         timestamp_ms: m.timestamp,
+        position: ChainPosition::new(
+            u64::try_from(m.block_number).unwrap_or(0),
+            u64::try_from(m.block_index).unwrap_or(0),
+        ),
         failed: m.failed,
         source_label: m.source_label,
         label: m.label,
@@ -69,13 +74,14 @@ fn tx_from(m: ledger_transaction::Model, legs: Vec<LedgerLegRecord>) -> LedgerTx
 impl SeaStore {
     /// Ids of the workspace's current integrations.
     async fn integration_ids(&self, ws: &WorkspaceId) -> StoreResult<Vec<String>> {
-        Ok(integration::Entity::find()
+        integration::Entity::find()
             .select_only()
             .column(integration::Column::Id)
             .filter(integration::Column::WorkspaceId.eq(ws.as_str()))
             .into_tuple::<String>()
             .all(&self.db)
-            .await?)
+            .await
+            .map_err(crate::db_err)
     }
 
     /// Legs of `ids`, grouped by transaction and ordered by index.
@@ -87,7 +93,8 @@ impl SeaStore {
                 .order_by_asc(ledger_leg::Column::TransactionId)
                 .order_by_asc(ledger_leg::Column::LegIndex)
                 .all(&self.db)
-                .await?;
+                .await
+                .map_err(crate::db_err)?;
             for r in rows {
                 out.entry(r.transaction_id.clone()).or_default().push(leg_from(r));
             }
@@ -121,38 +128,50 @@ async fn upsert_state<C: ConnectionTrait>(
     })
     .on_conflict(OnConflict::column(S::IntegrationId).update_columns(update).to_owned())
     .exec_without_returning(conn)
-    .await?;
+    .await
+    .map_err(crate::db_err)?;
     Ok(())
 }
 
 #[async_trait]
 impl LedgerStore for SeaStore {
     async fn ledger_cursor(&self, integration_id: &str) -> StoreResult<Option<String>> {
-        Ok(ledger_state::Entity::find_by_id(integration_id).one(&self.db).await?.and_then(|s| s.cursor))
+        Ok(ledger_state::Entity::find_by_id(integration_id)
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .and_then(|s| s.cursor))
     }
 
     async fn reset_ledger(&self, integration_id: &str) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let ids = Query::select()
             .column(ledger_transaction::Column::Id)
             .from(ledger_transaction::Entity)
             .and_where(ledger_transaction::Column::IntegrationId.eq(integration_id))
             .to_owned();
-        ledger_leg::Entity::delete_many().filter(ledger_leg::Column::TransactionId.in_subquery(ids)).exec(&txn).await?;
+        ledger_leg::Entity::delete_many()
+            .filter(ledger_leg::Column::TransactionId.in_subquery(ids))
+            .exec(&txn)
+            .await
+            .map_err(crate::db_err)?;
         ledger_transaction::Entity::delete_many()
             .filter(ledger_transaction::Column::IntegrationId.eq(integration_id))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         ledger_position::Entity::delete_many()
             .filter(ledger_position::Column::IntegrationId.eq(integration_id))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         ledger_state::Entity::update_many()
             .col_expr(ledger_state::Column::Cursor, Expr::value(Option::<String>::None))
             .filter(ledger_state::Column::IntegrationId.eq(integration_id))
             .exec(&txn)
-            .await?;
-        txn.commit().await?;
+            .await
+            .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -176,7 +195,8 @@ impl LedgerStore for SeaStore {
                 .filter(ledger_transaction::Column::PlatformTxId.is_in(chunk.iter().map(|t| t.platform_tx_id.clone())))
                 .into_tuple()
                 .all(&self.db)
-                .await?;
+                .await
+                .map_err(crate::db_err)?;
             known.extend(found);
         }
         let mut fresh: Vec<&NewLedgerTx> = Vec::new();
@@ -186,7 +206,7 @@ impl LedgerStore for SeaStore {
                 fresh.push(t);
             }
         }
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         // The first statement writes, so the transaction holds the write lock from the start.
         upsert_state(&txn, ws, integration_id, Some(cursor), None, now).await?;
         for chunk in fresh.chunks(CHUNK) {
@@ -197,6 +217,8 @@ impl LedgerStore for SeaStore {
                 platform_tx_id: Set(t.platform_tx_id.clone()),
                 chain_id: Set(t.chain_id.clone()),
                 timestamp: Set(ms(t.timestamp)),
+                block_number: Set(i64::try_from(t.position.block).unwrap_or(i64::MAX)),
+                block_index: Set(i64::try_from(t.position.index).unwrap_or(i64::MAX)),
                 failed: Set(t.failed),
                 source_label: Set(t.source_label.clone()),
                 label: Set("Unknown".to_owned()),
@@ -213,7 +235,7 @@ impl LedgerStore for SeaStore {
                 created_at: Set(ms(now)),
                 import_source: Set(t.import_source.clone()),
             });
-            ledger_transaction::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+            ledger_transaction::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
         let legs: Vec<ledger_leg::ActiveModel> = fresh
             .iter()
@@ -243,9 +265,9 @@ impl LedgerStore for SeaStore {
         let mut legs = legs.into_iter().peekable();
         while legs.peek().is_some() {
             let chunk: Vec<_> = legs.by_ref().take(CHUNK).collect();
-            ledger_leg::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+            ledger_leg::Entity::insert_many(chunk).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(fresh.len() as u64)
     }
 
@@ -258,16 +280,20 @@ impl LedgerStore for SeaStore {
             .filter(ledger_transaction::Column::WorkspaceId.eq(ws.as_str()))
             .filter(ledger_transaction::Column::IntegrationId.is_in(ids))
             .order_by_asc(ledger_transaction::Column::Timestamp)
+            .order_by_asc(ledger_transaction::Column::BlockNumber)
+            .order_by_asc(ledger_transaction::Column::BlockIndex)
             .order_by_asc(ledger_transaction::Column::Id)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let mut legs: HashMap<String, Vec<LedgerLegRecord>> = HashMap::new();
         let all = ledger_leg::Entity::find()
             .filter(ledger_leg::Column::WorkspaceId.eq(ws.as_str()))
             .order_by_asc(ledger_leg::Column::TransactionId)
             .order_by_asc(ledger_leg::Column::LegIndex)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         for l in all {
             legs.entry(l.transaction_id.clone()).or_default().push(leg_from(l));
         }
@@ -288,7 +314,7 @@ impl LedgerStore for SeaStore {
         positions: &[LedgerPosition],
     ) -> StoreResult<()> {
         use ledger_transaction::Column as T;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         for u in updates {
             ledger_transaction::Entity::update_many()
                 .col_expr(T::Label, Expr::value(u.label.as_str()))
@@ -300,7 +326,8 @@ impl LedgerStore for SeaStore {
                 .col_expr(T::TotalGains, Expr::value(u.total_gains.as_str()))
                 .filter(T::Id.eq(u.id.as_str()))
                 .exec(&txn)
-                .await?;
+                .await
+                .map_err(crate::db_err)?;
             for (index, cost, gain) in &u.legs {
                 ledger_leg::Entity::update_many()
                     .col_expr(ledger_leg::Column::CostBasis, Expr::value(cost.clone()))
@@ -308,13 +335,15 @@ impl LedgerStore for SeaStore {
                     .filter(ledger_leg::Column::TransactionId.eq(u.id.as_str()))
                     .filter(ledger_leg::Column::LegIndex.eq(*index))
                     .exec(&txn)
-                    .await?;
+                    .await
+                    .map_err(crate::db_err)?;
             }
         }
         ledger_position::Entity::delete_many()
             .filter(ledger_position::Column::WorkspaceId.eq(ws.as_str()))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         for chunk in positions.chunks(CHUNK) {
             let rows = chunk.iter().map(|p| ledger_position::ActiveModel {
                 workspace_id: Set(ws.as_str().to_owned()),
@@ -330,9 +359,9 @@ impl LedgerStore for SeaStore {
                 cost: Set(p.cost.clone()),
                 ..Default::default()
             });
-            ledger_position::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+            ledger_position::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -346,7 +375,8 @@ impl LedgerStore for SeaStore {
             .filter(ledger_position::Column::IntegrationId.is_in(ids))
             .order_by_asc(ledger_position::Column::Id)
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(rows
             .into_iter()
             .map(|m| LedgerPosition {
@@ -413,13 +443,37 @@ impl LedgerStore for SeaStore {
         if let Some(t) = q.time_end {
             select = select.filter(T::Timestamp.lte(t));
         }
-        let total = select.clone().count(&self.db).await?;
+        let total = select.clone().count(&self.db).await.map_err(crate::db_err)?;
+        if let Some(k) = &q.after {
+            // Row-value comparison: served by idx_ledger_transactions_order on both engines.
+            let key = Expr::tuple([
+                Expr::col(T::Timestamp).into(),
+                Expr::col(T::BlockNumber).into(),
+                Expr::col(T::BlockIndex).into(),
+                Expr::col(T::Id).into(),
+            ]);
+            let at = Expr::tuple([
+                Expr::value(k.timestamp_ms),
+                Expr::value(i64::try_from(k.block).unwrap_or(i64::MAX)),
+                Expr::value(i64::try_from(k.index).unwrap_or(i64::MAX)),
+                Expr::value(k.id.as_str()),
+            ]);
+            select = select.filter(if q.descending { key.lt(at) } else { key.gt(at) });
+        }
         let select = if q.descending {
-            select.order_by_desc(T::Timestamp).order_by_desc(T::Id)
+            select
+                .order_by_desc(T::Timestamp)
+                .order_by_desc(T::BlockNumber)
+                .order_by_desc(T::BlockIndex)
+                .order_by_desc(T::Id)
         } else {
-            select.order_by_asc(T::Timestamp).order_by_asc(T::Id)
+            select
+                .order_by_asc(T::Timestamp)
+                .order_by_asc(T::BlockNumber)
+                .order_by_asc(T::BlockIndex)
+                .order_by_asc(T::Id)
         };
-        let rows = select.offset(q.offset).limit(q.limit).all(&self.db).await?;
+        let rows = select.offset(q.offset).limit(q.limit).all(&self.db).await.map_err(crate::db_err)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut legs = self.legs_of(&ids).await?;
         let page = rows
@@ -440,16 +494,17 @@ impl LedgerStore for SeaStore {
         total_transactions: Option<i64>,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         upsert_state(&txn, ws, integration_id, None, Some(stages), now).await?;
         if let Some(total) = total_transactions {
             integration::Entity::update_many()
                 .col_expr(integration::Column::TotalTransactions, Expr::value(total))
                 .filter(integration::Column::Id.eq(integration_id))
                 .exec(&txn)
-                .await?;
+                .await
+                .map_err(crate::db_err)?;
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -457,14 +512,76 @@ impl LedgerStore for SeaStore {
         Ok(ledger_state::Entity::find()
             .filter(ledger_state::Column::WorkspaceId.eq(ws.as_str()))
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(|s| (s.integration_id, s.stages))
             .collect())
     }
 
+    async fn unpriced_legs(&self, integration_id: &str, limit: u64) -> StoreResult<Vec<UnpricedLeg>> {
+        use ledger_transaction::Column as T;
+        let rows: Vec<(String, i32, String, i64)> = ledger_leg::Entity::find()
+            .select_only()
+            .column(ledger_leg::Column::TransactionId)
+            .column(ledger_leg::Column::LegIndex)
+            .column(ledger_leg::Column::TokenId)
+            .column_as(Expr::col((ledger_transaction::Entity, T::Timestamp)), "timestamp")
+            .join_rev(
+                sea_orm::JoinType::InnerJoin,
+                ledger_transaction::Entity::belongs_to(ledger_leg::Entity)
+                    .from(T::Id)
+                    .to(ledger_leg::Column::TransactionId)
+                    .into(),
+            )
+            .filter(Expr::col((ledger_transaction::Entity, T::IntegrationId)).eq(integration_id))
+            .filter(ledger_leg::Column::Price.is_null())
+            .order_by_asc(Expr::col((ledger_transaction::Entity, T::Timestamp)))
+            .order_by_asc(ledger_leg::Column::TransactionId)
+            .order_by_asc(ledger_leg::Column::LegIndex)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(transaction_id, leg_index, token_id, timestamp_ms)| UnpricedLeg {
+                transaction_id,
+                leg_index,
+                token_id,
+                timestamp_ms,
+            })
+            .collect())
+    }
+
+    async fn set_leg_prices(&self, prices: &[(String, i32, String)]) -> StoreResult<u64> {
+        if prices.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
+        let mut updated = 0;
+        for (transaction_id, index, price) in prices {
+            updated += ledger_leg::Entity::update_many()
+                .col_expr(ledger_leg::Column::Price, Expr::value(price.as_str()))
+                .filter(ledger_leg::Column::TransactionId.eq(transaction_id.as_str()))
+                .filter(ledger_leg::Column::LegIndex.eq(*index))
+                .filter(ledger_leg::Column::Price.is_null())
+                .exec(&txn)
+                .await
+                .map_err(crate::db_err)?
+                .rows_affected;
+        }
+        txn.commit().await.map_err(crate::db_err)?;
+        Ok(updated)
+    }
+
     async fn cost_basis_method(&self, ws: &WorkspaceId) -> StoreResult<Option<String>> {
-        Ok(ledger_setting::Entity::find_by_id(ws.as_str()).one(&self.db).await?.map(|s| s.cost_basis_method))
+        Ok(ledger_setting::Entity::find_by_id(ws.as_str())
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .map(|s| s.cost_basis_method))
     }
 
     async fn set_cost_basis_method(&self, ws: &WorkspaceId, method: &str, now: OffsetDateTime) -> StoreResult<()> {
@@ -476,7 +593,8 @@ impl LedgerStore for SeaStore {
         })
         .on_conflict(OnConflict::column(W::WorkspaceId).update_columns([W::CostBasisMethod, W::UpdatedAt]).to_owned())
         .exec_without_returning(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -499,7 +617,8 @@ impl LedgerStore for SeaStore {
             .filter(grant::Column::ExpiresAt.gt(now_ms))
             .order_by_asc(grant::Column::Seq)
             .all(txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let mut seen = HashSet::new();
         for g in grants {
             if !seen.insert(g.client_id.clone()) {
@@ -507,7 +626,8 @@ impl LedgerStore for SeaStore {
             }
             let enabled = client::Entity::find_by_id(g.client_id.as_str())
                 .one(txn)
-                .await?
+                .await
+                .map_err(crate::db_err)?
                 .is_some_and(|c| c.disabled_at.is_none());
             if enabled {
                 let data = serde_json::json!({

@@ -7,7 +7,7 @@
 
 use super::{at, ms, SeaStore};
 use crate::entity::email_code;
-use crate::port::BudgetSpend;
+use crate::BudgetSpend;
 use crate::StoreResult;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -45,14 +45,21 @@ impl SeaStore {
              RETURNING tat",
         );
         let values: Vec<Value> = vec![bucket.into(), now_ms.into(), interval.into(), horizon.into()];
-        if let Some(row) = self.db.query_one(Statement::from_sql_and_values(backend, sql, values)).await? {
-            let tat: i64 = row.try_get("", "tat")?;
+        if let Some(row) =
+            self.db.query_one(Statement::from_sql_and_values(backend, sql, values)).await.map_err(crate::db_err)?
+        {
+            let tat: i64 = row.try_get("", "tat").map_err(crate::db_err)?;
             let remaining = ((horizon - tat) / interval).clamp(0, i64::from(u32::MAX));
             return Ok(BudgetSpend::Allowed { remaining: u32::try_from(remaining).unwrap_or(0) });
         }
         let sql = placeholders(backend, "SELECT tat FROM rate_limits WHERE bucket = $1");
-        let tat: i64 = match self.db.query_one(Statement::from_sql_and_values(backend, sql, [bucket.into()])).await? {
-            Some(row) => row.try_get("", "tat")?,
+        let tat: i64 = match self
+            .db
+            .query_one(Statement::from_sql_and_values(backend, sql, [bucket.into()]))
+            .await
+            .map_err(crate::db_err)?
+        {
+            Some(row) => row.try_get("", "tat").map_err(crate::db_err)?,
             None => now_ms,
         };
         let retry_after_ms = (tat.max(now_ms) + interval - horizon).max(1);
@@ -62,7 +69,11 @@ impl SeaStore {
     pub(super) async fn purge_rate_budgets_impl(&self, now_ms: i64) -> StoreResult<u64> {
         let backend = self.db.get_database_backend();
         let sql = placeholders(backend, "DELETE FROM rate_limits WHERE tat <= $1");
-        let res = self.db.execute(Statement::from_sql_and_values(backend, sql, [now_ms.into()])).await?;
+        let res = self
+            .db
+            .execute(Statement::from_sql_and_values(backend, sql, [now_ms.into()]))
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected())
     }
 
@@ -80,7 +91,8 @@ impl SeaStore {
         if let Some(ip) = ip {
             q = q.filter(email_code::Column::RequestedIp.eq(ip));
         }
-        let times: Vec<i64> = q.order_by_asc(email_code::Column::CreatedAt).into_tuple().all(&self.db).await?;
+        let times: Vec<i64> =
+            q.order_by_asc(email_code::Column::CreatedAt).into_tuple().all(&self.db).await.map_err(crate::db_err)?;
         times.into_iter().map(at).collect()
     }
 
@@ -95,7 +107,8 @@ impl SeaStore {
             .filter(email_code::Column::RequestedIp.eq(ip))
             .filter(email_code::Column::ConsumedAt.gte(ms(since)))
             .count(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(n > 0)
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{at, grant_from, ms, opt_at, outbox, SeaStore};
 use crate::entity::{grant, link_token, public_token};
-use crate::oidc_port::*;
+use crate::*;
 use crate::{NewLinkSession, StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{
@@ -130,6 +130,45 @@ pub(crate) mod oidc_refresh {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `oidc_browser_sessions` table.
+pub(crate) mod oidc_browser_session {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_browser_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub digest: String,
+        pub user_id: String,
+        pub workspace_id: String,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub last_used_at: i64,
+        pub expires_at: i64,
+        pub ended_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn browser_session_from(m: oidc_browser_session::Model) -> StoreResult<BrowserSessionRecord> {
+    Ok(BrowserSessionRecord {
+        id: m.id,
+        user_id: UserId::from_stored(m.user_id),
+        workspace_id: WorkspaceId::from_stored(m.workspace_id),
+        auth_time: at(m.auth_time)?,
+        created_at: at(m.created_at)?,
+        last_used_at: at(m.last_used_at)?,
+        expires_at: at(m.expires_at)?,
+        ended_at: opt_at(m.ended_at)?,
+    })
+}
+
 fn key_from(m: oidc_key::Model) -> StoreResult<SigningKeyRecord> {
     Ok(SigningKeyRecord {
         alg: SigningAlg::parse(&m.alg).ok_or_else(|| StoreError::Corrupt(format!("signing key alg {}", m.alg)))?,
@@ -204,7 +243,8 @@ impl OidcStore for SeaStore {
         oidc_key::Entity::find()
             .order_by_asc(oidc_key::Column::Id)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(key_from)
             .collect()
@@ -223,7 +263,7 @@ impl OidcStore for SeaStore {
         }
         .insert(&self.db)
         .await;
-        match res.map_err(StoreError::from) {
+        match res.map_err(crate::db_err) {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),
             Err(e) => Err(e),
@@ -236,7 +276,7 @@ impl OidcStore for SeaStore {
         r: &NewOidcRequest,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let link = link_token::ActiveModel {
             digest: Set(s.digest.as_str().to_owned()),
             client_id: Set(s.client_id.to_string()),
@@ -253,7 +293,8 @@ impl OidcStore for SeaStore {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         oidc_request::ActiveModel {
             handle: Set(r.handle.clone()),
             link_token_id: Set(link.id),
@@ -269,8 +310,9 @@ impl OidcStore for SeaStore {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
-        txn.commit().await?;
+        .await
+        .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -278,7 +320,8 @@ impl OidcStore for SeaStore {
         oidc_request::Entity::find()
             .filter(oidc_request::Column::Handle.eq(handle))
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(request_from)
             .transpose()
     }
@@ -287,7 +330,8 @@ impl OidcStore for SeaStore {
         oidc_request::Entity::find()
             .filter(oidc_request::Column::LinkTokenId.eq(link_session_id))
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(request_from)
             .transpose()
     }
@@ -298,7 +342,8 @@ impl OidcStore for SeaStore {
             .filter(oidc_request::Column::Id.eq(request_id))
             .filter(oidc_request::Column::CompletedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -310,14 +355,15 @@ impl OidcStore for SeaStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<CodeIssue> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let answered = oidc_request::Entity::update_many()
             .col_expr(oidc_request::Column::CompletedAt, Expr::value(ms(now)))
             .filter(oidc_request::Column::Id.eq(request.id))
             .filter(oidc_request::Column::CompletedAt.is_null())
             .filter(oidc_request::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let consumed = public_token::Entity::update_many()
             .col_expr(public_token::Column::UsedAt, Expr::value(ms(now)))
             .filter(public_token::Column::Digest.eq(public_digest.as_str()))
@@ -326,19 +372,22 @@ impl OidcStore for SeaStore {
             .filter(public_token::Column::UsedAt.is_null())
             .filter(public_token::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if answered.rows_affected != 1 || consumed.rows_affected != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(CodeIssue::Refused);
         }
         let public = public_token::Entity::find()
             .filter(public_token::Column::Digest.eq(public_digest.as_str()))
             .one(&txn)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .ok_or_else(|| StoreError::Corrupt("consumed public token vanished".into()))?;
         let link = link_token::Entity::find_by_id(request.link_session_id)
             .one(&txn)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .ok_or_else(|| StoreError::Corrupt("link session of an authorization request vanished".into()))?;
         oidc_code::ActiveModel {
             digest: Set(code_digest.as_str().to_owned()),
@@ -359,8 +408,9 @@ impl OidcStore for SeaStore {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
-        txn.commit().await?;
+        .await
+        .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(CodeIssue::Issued)
     }
 
@@ -368,7 +418,8 @@ impl OidcStore for SeaStore {
         oidc_code::Entity::find()
             .filter(oidc_code::Column::Digest.eq(digest.as_str()))
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(code_from)
             .transpose()
     }
@@ -379,7 +430,7 @@ impl OidcStore for SeaStore {
         now: OffsetDateTime,
         issue: &NewOAuthGrant,
     ) -> StoreResult<Option<GrantRecord>> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let claimed = oidc_code::Entity::update_many()
             .col_expr(oidc_code::Column::UsedAt, Expr::value(ms(now)))
             .col_expr(oidc_code::Column::GrantId, Expr::value(issue.grant_id.as_str()))
@@ -387,14 +438,16 @@ impl OidcStore for SeaStore {
             .filter(oidc_code::Column::UsedAt.is_null())
             .filter(oidc_code::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if claimed.rows_affected != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(None);
         }
         let code = oidc_code::Entity::find_by_id(code_id)
             .one(&txn)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .ok_or_else(|| StoreError::Corrupt("claimed code vanished".into()))?;
         let g = grant::ActiveModel {
             id: Set(issue.grant_id.to_string()),
@@ -410,12 +463,13 @@ impl OidcStore for SeaStore {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         if let Some(r) = &issue.refresh {
-            refresh_model(&g.id, &g.client_id, r).insert(&txn).await?;
+            refresh_model(&g.id, &g.client_id, r).insert(&txn).await.map_err(crate::db_err)?;
         }
         outbox::enqueue_grant_event(&txn, WebhookEvent::GrantCreated, &g, ms(now)).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(Some(grant_from(g)?))
     }
 
@@ -423,30 +477,170 @@ impl OidcStore for SeaStore {
         oidc_refresh::Entity::find()
             .filter(oidc_refresh::Column::Digest.eq(digest.as_str()))
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(refresh_from)
             .transpose()
     }
 
     async fn rotate_refresh_token(&self, id: i64, next: &NewRefreshToken, now: OffsetDateTime) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let rotated = oidc_refresh::Entity::update_many()
             .col_expr(oidc_refresh::Column::UsedAt, Expr::value(ms(now)))
             .filter(oidc_refresh::Column::Id.eq(id))
             .filter(oidc_refresh::Column::UsedAt.is_null())
             .filter(oidc_refresh::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if rotated.rows_affected != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
         let old = oidc_refresh::Entity::find_by_id(id)
             .one(&txn)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .ok_or_else(|| StoreError::Corrupt("rotated refresh token vanished".into()))?;
-        refresh_model(&old.grant_id, &old.client_id, next).insert(&txn).await?;
-        txn.commit().await?;
+        refresh_model(&old.grant_id, &old.client_id, next).insert(&txn).await.map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(true)
+    }
+
+    async fn oidc_grants_of(
+        &self,
+        client: &ClientId,
+        user: &UserId,
+        workspace: &WorkspaceId,
+    ) -> StoreResult<Vec<GrantRecord>> {
+        grant::Entity::find()
+            .filter(grant::Column::ClientId.eq(client.as_str()))
+            .filter(grant::Column::UserId.eq(user.as_str()))
+            .filter(grant::Column::WorkspaceId.eq(workspace.as_str()))
+            .order_by_desc(grant::Column::Seq)
+            .all(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .into_iter()
+            .map(grant_from)
+            .collect()
+    }
+
+    async fn insert_silent_oidc_code(
+        &self,
+        s: &NewLinkSession,
+        r: &NewOidcRequest,
+        c: &NewSilentCode,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
+        let link = link_token::ActiveModel {
+            digest: Set(s.digest.as_str().to_owned()),
+            client_id: Set(s.client_id.to_string()),
+            scopes: Set(s.scopes.to_string()),
+            created_at: Set(ms(s.created_at)),
+            expires_at: Set(ms(s.expires_at)),
+            // Answered at once: the widget never runs on it.
+            completed_at: Set(Some(ms(now))),
+            resumed_grant_id: Set(None),
+            user_id: Set(Some(c.user_id.to_string())),
+            workspace_id: Set(Some(c.workspace_id.to_string())),
+            consent: Set(None),
+            integration_name: Set(None),
+            prefill: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(crate::db_err)?;
+        let request = oidc_request::ActiveModel {
+            handle: Set(r.handle.clone()),
+            link_token_id: Set(link.id),
+            client_id: Set(s.client_id.to_string()),
+            redirect_uri: Set(r.redirect_uri.clone()),
+            state: Set(r.state.clone()),
+            nonce: Set(r.nonce.clone()),
+            code_challenge: Set(r.code_challenge.clone()),
+            scopes: Set(s.scopes.to_string()),
+            created_at: Set(ms(now)),
+            expires_at: Set(ms(s.expires_at)),
+            completed_at: Set(Some(ms(now))),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(crate::db_err)?;
+        oidc_code::ActiveModel {
+            digest: Set(c.digest.as_str().to_owned()),
+            request_id: Set(request.id),
+            client_id: Set(s.client_id.to_string()),
+            redirect_uri: Set(r.redirect_uri.clone()),
+            code_challenge: Set(r.code_challenge.clone()),
+            nonce: Set(r.nonce.clone()),
+            scopes: Set(s.scopes.to_string()),
+            user_id: Set(c.user_id.to_string()),
+            workspace_id: Set(c.workspace_id.to_string()),
+            auth_time: Set(ms(c.auth_time)),
+            created_at: Set(ms(now)),
+            expires_at: Set(ms(c.expires_at)),
+            used_at: Set(None),
+            grant_id: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
+        Ok(())
+    }
+
+    async fn insert_browser_session(&self, b: &NewBrowserSession) -> StoreResult<()> {
+        oidc_browser_session::ActiveModel {
+            digest: Set(b.digest.as_str().to_owned()),
+            user_id: Set(b.user_id.to_string()),
+            workspace_id: Set(b.workspace_id.to_string()),
+            auth_time: Set(ms(b.auth_time)),
+            created_at: Set(ms(b.created_at)),
+            last_used_at: Set(ms(b.created_at)),
+            expires_at: Set(ms(b.expires_at)),
+            ended_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(crate::db_err)?;
+        Ok(())
+    }
+
+    async fn find_browser_session(&self, digest: &TokenDigest) -> StoreResult<Option<BrowserSessionRecord>> {
+        oidc_browser_session::Entity::find()
+            .filter(oidc_browser_session::Column::Digest.eq(digest.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?
+            .map(browser_session_from)
+            .transpose()
+    }
+
+    async fn touch_browser_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        let res = oidc_browser_session::Entity::update_many()
+            .col_expr(oidc_browser_session::Column::LastUsedAt, Expr::value(ms(now)))
+            .filter(oidc_browser_session::Column::Id.eq(id))
+            .filter(oidc_browser_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn end_browser_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        let res = oidc_browser_session::Entity::update_many()
+            .col_expr(oidc_browser_session::Column::EndedAt, Expr::value(ms(now)))
+            .filter(oidc_browser_session::Column::Id.eq(id))
+            .filter(oidc_browser_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(res.rows_affected == 1)
     }
 }

@@ -3,6 +3,7 @@
 use super::{ms, SeaStore};
 use crate::entity::webhook_delivery;
 use crate::{PoolStats, QueueStats, StoreResult};
+use async_trait::async_trait;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -24,7 +25,8 @@ impl SeaStore {
                 .filter(webhook_delivery::Column::Status.eq("delivered"))
                 .filter(webhook_delivery::Column::CompletedAt.lt(ms(before)))
                 .exec(&self.db)
-                .await?
+                .await
+                .map_err(crate::db_err)?
                 .rows_affected;
         }
         if let Some(before) = failed_before {
@@ -32,7 +34,8 @@ impl SeaStore {
                 .filter(webhook_delivery::Column::Status.is_in(["failed", "cancelled"]))
                 .filter(webhook_delivery::Column::CompletedAt.lt(ms(before)))
                 .exec(&self.db)
-                .await?
+                .await
+                .map_err(crate::db_err)?
                 .rows_affected;
         }
         Ok(deleted)
@@ -46,20 +49,22 @@ impl SeaStore {
             .query_one(count_and_oldest(
                 "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM sync_jobs WHERE status IN ('queued', 'running')",
             ))
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let outbox = self
             .db
             .query_one(count_and_oldest(
                 "SELECT COUNT(*) AS n, MIN(occurred_at) AS oldest FROM webhook_deliveries \
                  WHERE status IN ('pending', 'sending')",
             ))
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         let read = |row: Option<sea_orm::QueryResult>| -> StoreResult<(u64, Option<i64>)> {
             match row {
                 None => Ok((0, None)),
                 Some(r) => {
-                    let n: i64 = r.try_get("", "n")?;
-                    let oldest: Option<i64> = r.try_get("", "oldest")?;
+                    let n: i64 = r.try_get("", "n").map_err(crate::db_err)?;
+                    let oldest: Option<i64> = r.try_get("", "oldest").map_err(crate::db_err)?;
                     Ok((u64::try_from(n).unwrap_or(0), oldest))
                 }
             }
@@ -78,17 +83,36 @@ impl SeaStore {
     pub(super) async fn pool_stats_impl(&self) -> StoreResult<PoolStats> {
         let started = Instant::now();
         let (size, idle, max) = match self.db.get_database_backend() {
+            #[cfg(feature = "postgres")]
             DbBackend::Postgres => {
                 let pool = self.db.get_postgres_connection_pool();
                 drop(pool.acquire().await.map_err(|e| crate::StoreError::Unavailable(e.to_string()))?);
                 (pool.size(), pool.num_idle(), pool.options().get_max_connections())
             }
-            _ => {
+            #[cfg(feature = "sqlite")]
+            DbBackend::Sqlite => {
                 let pool = self.db.get_sqlite_connection_pool();
                 drop(pool.acquire().await.map_err(|e| crate::StoreError::Unavailable(e.to_string()))?);
                 (pool.size(), pool.num_idle(), pool.options().get_max_connections())
             }
+            other => return Err(crate::StoreError::Other(format!("no pool figures for {other:?}"))),
         };
         Ok(PoolStats { size, idle: u32::try_from(idle).unwrap_or(u32::MAX), max, acquire: started.elapsed() })
+    }
+}
+
+#[async_trait]
+impl crate::OperationsStore for SeaStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await.map_err(crate::db_err)?;
+        Ok(())
+    }
+
+    async fn queue_stats(&self, now: OffsetDateTime) -> StoreResult<crate::QueueStats> {
+        self.queue_stats_impl(now).await
+    }
+
+    async fn pool_stats(&self) -> StoreResult<crate::PoolStats> {
+        self.pool_stats_impl().await
     }
 }

@@ -7,13 +7,12 @@
 
 use super::{at, json_list, ms, opt_at, to_json_list, SeaStore};
 use crate::entity::{client, grant, integration, webhook_delivery, webhook_endpoint};
-use crate::port::{ClaimedDelivery, DeliveryAttempt, WebhookDeliveryRecord, WebhookEndpointRecord};
+use crate::{ClaimedDelivery, DeliveryAttempt, WebhookDeliveryRecord, WebhookEndpointRecord};
 use crate::{StoreError, StoreResult};
 use kc_domain::{webhook_delivery_id, ClientId, OsSecretRng, Sealed, SyncStatus, WebhookEvent};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -90,7 +89,8 @@ pub(super) async fn enqueue<C: ConnectionTrait>(
         .order_by_asc(webhook_endpoint::Column::CreatedAt)
         .order_by_asc(webhook_endpoint::Column::Id)
         .all(conn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
     let payload = data.to_string();
     for e in endpoints {
         let events = json_list(&e.events)?;
@@ -118,7 +118,8 @@ pub(super) async fn enqueue<C: ConnectionTrait>(
             ..Default::default()
         })
         .exec(conn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
     }
     Ok(())
 }
@@ -141,7 +142,7 @@ pub(super) async fn enqueue_integration_event<C: ConnectionTrait>(
     integration_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    let Some(i) = integration::Entity::find_by_id(integration_id).one(conn).await? else {
+    let Some(i) = integration::Entity::find_by_id(integration_id).one(conn).await.map_err(crate::db_err)? else {
         return Ok(());
     };
     let grants = grant::Entity::find()
@@ -150,14 +151,18 @@ pub(super) async fn enqueue_integration_event<C: ConnectionTrait>(
         .filter(grant::Column::ExpiresAt.gt(now))
         .order_by_asc(grant::Column::Seq)
         .all(conn)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
     let mut seen = HashSet::new();
     for g in grants {
         if !seen.insert(g.client_id.clone()) {
             continue;
         }
-        let enabled =
-            client::Entity::find_by_id(g.client_id.as_str()).one(conn).await?.is_some_and(|c| c.disabled_at.is_none());
+        let enabled = client::Entity::find_by_id(g.client_id.as_str())
+            .one(conn)
+            .await
+            .map_err(crate::db_err)?
+            .is_some_and(|c| c.disabled_at.is_none());
         if enabled {
             enqueue(conn, &g.client_id, event, &g.id, &integration_data(&i, &g), now).await?;
         }
@@ -216,7 +221,8 @@ impl SeaStore {
             removed_at: Set(None),
         })
         .exec(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -230,7 +236,8 @@ impl SeaStore {
             .order_by_asc(webhook_endpoint::Column::CreatedAt)
             .order_by_asc(webhook_endpoint::Column::Id)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(endpoint_from)
             .collect()
@@ -240,7 +247,8 @@ impl SeaStore {
         webhook_endpoint::Entity::find_by_id(id)
             .filter(webhook_endpoint::Column::RemovedAt.is_null())
             .one(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .map(endpoint_from)
             .transpose()
     }
@@ -260,7 +268,8 @@ impl SeaStore {
             .filter(webhook_endpoint::Column::ClientId.eq(client.as_str()))
             .filter(webhook_endpoint::Column::RemovedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -270,7 +279,7 @@ impl SeaStore {
         id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let removed = webhook_endpoint::Entity::update_many()
             .col_expr(webhook_endpoint::Column::RemovedAt, Expr::value(ms(now)))
             .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(ms(now)))
@@ -278,9 +287,10 @@ impl SeaStore {
             .filter(webhook_endpoint::Column::ClientId.eq(client.as_str()))
             .filter(webhook_endpoint::Column::RemovedAt.is_null())
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if removed.rows_affected != 1 {
-            txn.rollback().await?;
+            txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
         }
         // In-flight (`sending`) rows are left to their dispatcher, which finds the endpoint gone.
@@ -292,8 +302,9 @@ impl SeaStore {
             .filter(webhook_delivery::Column::EndpointId.eq(id))
             .filter(webhook_delivery::Column::Status.eq("pending"))
             .exec(&txn)
-            .await?;
-        txn.commit().await?;
+            .await
+            .map_err(crate::db_err)?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(true)
     }
 
@@ -303,50 +314,52 @@ impl SeaStore {
         now: OffsetDateTime,
         lease: time::Duration,
     ) -> StoreResult<Option<ClaimedDelivery>> {
+        use super::claim::{col, statement, Claim};
+        use sea_orm::sea_query::{Alias, Cond, Order, Query};
         let backend = self.db.get_database_backend();
-        let (now_ms, until) = (ms(now), ms(now + lease));
+        let now_ms = ms(now);
         // Due: pending and its time has come, or claimed by a sender whose lease lapsed.
         // Blocked: an earlier delivery of the same endpoint and grant is still pending or sending.
-        let (sql, values): (&str, Vec<Value>) = if backend == DbBackend::Postgres {
-            (
-                "UPDATE webhook_deliveries SET status = 'sending', locked_by = $1, locked_until = $2, \
-                 attempts = attempts + 1, updated_at = $3 \
-                 WHERE seq = (SELECT d.seq FROM webhook_deliveries d \
-                   WHERE ((d.status = 'pending' AND d.next_attempt_at <= $3) \
-                       OR (d.status = 'sending' AND d.locked_until < $3)) \
-                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                       WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key \
-                         AND p.seq < d.seq AND p.status IN ('pending', 'sending')) \
-                   ORDER BY d.next_attempt_at, d.seq LIMIT 1 FOR UPDATE OF d SKIP LOCKED) \
-                 RETURNING seq, id, endpoint_id, event, payload, occurred_at, attempts",
-                vec![worker.into(), until.into(), now_ms.into()],
+        let blocked = Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new("webhook_deliveries"), Alias::new("p"))
+            .and_where(col("p", "endpoint_id").equals((Alias::new("d"), Alias::new("endpoint_id"))))
+            .and_where(col("p", "ordering_key").equals((Alias::new("d"), Alias::new("ordering_key"))))
+            .and_where(col("p", "seq").lt(col("d", "seq")))
+            .and_where(col("p", "status").is_in(["pending", "sending"]))
+            .to_owned();
+        let mut pick = Query::select();
+        pick.from_as(Alias::new("webhook_deliveries"), Alias::new("d"))
+            .cond_where(
+                Cond::any()
+                    .add(col("d", "status").eq("pending").and(col("d", "next_attempt_at").lte(now_ms)))
+                    .add(col("d", "status").eq("sending").and(col("d", "locked_until").lt(now_ms))),
             )
-        } else {
-            (
-                "UPDATE webhook_deliveries SET status = 'sending', locked_by = ?, locked_until = ?, \
-                 attempts = attempts + 1, updated_at = ? \
-                 WHERE seq = (SELECT d.seq FROM webhook_deliveries d \
-                   WHERE ((d.status = 'pending' AND d.next_attempt_at <= ?) \
-                       OR (d.status = 'sending' AND d.locked_until < ?)) \
-                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                       WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key \
-                         AND p.seq < d.seq AND p.status IN ('pending', 'sending')) \
-                   ORDER BY d.next_attempt_at, d.seq LIMIT 1) \
-                 RETURNING seq, id, endpoint_id, event, payload, occurred_at, attempts",
-                vec![worker.into(), until.into(), now_ms.into(), now_ms.into(), now_ms.into()],
-            )
+            .and_where(Expr::exists(blocked).not())
+            .order_by((Alias::new("d"), Alias::new("next_attempt_at")), Order::Asc)
+            .order_by((Alias::new("d"), Alias::new("seq")), Order::Asc);
+        let claim = Claim {
+            table: "webhook_deliveries",
+            key: "seq",
+            alias: "d",
+            pick,
+            running: "sending",
+            worker,
+            now_ms,
+            until_ms: ms(now + lease),
+            returning: &["seq", "id", "endpoint_id", "event", "payload", "occurred_at", "attempts"],
         };
-        let Some(row) = self.db.query_one(Statement::from_sql_and_values(backend, sql, values)).await? else {
+        let Some(row) = self.db.query_one(statement(backend, claim)).await.map_err(crate::db_err)? else {
             return Ok(None);
         };
         Ok(Some(ClaimedDelivery {
-            seq: row.try_get("", "seq")?,
-            id: row.try_get("", "id")?,
-            endpoint_id: row.try_get("", "endpoint_id")?,
-            event: row.try_get("", "event")?,
-            data_json: row.try_get("", "payload")?,
-            occurred_at: at(row.try_get("", "occurred_at")?)?,
-            attempts: row.try_get("", "attempts")?,
+            seq: row.try_get("", "seq").map_err(crate::db_err)?,
+            id: row.try_get("", "id").map_err(crate::db_err)?,
+            endpoint_id: row.try_get("", "endpoint_id").map_err(crate::db_err)?,
+            event: row.try_get("", "event").map_err(crate::db_err)?,
+            data_json: row.try_get("", "payload").map_err(crate::db_err)?,
+            occurred_at: at(row.try_get("", "occurred_at").map_err(crate::db_err)?)?,
+            attempts: row.try_get("", "attempts").map_err(crate::db_err)?,
         }))
     }
 
@@ -389,7 +402,8 @@ impl SeaStore {
             .filter(webhook_delivery::Column::LockedBy.eq(worker))
             .filter(webhook_delivery::Column::Status.eq("sending"))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         Ok(res.rows_affected == 1)
     }
 
@@ -403,7 +417,8 @@ impl SeaStore {
             .order_by_desc(webhook_delivery::Column::Seq)
             .limit(limit)
             .all(&self.db)
-            .await?
+            .await
+            .map_err(crate::db_err)?
             .into_iter()
             .map(delivery_from)
             .collect()

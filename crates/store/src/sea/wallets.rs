@@ -2,8 +2,8 @@
 
 use super::{insert_integration_in, ms, SeaStore};
 use crate::entity::wallet_nonce;
-use crate::wallet_port::{NewWalletNonce, NonceRefusal, VerifiedConnect, WalletProofStore};
 use crate::{IntegrationRecord, StoreError, StoreResult};
+use crate::{NewWalletNonce, NonceRefusal, VerifiedConnect, WalletProofStore};
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -15,7 +15,8 @@ impl WalletProofStore for SeaStore {
         wallet_nonce::Entity::delete_many()
             .filter(wallet_nonce::Column::ExpiresAt.lt(ms(purge_before)))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         wallet_nonce::ActiveModel {
             digest: Set(n.digest.clone()),
             link_session_id: Set(n.link_session_id),
@@ -27,7 +28,8 @@ impl WalletProofStore for SeaStore {
             ..Default::default()
         }
         .insert(&self.db)
-        .await?;
+        .await
+        .map_err(crate::db_err)?;
         Ok(())
     }
 
@@ -39,7 +41,7 @@ impl WalletProofStore for SeaStore {
         integration: &IntegrationRecord,
     ) -> StoreResult<VerifiedConnect> {
         let address = integration.address.clone().unwrap_or_default();
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let spent = wallet_nonce::Entity::update_many()
             .col_expr(wallet_nonce::Column::UsedAt, Expr::value(ms(now)))
             .filter(wallet_nonce::Column::Digest.eq(digest))
@@ -49,10 +51,15 @@ impl WalletProofStore for SeaStore {
             .filter(wallet_nonce::Column::UsedAt.is_null())
             .filter(wallet_nonce::Column::ExpiresAt.gt(ms(now)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(crate::db_err)?;
         if spent.rows_affected != 1 {
-            let row = wallet_nonce::Entity::find().filter(wallet_nonce::Column::Digest.eq(digest)).one(&txn).await?;
-            txn.rollback().await?;
+            let row = wallet_nonce::Entity::find()
+                .filter(wallet_nonce::Column::Digest.eq(digest))
+                .one(&txn)
+                .await
+                .map_err(crate::db_err)?;
+            txn.rollback().await.map_err(crate::db_err)?;
             let refusal = match row {
                 Some(r)
                     if r.link_session_id == link_session_id
@@ -72,12 +79,12 @@ impl WalletProofStore for SeaStore {
         match insert_integration_in(&txn, integration).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                txn.rollback().await?;
+                txn.rollback().await.map_err(crate::db_err)?;
                 return Ok(VerifiedConnect::Duplicate);
             }
             Err(e) => return Err(e),
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(crate::db_err)?;
         Ok(VerifiedConnect::Connected)
     }
 }

@@ -97,6 +97,18 @@ export function normalizeBase(url: string, relativeTo: string): string {
   return (u.origin + u.pathname).replace(/\/+$/, "");
 }
 
+/**
+ * Where the widget lives, from the URL a script of the server was loaded from:
+ * `https://h/kryptos/sdk/connect.js` → `https://h/kryptos` (a server mounted under a path
+ * prefix), `https://h/sdk/connect.js` → `https://h`; a script not under `/sdk/` (a copy on a
+ * CDN) → its origin.
+ */
+export function baseFromScriptUrl(src: string, relativeTo: string): string {
+  const u = new URL(String(src), relativeTo);
+  const prefix = /^(.*?)\/sdk\/[^/]+\.js$/.exec(u.pathname);
+  return u.origin + (prefix ? prefix[1].replace(/\/+$/, "") : "");
+}
+
 /** The per-open callbacks, with the seed's and the reference page's names merged. */
 export interface Callbacks {
   success: (consent: UserConsent | null) => void;

@@ -4,21 +4,22 @@
 //! needs JavaScript. A viewer's writes, a wrong CSRF token and another organisation's ids are
 //! refused by the service (403 / 404), and the pages answer with those statuses.
 
+mod orgs;
 mod usage;
 mod view;
+mod webhooks;
 
 use crate::extract::Meta;
 use crate::routes::admin_api::{session_cookie, SESSION_COOKIE};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use kc_api::*;
-use kc_domain::WebhookEvent;
 use maud::{html, Markup};
-use serde::Deserialize;
 
 const CONSOLE_CSS: &str = include_str!("../../../assets/console.css");
 
@@ -45,13 +46,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/console/apps/{id}/redirect-uris", post(app_redirects))
         .route("/console/apps/{id}/rotate-secret", post(app_rotate))
         .route("/console/apps/{id}/mode", post(app_mode))
-        .route("/console/apps/{id}/webhooks", get(webhooks_page).post(webhook_add))
-        .route("/console/apps/{id}/webhooks/{wh}/test", post(webhook_test))
-        .route("/console/apps/{id}/deliveries/{d}/redeliver", post(redeliver))
+        .route("/console/apps/{id}/disable", post(app_disable))
         .route("/console/apps/{id}/grants", get(grants_page))
         .route("/console/apps/{id}/grants/{grant}/revoke", post(revoke_grant))
         .route("/console/apps/{id}/usage", get(usage_page))
         .route("/console/audit", get(audit_page))
+        .merge(webhooks::routes())
+        .merge(orgs::routes())
 }
 
 async fn css() -> Response {
@@ -146,9 +147,77 @@ macro_rules! tri {
     ($s:expr, $m:expr, $me:expr, $r:expr) => {
         match $r {
             Ok(v) => v,
-            Err(e) => return refusal(&$s, &$m, Some(&$me), e).await,
+            Err(e) => return $crate::routes::console::refusal(&$s, &$m, Some(&$me), e).await,
         }
     };
+}
+
+/// Unwraps a `Result<T, Response>`, returning the response.
+macro_rules! or_return {
+    ($r:expr) => {
+        match $r {
+            Ok(v) => v,
+            Err(res) => return res,
+        }
+    };
+}
+use or_return;
+use tri;
+
+/// What every console handler reads: the state, the request facts and the headers.
+struct Ctx {
+    s: AppState,
+    m: RequestMeta,
+    h: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Meta(m) = Meta::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Self { s: state.clone(), m, h: parts.headers.clone() })
+    }
+}
+
+impl Ctx {
+    /// The signed-in caller, or the answer to send instead (the sign-in page, 429, …).
+    async fn me(&self) -> Result<AdminIdentity, Response> {
+        identity(&self.s, &self.h, &self.m).await
+    }
+
+    /// The caller of a page view.
+    fn viewer(&self) -> AdminCaller {
+        caller(&self.h, self.m.clone(), None)
+    }
+
+    /// The caller of a form post (its `_csrf` field).
+    fn writer(&self, f: &Fields) -> AdminCaller {
+        form_caller(&self.h, self.m.clone(), f)
+    }
+
+    /// A refusal as a page.
+    async fn refuse(&self, me: Option<&AdminIdentity>, e: ApiError) -> Response {
+        refusal(&self.s, &self.m, me, e).await
+    }
+
+    /// After a write: `to` on success, else the refusal page.
+    async fn done<T>(&self, r: ApiResult<T>, to: &str) -> Response {
+        match r {
+            Ok(_) => see_other(to),
+            Err(e) => self.refuse(None, e).await,
+        }
+    }
+}
+
+/// Whether the form carries the confirmation of a destructive action (`confirm=yes`).
+fn confirmed(f: &Fields) -> bool {
+    field(f, "confirm") == Some("yes")
+}
+
+/// Whether an error is one the form it came from shows inline (a bad value, not a refusal).
+fn is_inline(e: &ApiError) -> bool {
+    e.code == ErrorCode::InvalidRequest && !is_not_found(e) || e.code == ErrorCode::InvalidScope
 }
 
 // ------------------------------------------------------------------------------ sign-in
@@ -253,33 +322,40 @@ async fn sign_out(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Form(f
 
 // ----------------------------------------------------------------------------- overview
 
-async fn overview(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = caller(&h, m.clone(), None);
-    let mut orgs = Vec::new();
-    for o in &me.orgs {
-        let apps = tri!(s, m, me, s.api.admin_clients(&c, Some(o.id.clone())).await);
-        orgs.push((o.clone(), apps));
-    }
-    html_response(StatusCode::OK, overview_page(&me, &orgs, None, None))
+async fn overview(cx: Ctx) -> Response {
+    let me = or_return!(cx.me().await);
+    let o = tri!(cx.s, cx.m, me, overview_data(&cx, &me).await);
+    html_response(StatusCode::OK, overview_page(&me, &o, None, None))
 }
 
-fn overview_page(
-    me: &AdminIdentity,
-    orgs: &[(AdminOrg, Vec<AdminClient>)],
-    org_err: Option<&str>,
-    app_err: Option<(&str, &str)>,
-) -> Markup {
+/// What the overview shows: the caller's organisations with their apps, and the invitations
+/// addressed to the caller.
+struct Overview {
+    orgs: Vec<(AdminOrg, Vec<AdminClient>)>,
+    invites: Vec<AdminInvitation>,
+}
+
+async fn overview_data(cx: &Ctx, me: &AdminIdentity) -> ApiResult<Overview> {
+    let c = cx.viewer();
+    let mut orgs = Vec::new();
+    for o in &me.orgs {
+        orgs.push((o.clone(), cx.s.api.admin_clients(&c, Some(o.id.clone())).await?));
+    }
+    let invites = cx.s.api.admin_my_invitations(&c).await?;
+    Ok(Overview { orgs, invites })
+}
+
+fn overview_page(me: &AdminIdentity, o: &Overview, org_err: Option<&str>, app_err: Option<(&str, &str)>) -> Markup {
+    let orgs = &o.orgs;
     let body = html! {
+        (orgs::my_invitations(me, &o.invites))
         @if orgs.is_empty() {
             p { "You are not a member of any organisation yet. Create one to register apps." }
         }
         @for (org, apps) in orgs {
             section class="card" aria-labelledby=(format!("org-{}", org.id)) {
                 h2 id=(format!("org-{}", org.id)) { (org.name) " " span class="muted" { "(" (org.role) ")" } }
+                p { a href=(format!("/console/orgs/{}", org.id)) { "Members and invitations" span class="sr-only" { " of " (org.name) } } }
                 @if apps.is_empty() {
                     (view::empty("No apps yet."))
                 } @else {
@@ -326,43 +402,23 @@ fn overview_page(
     view::page("Your apps", Some(me), body)
 }
 
-async fn orgs_with_apps(
-    s: &AppState,
-    c: &AdminCaller,
-    me: &AdminIdentity,
-) -> ApiResult<Vec<(AdminOrg, Vec<AdminClient>)>> {
-    let mut orgs = Vec::new();
-    for o in &me.orgs {
-        orgs.push((o.clone(), s.api.admin_clients(c, Some(o.id.clone())).await?));
-    }
-    Ok(orgs)
-}
-
-async fn create_org(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Form(f): Form<Fields>) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = form_caller(&h, m.clone(), &f);
-    match s.api.admin_create_org(&c, AdminOrgCreate { name: field_owned(&f, "name") }).await {
+async fn create_org(cx: Ctx, Form(f): Form<Fields>) -> Response {
+    let me = or_return!(cx.me().await);
+    match cx.s.api.admin_create_org(&cx.writer(&f), AdminOrgCreate { name: field_owned(&f, "name") }).await {
         Ok(_) => see_other("/console"),
-        Err(e) if e.code == ErrorCode::InvalidRequest && !is_not_found(&e) => {
-            let orgs = tri!(s, m, me, orgs_with_apps(&s, &caller(&h, m.clone(), None), &me).await);
-            html_response(StatusCode::BAD_REQUEST, overview_page(&me, &orgs, Some(&e.message), None))
+        Err(e) if is_inline(&e) => {
+            let o = tri!(cx.s, cx.m, me, overview_data(&cx, &me).await);
+            html_response(StatusCode::BAD_REQUEST, overview_page(&me, &o, Some(&e.message), None))
         }
-        Err(e) => refusal(&s, &m, Some(&me), e).await,
+        Err(e) => cx.refuse(Some(&me), e).await,
     }
 }
 
-async fn create_app(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Form(f): Form<Fields>) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = form_caller(&h, m.clone(), &f);
+async fn create_app(cx: Ctx, Form(f): Form<Fields>) -> Response {
+    let me = or_return!(cx.me().await);
     let org = field_owned(&f, "org_id");
     let req = AdminClientCreate { name: field_owned(&f, "name"), org_id: Some(org.clone()), ..Default::default() };
-    match s.api.admin_create_client(&c, req).await {
+    match cx.s.api.admin_create_client(&cx.writer(&f), req).await {
         Ok(created) => {
             let body = html! {
                 (view::secret_once("Client secret", &created.client_secret))
@@ -375,11 +431,11 @@ async fn create_app(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Form
             };
             html_response(StatusCode::OK, view::page(&format!("{} created", created.client.name), Some(&me), body))
         }
-        Err(e) if e.code == ErrorCode::InvalidRequest && !is_not_found(&e) => {
-            let orgs = tri!(s, m, me, orgs_with_apps(&s, &caller(&h, m.clone(), None), &me).await);
-            html_response(StatusCode::BAD_REQUEST, overview_page(&me, &orgs, None, Some((&org, &e.message))))
+        Err(e) if is_inline(&e) => {
+            let o = tri!(cx.s, cx.m, me, overview_data(&cx, &me).await);
+            html_response(StatusCode::BAD_REQUEST, overview_page(&me, &o, None, Some((&org, &e.message))))
         }
-        Err(e) => refusal(&s, &m, Some(&me), e).await,
+        Err(e) => cx.refuse(Some(&me), e).await,
     }
 }
 
@@ -396,14 +452,27 @@ struct AppNotes<'a> {
     secret: Option<&'a str>,
 }
 
-async fn app_page(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = caller(&h, m.clone(), None);
-    let client = tri!(s, m, me, s.api.admin_client(&c, &id).await);
+async fn app_page(cx: Ctx, Path(id): Path<String>) -> Response {
+    let me = or_return!(cx.me().await);
+    let client = tri!(cx.s, cx.m, me, cx.s.api.admin_client(&cx.viewer(), &id).await);
     html_response(StatusCode::OK, app_view(&me, &client, &AppNotes::default()))
+}
+
+/// Whether `me` may disable app `c`: a platform operator, or an admin or owner of its organisation.
+fn may_disable(me: &AdminIdentity, c: &AdminClient) -> bool {
+    me.operator || role_of(me, c).is_some_and(|r| matches!(r, "admin" | "owner" | "operator"))
+}
+
+/// `me`'s role in the organisation of app `c` (`operator` for platform operators).
+fn role_of<'a>(me: &'a AdminIdentity, c: &AdminClient) -> Option<&'a str> {
+    let org = c.org_id.as_deref()?;
+    me.orgs.iter().find(|o| o.id == org).map(|o| o.role.as_str())
+}
+
+/// Whether `me` may change app `c` (webhooks, grants): anyone but a viewer. The pages leave
+/// out the forms a viewer could only have refused (the service refuses them anyway).
+fn may_change(me: &AdminIdentity, c: &AdminClient) -> bool {
+    me.operator || role_of(me, c).is_some_and(|r| r != "viewer")
 }
 
 fn app_view(me: &AdminIdentity, c: &AdminClient, n: &AppNotes<'_>) -> Markup {
@@ -496,51 +565,40 @@ fn app_view(me: &AdminIdentity, c: &AdminClient, n: &AppNotes<'_>) -> Markup {
             }
             (view::error("mode-error", n.mode))
         }
+        @if !c.disabled && may_disable(me, c) {
+            section class="card" aria-labelledby="disable" {
+                h2 id="disable" { "Disable the app" }
+                p class="muted" { "Its secret, link tokens and access tokens stop working at once. This cannot be undone here." }
+                (view::action_button(me, &format!("{base}/disable"), "Disable app", &format!("Disable app {}", c.name), "danger"))
+            }
+        }
     };
     view::app_page(&c.name, me, Some(c), body)
 }
 
 /// Runs an app-page write: success → back to the app page; a validation error → the page
 /// again with the message next to the form.
-async fn app_write(
-    s: &AppState,
-    m: &RequestMeta,
-    h: &HeaderMap,
-    id: &str,
-    r: ApiResult<()>,
-    place: fn(&str) -> AppNotes<'_>,
-) -> Response {
-    let me = match identity(s, h, m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
+async fn app_write<T>(cx: &Ctx, id: &str, r: ApiResult<T>, place: fn(&str) -> AppNotes<'_>) -> Response {
+    let me = or_return!(cx.me().await);
     match r {
-        Ok(()) => see_other(&format!("/console/apps/{id}")),
-        Err(e) if e.code == ErrorCode::InvalidRequest && !is_not_found(&e) || e.code == ErrorCode::InvalidScope => {
-            let c = caller(h, m.clone(), None);
-            let client = tri!(s, m, me, s.api.admin_client(&c, id).await);
+        Ok(_) => see_other(&format!("/console/apps/{id}")),
+        Err(e) if is_inline(&e) => {
+            let client = tri!(cx.s, cx.m, me, cx.s.api.admin_client(&cx.viewer(), id).await);
             html_response(StatusCode::BAD_REQUEST, app_view(&me, &client, &place(&e.message)))
         }
-        Err(e) => refusal(s, m, Some(&me), e).await,
+        Err(e) => cx.refuse(Some(&me), e).await,
     }
 }
 
-async fn app_settings(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
+async fn app_settings(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
     let req = AdminClientUpdate {
         name: Some(field_owned(&f, "name")),
         scopes: Some(field_owned(&f, "scopes")),
         logo_url: Some(field_owned(&f, "logo_url")),
         ..Default::default()
     };
-    let r = s.api.admin_update_client(&c, &id, req).await.map(|_| ());
-    app_write(&s, &m, &h, &id, r, |e| AppNotes { settings: Some(e), ..Default::default() }).await
+    let r = cx.s.api.admin_update_client(&cx.writer(&f), &id, req).await;
+    app_write(&cx, &id, r, |e| AppNotes { settings: Some(e), ..Default::default() }).await
 }
 
 /// The add/remove pair of a list form.
@@ -550,255 +608,66 @@ fn add_remove(f: &Fields) -> (Vec<String>, Vec<String>) {
     (add, remove)
 }
 
-async fn app_origins(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
+async fn app_origins(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
     let (add_origins, remove_origins) = add_remove(&f);
     let req = AdminClientUpdate { add_origins, remove_origins, ..Default::default() };
-    let r = s.api.admin_update_client(&c, &id, req).await.map(|_| ());
-    app_write(&s, &m, &h, &id, r, |e| AppNotes { origins: Some(e), ..Default::default() }).await
+    let r = cx.s.api.admin_update_client(&cx.writer(&f), &id, req).await;
+    app_write(&cx, &id, r, |e| AppNotes { origins: Some(e), ..Default::default() }).await
 }
 
-async fn app_redirects(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
+async fn app_redirects(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
     let (add_redirect_uris, remove_redirect_uris) = add_remove(&f);
     let req = AdminClientUpdate { add_redirect_uris, remove_redirect_uris, ..Default::default() };
-    let r = s.api.admin_update_client(&c, &id, req).await.map(|_| ());
-    app_write(&s, &m, &h, &id, r, |e| AppNotes { redirects: Some(e), ..Default::default() }).await
+    let r = cx.s.api.admin_update_client(&cx.writer(&f), &id, req).await;
+    app_write(&cx, &id, r, |e| AppNotes { redirects: Some(e), ..Default::default() }).await
 }
 
-async fn app_mode(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
-    let r = s.api.admin_set_mode(&c, &id, AdminModeChange { mode: field_owned(&f, "mode") }).await.map(|_| ());
-    app_write(&s, &m, &h, &id, r, |e| AppNotes { mode: Some(e), ..Default::default() }).await
+async fn app_mode(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
+    let r = cx.s.api.admin_set_mode(&cx.writer(&f), &id, AdminModeChange { mode: field_owned(&f, "mode") }).await;
+    app_write(&cx, &id, r, |e| AppNotes { mode: Some(e), ..Default::default() }).await
 }
 
-async fn app_rotate(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = form_caller(&h, m.clone(), &f);
-    if field(&f, "confirm") != Some("yes") {
-        let client = tri!(s, m, me, s.api.admin_client(&c, &id).await);
+async fn app_rotate(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
+    let me = or_return!(cx.me().await);
+    if !confirmed(&f) {
+        let client = tri!(cx.s, cx.m, me, cx.s.api.admin_client(&cx.viewer(), &id).await);
         let n = AppNotes { rotate: Some("Tick the box to confirm the rotation."), ..Default::default() };
         return html_response(StatusCode::BAD_REQUEST, app_view(&me, &client, &n));
     }
-    let rotated = tri!(s, m, me, s.api.admin_rotate_client_secret(&c, &id).await);
+    let rotated = tri!(cx.s, cx.m, me, cx.s.api.admin_rotate_client_secret(&cx.writer(&f), &id).await);
     let n = AppNotes { secret: Some(&rotated.client_secret), ..Default::default() };
     html_response(StatusCode::OK, app_view(&me, &rotated.client, &n))
 }
 
-// ----------------------------------------------------------------------------- webhooks
-
-/// Query of the deliveries limit.
-#[derive(Deserialize)]
-struct LogQuery {
-    limit: Option<u64>,
-}
-
-async fn webhooks_page(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<LogQuery>,
-) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    webhooks_view(&s, &m, &h, &me, &id, q.limit.unwrap_or(50), None, None, StatusCode::OK).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn webhooks_view(
-    s: &AppState,
-    m: &RequestMeta,
-    h: &HeaderMap,
-    me: &AdminIdentity,
-    id: &str,
-    limit: u64,
-    err: Option<&str>,
-    secret: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let c = caller(h, m.clone(), None);
-    let client = tri!(s, m, me, s.api.admin_client(&c, id).await);
-    let hooks = tri!(s, m, me, s.api.admin_webhooks(&c, id).await);
-    let log = tri!(s, m, me, s.api.admin_deliveries(&c, id, limit.clamp(1, 500)).await);
-    let base = format!("/console/apps/{id}");
-    let body = html! {
-        (view::app_nav(&client, "Webhooks"))
-        @if let Some(sec) = secret { (view::secret_once("Signing secret", sec)) }
-        section class="card" aria-labelledby="endpoints" {
-            h2 id="endpoints" { "Endpoints" }
-            @if hooks.is_empty() { (view::empty("No endpoints yet.")) }
-            @for w in &hooks {
-                article class="endpoint" {
-                    h3 { code { (w.url) } }
-                    @if let Some(d) = &w.description { p { (d) } }
-                    p class="muted" {
-                        "Events: " (if w.events.is_empty() { "every event".to_owned() } else { w.events.join(", ") })
-                        @if w.disabled { " · " (view::badge("disabled")) }
-                    }
-                    form method="post" action=(format!("{base}/webhooks/{}/test", w.id)) {
-                        (view::csrf(me))
-                        button type="submit" aria-label=(format!("Send test event to {}", w.url)) { "Send test event" }
-                    }
-                }
-            }
-        }
-        section class="card" aria-labelledby="add-webhook" {
-            h2 id="add-webhook" { "Add an endpoint" }
-            form method="post" action=(format!("{base}/webhooks")) class="stack" {
-                (view::csrf(me))
-                label for="wh-url" { "URL" }
-                input id="wh-url" name="url" type="url" required placeholder="https://example.com/webhooks"
-                    aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| "wh-error")];
-                label for="wh-desc" { "Description" }
-                input id="wh-desc" name="description" maxlength="200";
-                fieldset {
-                    legend { "Events (none ticked: every event)" }
-                    div class="events" {
-                        @for e in WebhookEvent::ALL {
-                            div class="check" {
-                                input id=(format!("ev-{}", e.as_str())) type="checkbox" name="events" value=(e.as_str());
-                                label for=(format!("ev-{}", e.as_str())) { (e.as_str()) }
-                            }
-                        }
-                    }
-                }
-                (view::error("wh-error", err))
-                button type="submit" class="primary" { "Add endpoint" }
-            }
-        }
-        section class="card" aria-labelledby="log" {
-            h2 id="log" { "Delivery log" }
-            @if log.is_empty() { (view::empty("No deliveries yet.")) } @else {
-                div class="scroll" tabindex="0" role="region" aria-labelledby="log" {
-                    table {
-                        thead { tr {
-                            th scope="col" { "Event" } th scope="col" { "Status" } th scope="col" { "Response" }
-                            th scope="col" { "Time" } th scope="col" { "Attempts" } th scope="col" { "When" }
-                            th scope="col" { span class="sr-only" { "Actions" } }
-                        } }
-                        tbody {
-                            @for d in &log {
-                                tr {
-                                    td data-label="Event" { code { (d.event) } }
-                                    td data-label="Status" { (view::badge(&d.status)) }
-                                    td data-label="Response" { (d.response_status.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))
-                                        @if let Some(e) = &d.error { br; span class="muted" { (e) } } }
-                                    td data-label="Time" { (d.duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())) }
-                                    td data-label="Attempts" { (d.attempts) }
-                                    td data-label="When" { time datetime=(d.occurred_at) { (d.occurred_at) } }
-                                    td {
-                                        form method="post" action=(format!("{base}/deliveries/{}/redeliver", d.id)) {
-                                            (view::csrf(me))
-                                            button type="submit" class="link" aria-label=(format!("Redeliver {}", d.id)) { "Redeliver" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    html_response(status, view::app_page(&format!("{} · webhooks", client.name), me, Some(&client), body))
-}
-
-async fn webhook_add(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = form_caller(&h, m.clone(), &f);
-    let events = f.iter().filter(|(k, _)| k == "events").map(|(_, v)| v.clone()).collect();
-    let description = Some(field_owned(&f, "description")).filter(|d| !d.is_empty());
-    let req = AdminWebhookCreate { url: field_owned(&f, "url"), events, description };
-    match s.api.admin_add_webhook(&c, &id, req).await {
-        Ok(created) => webhooks_view(&s, &m, &h, &me, &id, 50, None, Some(&created.secret), StatusCode::OK).await,
-        Err(e) if e.code == ErrorCode::InvalidRequest && !is_not_found(&e) => {
-            webhooks_view(&s, &m, &h, &me, &id, 50, Some(&e.message), None, StatusCode::BAD_REQUEST).await
-        }
-        Err(e) => refusal(&s, &m, Some(&me), e).await,
+/// Disables the app after a confirmation page.
+async fn app_disable(cx: Ctx, Path(id): Path<String>, Form(f): Form<Fields>) -> Response {
+    let me = or_return!(cx.me().await);
+    if !confirmed(&f) {
+        let client = tri!(cx.s, cx.m, me, cx.s.api.admin_client(&cx.viewer(), &id).await);
+        let action = format!("/console/apps/{id}/disable");
+        let back = format!("/console/apps/{id}");
+        let c = view::Confirm {
+            title: "Disable this app?",
+            question: html! {
+                "Disable " strong { (client.name) } " (" code { (client.client_id) } ")? Its secret, link tokens and \
+                access tokens stop working at once. This cannot be undone here."
+            },
+            action: &action,
+            hidden: &[],
+            button: "Disable app",
+            back: &back,
+        };
+        return html_response(StatusCode::OK, view::confirm(&me, &c));
     }
-}
-
-async fn webhook_test(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, wh)): Path<(String, String)>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
-    match s.api.admin_test_webhook(&c, &id, &wh).await {
-        Ok(_) => see_other(&format!("/console/apps/{id}/webhooks#log")),
-        Err(e) => refusal(&s, &m, None, e).await,
-    }
-}
-
-async fn redeliver(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, d)): Path<(String, String)>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
-    match s.api.admin_redeliver(&c, &id, &d).await {
-        Ok(()) => see_other(&format!("/console/apps/{id}/webhooks#log")),
-        Err(e) => refusal(&s, &m, None, e).await,
-    }
+    let r = cx.s.api.admin_disable_client(&cx.writer(&f), &id).await;
+    app_write(&cx, &id, r, |e| AppNotes { mode: Some(e), ..Default::default() }).await
 }
 
 // ------------------------------------------------------------------------------- grants
 
-async fn grants_page(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<AdminGrantQuery>,
-) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = caller(&h, m.clone(), None);
+async fn grants_page(cx: Ctx, Path(id): Path<String>, Query(q): Query<AdminGrantQuery>) -> Response {
+    let me = or_return!(cx.me().await);
+    let (s, m, c) = (&cx.s, &cx.m, cx.viewer());
     let client = tri!(s, m, me, s.api.admin_client(&c, &id).await);
     let search = q.q.clone().unwrap_or_default();
     let grants = tri!(s, m, me, s.api.admin_grants(&c, &id, q).await);
@@ -811,13 +680,7 @@ async fn grants_page(
             button type="submit" { "Search" }
         }
         @if grants.is_empty() { (view::empty("No grants.")) } @else {
-            div class="scroll" tabindex="0" role="region" aria-label="Grants" {
-                table {
-                    thead { tr {
-                        th scope="col" { "Grant" } th scope="col" { "User" } th scope="col" { "Scopes" }
-                        th scope="col" { "Expires" } th scope="col" { span class="sr-only" { "Actions" } }
-                    } }
-                    tbody {
+            (view::table(view::Named::Label("Grants"), &["Grant", "User", "Scopes", "Expires", ""], html! {
                         @for g in &grants {
                             tr {
                                 td data-label="Grant" { code { (g.grant_id) } }
@@ -825,48 +688,28 @@ async fn grants_page(
                                 td data-label="Scopes" { (g.scopes) }
                                 td data-label="Expires" { time datetime=(g.expires_at) { (g.expires_at) } }
                                 td {
-                                    form method="post" action=(format!("{base}/grants/{}/revoke", g.grant_id)) {
-                                        (view::csrf(&me))
-                                        button type="submit" class="danger" aria-label=(format!("Revoke {}", g.grant_id)) { "Revoke" }
+                                    @if may_change(&me, &client) {
+                                        (view::action_button(&me, &format!("{base}/grants/{}/revoke", g.grant_id), "Revoke", &format!("Revoke {}", g.grant_id), "danger"))
                                     }
                                 }
                             }
                         }
-                    }
-                }
-            }
+            }))
         }
     };
     html_response(StatusCode::OK, view::app_page(&format!("{} · grants", client.name), &me, Some(&client), body))
 }
 
-async fn revoke_grant(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Path((id, grant)): Path<(String, String)>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let c = form_caller(&h, m.clone(), &f);
-    match s.api.admin_revoke_grant(&c, &id, &grant).await {
-        Ok(()) => see_other(&format!("/console/apps/{id}/grants")),
-        Err(e) => refusal(&s, &m, None, e).await,
-    }
+async fn revoke_grant(cx: Ctx, Path((id, grant)): Path<(String, String)>, Form(f): Form<Fields>) -> Response {
+    let r = cx.s.api.admin_revoke_grant(&cx.writer(&f), &id, &grant).await;
+    cx.done(r, &format!("/console/apps/{id}/grants")).await
 }
 
 // -------------------------------------------------------------------------------- audit
 
-async fn audit_page(
-    State(s): State<AppState>,
-    Meta(m): Meta,
-    h: HeaderMap,
-    Query(q): Query<AdminAuditQuery>,
-) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = caller(&h, m.clone(), None);
+async fn audit_page(cx: Ctx, Query(q): Query<AdminAuditQuery>) -> Response {
+    let me = or_return!(cx.me().await);
+    let (s, m, c) = (&cx.s, &cx.m, cx.viewer());
     let client = match q.client_id.as_deref() {
         Some(id) => Some(tri!(s, m, me, s.api.admin_client(&c, id).await)),
         None => None,
@@ -875,13 +718,7 @@ async fn audit_page(
     let body = html! {
         @if let Some(cl) = &client { (view::app_nav(cl, "Audit")) }
         @if events.is_empty() { (view::empty("No events.")) } @else {
-            div class="scroll" tabindex="0" role="region" aria-label="Audit events" {
-                table {
-                    thead { tr {
-                        th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Outcome" }
-                        th scope="col" { "Who" } th scope="col" { "App" } th scope="col" { "Detail" }
-                    } }
-                    tbody {
+            (view::table(view::Named::Label("Audit events"), &["When", "What", "Outcome", "Who", "App", "Detail"], html! {
                         @for e in &events {
                             tr {
                                 td data-label="When" { time datetime=(e.at) { (e.at) } }
@@ -893,9 +730,7 @@ async fn audit_page(
                                     @if let Some(g) = &e.grant_id { " " code { (g) } } }
                             }
                         }
-                    }
-                }
-            }
+            }))
         }
     };
     html_response(StatusCode::OK, view::app_page("Audit trail", &me, client.as_ref(), body))
@@ -903,12 +738,9 @@ async fn audit_page(
 
 // -------------------------------------------------------------------------------- usage
 
-async fn usage_page(State(s): State<AppState>, Meta(m): Meta, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let me = match identity(&s, &h, &m).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let c = caller(&h, m.clone(), None);
+async fn usage_page(cx: Ctx, Path(id): Path<String>) -> Response {
+    let me = or_return!(cx.me().await);
+    let (s, m, c) = (&cx.s, &cx.m, cx.viewer());
     let client = tri!(s, m, me, s.api.admin_client(&c, &id).await);
     let u = tri!(s, m, me, s.api.admin_usage(&c, &id).await);
     let body = html! {

@@ -116,3 +116,76 @@ pub(super) fn badge(text: &str) -> Markup {
 pub(super) fn empty(text: &str) -> Markup {
     html! { p class="empty" { (text) } }
 }
+
+/// What a confirmation page asks about.
+pub(super) struct Confirm<'a> {
+    /// The page title (`<h1>`).
+    pub title: &'a str,
+    /// The question, in full.
+    pub question: Markup,
+    /// Where the confirmed form posts (with `confirm=yes` and `hidden`).
+    pub action: &'a str,
+    /// More fields the action needs.
+    pub hidden: &'a [(&'a str, &'a str)],
+    /// The confirming button's label.
+    pub button: &'a str,
+    /// Where "Cancel" leads.
+    pub back: &'a str,
+}
+
+/// A page asking to confirm a destructive action: the question, the confirming button (which
+/// gets the focus order's first place after the question) and a way back. No script needed.
+pub(super) fn confirm(me: &AdminIdentity, c: &Confirm<'_>) -> Markup {
+    let body = html! {
+        section class="card narrow" aria-labelledby="confirm-q" {
+            p id="confirm-q" { (c.question) }
+            form method="post" action=(c.action) class="row" {
+                (csrf(me))
+                input type="hidden" name="confirm" value="yes";
+                @for (k, v) in c.hidden { input type="hidden" name=(k) value=(v); }
+                button type="submit" class="danger" aria-describedby="confirm-q" { (c.button) }
+                a class="button" href=(c.back) { "Cancel" }
+            }
+        }
+    };
+    page(c.title, Some(me), body)
+}
+
+/// A small form posting to `action` with one button (the page asks to confirm when needed).
+pub(super) fn action_button(me: &AdminIdentity, action: &str, label: &str, aria: &str, class: &str) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" {
+            (csrf(me))
+            button type="submit" class=(class) aria-label=(aria) { (label) }
+        }
+    }
+}
+
+/// What names a table's region for screen readers.
+pub(super) enum Named<'a> {
+    /// The id of the heading above it.
+    By(&'a str),
+    /// A label of its own.
+    Label(&'a str),
+}
+
+/// A data table in a region that scrolls sideways (focusable, so keyboards can scroll it):
+/// column headers `cols`, an empty one being the actions column (named for screen readers).
+pub(super) fn table(name: Named<'_>, cols: &[&str], rows: Markup) -> Markup {
+    let (by, label) = match name {
+        Named::By(id) => (Some(id), None),
+        Named::Label(l) => (None, Some(l)),
+    };
+    html! {
+        div class="scroll" tabindex="0" role="region" aria-labelledby=[by] aria-label=[label] {
+            table {
+                thead { tr {
+                    @for c in cols {
+                        th scope="col" { @if c.is_empty() { span class="sr-only" { "Actions" } } @else { (c) } }
+                    }
+                } }
+                tbody { (rows) }
+            }
+        }
+    }
+}

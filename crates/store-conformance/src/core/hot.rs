@@ -1,0 +1,117 @@
+//! [`HotPathStore`](kc_ports::store::HotPathStore)'s reads: a client with one of its access
+//! tokens and what the caller asks for, in one step.
+
+use super::fixtures::*;
+use super::CoreStore;
+use kc_domain::{ClientId, ClientRecord, OsSecretRng, TokenKind};
+use kc_ports::store::{AccessDetail, GrantLimits};
+
+fn yes(_: &ClientRecord) -> bool {
+    true
+}
+
+fn no(_: &ClientRecord) -> bool {
+    false
+}
+
+/// `client_access` finds the client, and for an admitted caller its own access token with the
+/// grant and the detail asked for; a refused caller, a foreign or unknown token read no token.
+pub async fn client_access_reads_in_one_step<S: CoreStore>(s: S) {
+    let c = client(&s).await;
+    let other = client(&s).await;
+    let (g, access, signed) = grant(&s, &c.id, "openid users:read").await;
+    let (_, foreign, _) = grant(&s, &other.id, "openid").await;
+    must(s.set_grant_limits(&g.id, Some(Some(7)), Some(true)).await, "set_grant_limits");
+    let now = at(30);
+
+    let none = must(
+        s.client_access(&ClientId::generate(&OsSecretRng), Some(&access), AccessDetail::Grant, now, &yes).await,
+        "client_access",
+    );
+    assert!(none.is_none(), "an unknown client is None");
+    let bare = must(s.client_access(&c.id, None, AccessDetail::Grant, now, &yes).await, "client_access")
+        .unwrap_or_else(|| panic!("client not found"));
+    assert_eq!((bare.client, bare.token), (c.clone(), None), "without a token, the client alone");
+    let refused = must(s.client_access(&c.id, Some(&access), AccessDetail::User, now, &no).await, "client_access")
+        .unwrap_or_else(|| panic!("client not found"));
+    assert_eq!((refused.client, refused.token), (c.clone(), None), "a caller the admit check refuses reads no token");
+    let foreign_read =
+        must(s.client_access(&c.id, Some(&foreign), AccessDetail::Grant, now, &yes).await, "client_access")
+            .unwrap_or_else(|| panic!("client not found"));
+    assert_eq!(foreign_read.token, None, "another client's token is not read");
+    let unknown = must(
+        s.client_access(&c.id, Some(&digest(TokenKind::Access)), AccessDetail::Grant, now, &yes).await,
+        "client_access",
+    )
+    .unwrap_or_else(|| panic!("client not found"));
+    assert_eq!(unknown.token, None, "an unknown token is None");
+
+    let plain = must(s.client_access(&c.id, Some(&access), AccessDetail::Grant, now, &yes).await, "client_access")
+        .and_then(|a| a.token)
+        .unwrap_or_else(|| panic!("the token is not read"));
+    assert_eq!(
+        (plain.grant.clone(), plain.token_expires_at),
+        (g.clone(), g.expires_at),
+        "the token's grant and expiry"
+    );
+    let ws = must(s.client_access(&c.id, Some(&access), AccessDetail::Workspace, now, &yes).await, "client_access")
+        .and_then(|a| a.token)
+        .unwrap_or_else(|| panic!("the token is not read"));
+    let name = must(s.find_workspace(&signed.workspace).await, "find_workspace").map(|w| w.name);
+    assert_eq!(
+        (ws.grant, ws.workspace_name, ws.user),
+        (g.clone(), name, None),
+        "Workspace detail: the workspace's name"
+    );
+    let user = must(s.client_access(&c.id, Some(&access), AccessDetail::User, now, &yes).await, "client_access")
+        .and_then(|a| a.token)
+        .unwrap_or_else(|| panic!("the token is not read"));
+    assert_eq!(user.user, must(s.find_user(&signed.user).await, "find_user"), "User detail: the grant's user");
+    assert_eq!(
+        user.limits,
+        Some(GrantLimits { transaction_limit: Some(7), enable_limiter: true }),
+        "User detail: the grant's limits"
+    );
+
+    assert!(must(s.disable_client(&c.id, at(40)).await, "disable_client"));
+    let disabled = must(s.client_access(&c.id, None, AccessDetail::Grant, at(41), &yes).await, "client_access")
+        .unwrap_or_else(|| panic!("a disabled client is still read"));
+    assert!(disabled.client.disabled, "the read sees the client disabled at once");
+}
+
+/// `create_link_session` stores the session and appends its audit event together; a digest
+/// stored twice is `Conflict` and appends nothing.
+pub async fn create_link_session_audits_in_one_step<S: CoreStore>(s: S) {
+    let c = client(&s).await;
+    let n = new_session(&c.id, "openid");
+    let event = kc_ports::store::AuditEvent {
+        at: at(0),
+        kind: "link_token.create".into(),
+        outcome: "success".into(),
+        client_id: Some(c.id.to_string()),
+        grant_id: None,
+        user_id: None,
+        ip: None,
+        request_id: Some("req-link".into()),
+        detail: None,
+    };
+    must(s.create_link_session(&n, &event).await, "create_link_session");
+    let l = reread(&s, &n.digest).await;
+    assert_eq!((l.client_id, l.completed_at, l.user_id), (c.id.clone(), None, None), "the session is stored");
+    assert_eq!(
+        must(s.list_audit(Some(c.id.to_string()), None, 10).await, "list_audit"),
+        vec![event.clone()],
+        "with its audit event"
+    );
+    let mut dup = new_session(&c.id, "openid");
+    dup.digest = n.digest.clone();
+    match s.create_link_session(&dup, &event).await {
+        Err(kc_ports::store::StoreError::Conflict(_)) => {}
+        other => panic!("a link-token digest stored twice must be Conflict, got {other:?}"),
+    }
+    assert_eq!(
+        must(s.list_audit(Some(c.id.to_string()), None, 10).await, "list_audit").len(),
+        1,
+        "a refused session appends no audit event"
+    );
+}
