@@ -405,9 +405,10 @@ impl LedgerStore for SeaStore {
         if ids.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let mut select = ledger_transaction::Entity::find()
-            .filter(T::WorkspaceId.eq(ws.as_str()))
-            .filter(T::IntegrationId.is_in(ids));
+        // The integration ids are the workspace's own (and unique), so they alone scope the count:
+        // `(integration_id, platform_tx_id)` then covers it without visiting the rows. The page
+        // also filters by workspace, for `idx_ledger_transactions_order` to serve its order.
+        let mut select = ledger_transaction::Entity::find().filter(T::IntegrationId.is_in(ids));
         if !q.currency_ids.is_empty() {
             let legs = Query::select()
                 .column(ledger_leg::Column::TransactionId)
@@ -444,6 +445,7 @@ impl LedgerStore for SeaStore {
             select = select.filter(T::Timestamp.lte(t));
         }
         let total = select.clone().count(&self.db).await.map_err(crate::db_err)?;
+        let mut select = select.filter(T::WorkspaceId.eq(ws.as_str()));
         if let Some(k) = &q.after {
             // Row-value comparison: served by idx_ledger_transactions_order on both engines.
             let key = Expr::tuple([
