@@ -11,6 +11,12 @@ use std::process::ExitCode;
 
 mod operators;
 
+/// mimalloc instead of the system allocator: the hot paths allocate many small, short-lived
+/// buffers, and glibc's `malloc`/`free` were the largest user-space frames in their profiles
+/// (`docs/benchmarks.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Kryptos Connect: a self-hostable portfolio-sharing authorization server.
 #[derive(Parser)]
 #[command(version, about)]

@@ -146,8 +146,15 @@ impl Service {
         creds: &ClientCredentials,
         meta: &RequestMeta,
     ) -> Result<ClientRecord, ApiError> {
+        // The hot path's client read (no token): one indexed read, on SQLite's direct path.
         let found = match creds.client_id.parse::<ClientId>() {
-            Ok(id) => self.ports.store.find_client(&id).await.map_err(store_error)?,
+            Ok(id) => self
+                .ports
+                .hot
+                .client_access(&id, None, kc_ports::AccessDetail::Grant, self.now(), &|_| false)
+                .await
+                .map_err(store_error)?
+                .map(|access| access.client),
             Err(_) => None,
         };
         self.verify_client(creds, meta, found).await

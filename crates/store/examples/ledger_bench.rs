@@ -1,10 +1,15 @@
 //! The ledger at scale (issue 15), run by `cargo xtask bench --only ledger`: ingest and
-//! process N transactions across W wallets of one workspace on SQLite or PostgreSQL, then
-//! compare deep pages of the transactions list read by offset and by keyset.
+//! process N transactions across W wallets of one workspace on SQLite or PostgreSQL, compare
+//! deep pages of the transactions list read by offset and by keyset, and compare what the Data
+//! API pays for its transactions page and holdings on that workspace and on one with an empty
+//! ledger.
 //!
 //! ```text
 //! cargo run --release -p kc-store --example ledger_bench -- --db sqlite --transactions 100000 --wallets 10
 //! ```
+//!
+//! `--runs N` sets the Data API runs (at least 15); `--keep` leaves the database (and prints
+//! its URL) for `EXPLAIN` by hand.
 //!
 //! What it does, timing each step:
 //!
@@ -20,19 +25,39 @@
 //!    the median of 15 runs (each includes the `totalCount` query over every match). On
 //!    PostgreSQL the tables are `ANALYZE`d after the ingest, as autovacuum would.
 //!
+//! 4. **Data API, empty vs big**: three workspaces made the way an integrator's users make them
+//!    (link token, guest sign-in, consent, the sandbox wallet, public token exchanged for an
+//!    access token), each given W more wallets with the same live balances (a finished sync job
+//!    each): `empty` gets no transaction, `small` 150 (a full first page), the big one the N
+//!    above. Then `Service::transactions` (the first page, `GET /api/v1/transactions` without
+//!    parameters: 100 rows newest first with `totalCount`) and `Service::holdings`
+//!    (`GET /api/v1/holdings`: balances, cost basis and PnL from the ledger's positions) — the
+//!    very calls the HTTP handlers make, client authentication and grant check included — are
+//!    timed on the three in turn, `--runs` times each (default 31, at least 15, after 3 warm-up
+//!    rounds): median, p95, big/empty and big/small.
+//!
 //! Prints one `key: value` line per figure and the peak RSS of the process (`VmHWM`).
 
-use kc_domain::{Clock, SyncStatus, SystemClock, WorkspaceId};
+use kc_api::{
+    BearerToken, ClientCredentials, ConnectApi, ConsentRequest, CreateIntegrationRequest, CreateLinkTokenRequest,
+    DataApi, ExchangeRequest, HoldingsQuery, LinkTokenCredential, RequestMeta, TransactionsApi, TransactionsQuery,
+    WidgetApi,
+};
+use kc_domain::{Clock, SyncStatus, SystemClock, WorkspaceId, SANDBOX_ETHEREUM_ADDRESS};
 use kc_ports::{
     ChainPosition, Decimal, HistoricalPriceSource, IntegrationRecord, IntegrationStore, LedgerAsset, LedgerLegRecord,
-    LedgerQuery, LedgerStore, NewLedgerTx, PriceError,
+    LedgerQuery, LedgerStore, NewLedgerTx, PriceError, SnapshotRow,
 };
 use kc_service::ledger::{process, transaction_id, LedgerPorts, LedgerSettings};
+use kc_service::{Embedded, NewClient, Service};
 use kc_store::{DatabaseSettings, SeaStore};
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+
+/// The small workspace's ledger: a little more than the first page.
+const SMALL_LEDGER: usize = 150;
 
 struct NoPrices;
 
@@ -141,81 +166,11 @@ fn generate(w: usize, wallets: usize, n: usize, start: OffsetDateTime) -> (NewLe
     (tx, receipt)
 }
 
-async fn median<F, Fut>(runs: usize, mut f: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let t = Instant::now();
-        f().await;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    times[runs / 2]
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let db = arg("--db").unwrap_or_else(|| "sqlite".to_owned());
-    let total: usize = arg("--transactions").map(|s| s.parse()).transpose()?.unwrap_or(100_000);
-    let wallets: usize = arg("--wallets").map(|s| s.parse()).transpose()?.unwrap_or(10).max(1);
-    let dir = std::env::temp_dir().join(format!("kc-ledger-bench-{}", std::process::id()));
-    let (url, cleanup) = match db.as_str() {
-        "sqlite" => {
-            std::fs::create_dir_all(&dir)?;
-            (format!("sqlite://{}?mode=rwc", dir.join("kryptos.db").display()), None)
-        }
-        "postgres" => {
-            let admin = std::env::var("KC_TEST_PG_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-            let name = format!("kc_ledger_bench_{}", std::process::id());
-            let conn = Database::connect(&admin).await?;
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).ok_or("KC_TEST_PG_URL names no database")?;
-            (format!("{base}/{name}"), Some((conn, name)))
-        }
-        other => return Err(format!("--db must be sqlite or postgres, not {other}").into()),
-    };
-    let store = SeaStore::connect(&DatabaseSettings::new(url.clone())).await?;
-    store.migrate().await?;
-    let clock = SystemClock;
-    let ws = WorkspaceId::from_stored("00000000-0000-4000-9000-00000000bench".to_owned());
-    // The workspace row the integrations refer to (no store call creates a bare workspace).
-    let raw = Database::connect(&url).await?;
-    raw.execute_unprepared(&format!(
-        "INSERT INTO workspaces (id, name, created_at) VALUES ('{}', 'ledger bench', 0)",
-        ws.as_str()
-    ))
-    .await?;
-    drop(raw);
-    let ids: Vec<String> = (0..wallets).map(|w| format!("wal_bench{w:02}")).collect();
-    for (w, id) in ids.iter().enumerate() {
-        store
-            .insert_integration(&IntegrationRecord {
-                id: id.clone(),
-                workspace_id: ws.clone(),
-                provider: "ethereum".to_owned(),
-                category: "blockchain".to_owned(),
-                address: Some(format!("0x{w:040x}")),
-                alias: None,
-                account_name: None,
-                credentials: None,
-                credential_fingerprint: None,
-                sync_status: SyncStatus::Queued,
-                last_error: None,
-                last_synced_at: None,
-                total_transactions: 0,
-                created_at: clock.now(),
-                verified_at: None,
-                proof_method: None,
-            })
-            .await?;
-    }
-
-    // Generate: `total` transactions over the wallets (a send's receipt counts as one).
-    let start = OffsetDateTime::from_unix_timestamp(1_700_000_000)?;
+/// `total` transactions over the wallets `ids` (a send's receipt counts as one), per wallet in
+/// chain order.
+fn ledger(total: usize, ids: &[String]) -> Vec<Vec<NewLedgerTx>> {
+    let wallets = ids.len();
+    let start = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_700_000_000);
     let mut per_wallet: Vec<Vec<NewLedgerTx>> = vec![Vec::new(); wallets];
     let mut made = 0;
     let mut n = 0;
@@ -242,6 +197,152 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             t.id = transaction_id(&ids[w], &t.platform_tx_id);
         }
     }
+    per_wallet
+}
+
+async fn median<F, Fut>(runs: usize, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f().await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+/// The nearest-rank `pct` percentile of sorted durations.
+fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+    let rank = (sorted.len() * pct).div_ceil(100).max(1);
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// An integrator's grant on a new guest workspace (the widget flow, as a browser would drive
+/// it): the client's credentials, the access token and the workspace.
+async fn grant(
+    service: &Service,
+    store: &SeaStore,
+    creds: &ClientCredentials,
+) -> Result<(BearerToken, WorkspaceId), Box<dyn std::error::Error>> {
+    let m = RequestMeta::default();
+    let link = service.create_link_token(creds, &m, CreateLinkTokenRequest::default()).await?;
+    let l = LinkTokenCredential::new(&link.link_token);
+    service.auth_anonymous(&l, &m).await?;
+    service.consent(&l, &m, ConsentRequest { approve: true }).await?;
+    let wallet = CreateIntegrationRequest {
+        provider: "ethereum".to_owned(),
+        address: Some(SANDBOX_ETHEREUM_ADDRESS.to_owned()),
+        ..Default::default()
+    };
+    let wallet = service.create_integration(&l, &m, wallet).await?;
+    let public = service.complete(&l, &m).await?.public_token.ok_or("no public token for a new user")?;
+    let exchanged = service.exchange_public_token(creds, &m, ExchangeRequest { public_token: public }).await?;
+    let ws = store.find_integration(&wallet.wallet_id).await?.ok_or("the connected wallet is gone")?.workspace_id;
+    Ok((BearerToken::new(exchanged.access_token), ws))
+}
+
+/// The live balances every bench wallet reports (what a finished balance sync stores).
+fn balances() -> Vec<SnapshotRow> {
+    ["ethereum", "usdc"]
+        .into_iter()
+        .map(|token| {
+            let a = asset(token);
+            SnapshotRow {
+                token_id: a.token_id,
+                symbol: a.symbol.clone(),
+                public_name: a.public_name,
+                chain_id: a.chain_id,
+                contract_address: a.contract_address,
+                logo_url: String::new(),
+                category: "crypto".to_owned(),
+                asset_type: a.asset_type,
+                decimals: a.decimals,
+                quantity: if token == "ethereum" { "12.5".to_owned() } else { "4200".to_owned() },
+            }
+        })
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let db = arg("--db").unwrap_or_else(|| "sqlite".to_owned());
+    let total: usize = arg("--transactions").map(|s| s.parse()).transpose()?.unwrap_or(100_000);
+    let wallets: usize = arg("--wallets").map(|s| s.parse()).transpose()?.unwrap_or(10).max(1);
+    let dir = std::env::temp_dir().join(format!("kc-ledger-bench-{}", std::process::id()));
+    let (url, cleanup) = match db.as_str() {
+        "sqlite" => {
+            std::fs::create_dir_all(&dir)?;
+            (format!("sqlite://{}?mode=rwc", dir.join("kryptos.db").display()), None)
+        }
+        "postgres" => {
+            let admin = std::env::var("KC_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let name = format!("kc_ledger_bench_{}", std::process::id());
+            let conn = Database::connect(&admin).await?;
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).ok_or("KC_TEST_PG_URL names no database")?;
+            (format!("{base}/{name}"), Some((conn, name)))
+        }
+        other => return Err(format!("--db must be sqlite or postgres, not {other}").into()),
+    };
+    let store = SeaStore::connect(&DatabaseSettings::new(url.clone())).await?;
+    store.migrate().await?;
+    let runs: usize = arg("--runs").map(|s| s.parse()).transpose()?.unwrap_or(31).max(15);
+    let clock = SystemClock;
+    // The service the HTTP server runs, on this store (no workers: nothing runs behind the bench).
+    let service = Embedded::builder(Arc::new(store.clone()), b"ledger-bench-pepper-of-32-bytes!".to_vec())
+        .build()?
+        .service()
+        .clone();
+    let (client, secret) = service.register_client(NewClient::sandbox("Ledger bench")).await?;
+    let creds = ClientCredentials::new(client.id.to_string(), secret.expose().to_owned());
+    // Workspaces alike but for the ledger: `empty` never gets a transaction.
+    let (empty_token, empty_ws) = grant(&service, &store, &creds).await?;
+    let (token, ws) = grant(&service, &store, &creds).await?;
+    // And one whose ledger just fills the first page: what 100 rows cost at any ledger size.
+    let (small_token, small_ws) = grant(&service, &store, &creds).await?;
+    let small_ids: Vec<String> = (0..wallets).map(|w| format!("wal_small{w:02}")).collect();
+    let ids: Vec<String> = (0..wallets).map(|w| format!("wal_bench{w:02}")).collect();
+    for (w, (workspace, id)) in ids
+        .iter()
+        .map(|id| (&ws, id.clone()))
+        .chain((0..wallets).map(|w| (&empty_ws, format!("wal_empty{w:02}"))))
+        .chain(small_ids.iter().map(|id| (&small_ws, id.clone())))
+        .enumerate()
+    {
+        store
+            .insert_integration(&IntegrationRecord {
+                id: id.clone(),
+                workspace_id: workspace.clone(),
+                provider: "ethereum".to_owned(),
+                category: "blockchain".to_owned(),
+                address: Some(format!("0x{w:040x}")),
+                alias: None,
+                account_name: None,
+                credentials: None,
+                credential_fingerprint: None,
+                sync_status: SyncStatus::Queued,
+                last_error: None,
+                last_synced_at: None,
+                total_transactions: 0,
+                created_at: clock.now(),
+                verified_at: None,
+                proof_method: None,
+            })
+            .await?;
+        store.enqueue_sync(&id, "latest", clock.now()).await?;
+    }
+    // Every wallet's balance sync (the widget's sandbox wallets' too) finishes with the same rows.
+    while let Some(job) = store.claim_sync_job("bench", clock.now(), time::Duration::minutes(5)).await? {
+        store.finish_sync_job(&job, "bench", &balances(), clock.now()).await?;
+    }
+
+    // Generate: `total` transactions over the wallets (a send's receipt counts as one).
+    let per_wallet = ledger(total, &ids);
     let legs: usize = per_wallet.iter().flatten().map(|t| t.legs.len()).sum();
     let generated_mb = peak_rss_mb();
 
@@ -326,6 +427,72 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(offset_page),
         ms(keyset_page)
     );
+
+    // 4. The Data API on the empty, the small and the big workspace, in turn.
+    for (w, txs) in ledger(SMALL_LEDGER, &small_ids).iter().enumerate() {
+        store.add_ledger_page(&small_ws, &small_ids[w], txs, None, clock.now()).await?;
+    }
+    process(&ports, &small_ws, &clock).await?;
+    let m = RequestMeta::default();
+    let transactions = |token: &BearerToken| {
+        let (service, creds, m, token) = (&service, &creds, &m, token.clone());
+        async move {
+            let page =
+                service.transactions(creds, &token, m, TransactionsQuery::default()).await.expect("transactions");
+            (page.data.len(), page.pagination.total_count)
+        }
+    };
+    let holdings = |token: &BearerToken| {
+        let (service, creds, m, token) = (&service, &creds, &m, token.clone());
+        async move { service.holdings(creds, &token, m, HoldingsQuery::default()).await.expect("holdings") }
+    };
+    assert_eq!(transactions(&empty_token).await, (0, 0), "the empty workspace has no transaction");
+    assert_eq!(transactions(&small_token).await, (100, SMALL_LEDGER as u64), "the small workspace fills a page");
+    assert_eq!(transactions(&token).await, (100, rows), "the big workspace's first page and totalCount");
+    let (h_empty, h_big) = (holdings(&empty_token).await, holdings(&token).await);
+    assert_eq!(h_empty.holdings.len(), h_big.holdings.len(), "the same assets in both workspaces");
+    assert_eq!(h_empty.summary.total_cost_basis.0, "0", "no cost basis without a ledger");
+    assert_ne!(h_big.summary.total_cost_basis.0, "0", "the big workspace's cost basis comes from its ledger");
+    let tokens = [&empty_token, &small_token, &token];
+    for _ in 0..3 {
+        for t in tokens {
+            transactions(t).await;
+            holdings(t).await;
+        }
+    }
+    let (mut tx_times, mut holding_times) = ([(); 3].map(|_| Vec::new()), [(); 3].map(|_| Vec::new()));
+    for _ in 0..runs {
+        for (i, t) in tokens.into_iter().enumerate() {
+            let at = Instant::now();
+            transactions(t).await;
+            tx_times[i].push(at.elapsed());
+        }
+        for (i, t) in tokens.into_iter().enumerate() {
+            let at = Instant::now();
+            holdings(t).await;
+            holding_times[i].push(at.elapsed());
+        }
+    }
+    for v in tx_times.iter_mut().chain(holding_times.iter_mut()) {
+        v.sort();
+    }
+
+    for (name, [empty, small, big]) in [("transactions page", &tx_times), ("holdings", &holding_times)] {
+        let figures =
+            |t: &[Duration]| format!("median {:.2} ms p95 {:.2} ms", ms(percentile(t, 50)), ms(percentile(t, 95)));
+        let ratio = |a: &[Duration], b: &[Duration], pct| ms(percentile(a, pct)) / ms(percentile(b, pct));
+        println!(
+            "data api {name}, {runs} runs: empty ledger {}; {SMALL_LEDGER} transactions {}; {rows} transactions {}; \
+             big/empty median {:.2}x p95 {:.2}x; big/small median {:.2}x p95 {:.2}x",
+            figures(empty),
+            figures(small),
+            figures(big),
+            ratio(big, empty, 50),
+            ratio(big, empty, 95),
+            ratio(big, small, 50),
+            ratio(big, small, 95),
+        );
+    }
     println!(
         "peak RSS: {:.0} MB (after generating the input {generated_mb:.0} MB, after ingest {ingest_mb:.0} MB, after the first processing {process_mb:.0} MB); RSS at the end {:.0} MB",
         peak_rss_mb(),
@@ -333,7 +500,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     drop(ports);
+    drop(service);
     drop(store);
+    if std::env::args().any(|a| a == "--keep") {
+        // For EXPLAIN by hand: the database stays, and so does the SQLite directory.
+        println!("kept: {url} (workspace {})", ws.as_str());
+        return Ok(());
+    }
     if let Some((conn, name)) = cleanup {
         conn.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await?;
     }

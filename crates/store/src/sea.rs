@@ -19,18 +19,22 @@ use kc_domain::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 mod audit;
+mod batch;
 mod claim;
 mod clients;
 mod console;
 pub(crate) mod console_entities;
+#[cfg(feature = "sqlite")]
+mod direct;
 mod grants;
+mod holdings;
 mod hot;
 mod integrations;
 mod ledger;
@@ -38,7 +42,9 @@ mod limits;
 pub(crate) mod oidc;
 mod ops;
 mod outbox;
+mod pool;
 mod sessions;
+mod shape;
 mod sign_in;
 mod wallets;
 mod webhooks;
@@ -65,10 +71,15 @@ impl DatabaseSettings {
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
-    /// SQLite (file): a one-connection pool for the hot-path writes, so concurrent writers
-    /// queue for it in the pool (FIFO) instead of sleeping in SQLite's busy handler. `None`
-    /// on PostgreSQL and in-memory SQLite: `db` takes the writes.
-    writer: Option<DatabaseConnection>,
+    /// How long a hot-path read on the pool may take before it answers 503 (the acquire
+    /// timeout; see [`pool`]).
+    read_deadline: Duration,
+    /// PostgreSQL: the task that coalesces concurrent link-session writes (see [`batch`]).
+    link_batcher: Option<batch::LinkSessionBatcher>,
+    /// SQLite (file): the hot paths' direct readers and group-commit writer (see
+    /// [`direct`]). `None` on PostgreSQL and in-memory SQLite: `db` takes everything.
+    #[cfg(feature = "sqlite")]
+    direct: Option<std::sync::Arc<direct::Direct>>,
 }
 
 fn ms(t: OffsetDateTime) -> i64 {
@@ -272,25 +283,73 @@ impl SeaStore {
                     .foreign_keys(true)
             });
         }
-        let writer = if is_sqlite && !settings.url.contains(":memory:") {
-            let mut w = opts.clone();
-            w.max_connections(1).min_connections(1);
-            Some(Database::connect(w).await.map_err(crate::db_err)?)
+        if is_sqlite {
+            opts = pool::without_ping(opts);
+        }
+        #[cfg(feature = "postgres")]
+        let db = if is_sqlite {
+            Database::connect(opts).await.map_err(crate::db_err)?
         } else {
-            None
+            pool::connect_postgres(opts).await.map_err(crate::db_err)?
         };
+        #[cfg(not(feature = "postgres"))]
         let db = Database::connect(opts).await.map_err(crate::db_err)?;
-        Ok(Self { db, writer })
+        #[cfg(feature = "sqlite")]
+        let direct = if is_sqlite { direct::Direct::open(&settings.url)?.map(std::sync::Arc::new) } else { None };
+        let link_batcher = (!is_sqlite).then(|| batch::LinkSessionBatcher::start(db.clone()));
+        Ok(Self {
+            db,
+            read_deadline: settings.acquire_timeout,
+            link_batcher,
+            #[cfg(feature = "sqlite")]
+            direct,
+        })
     }
 
-    /// Wraps an existing connection (for embedding in a larger system).
+    /// Wraps an existing connection (for embedding in a larger system). Every statement goes
+    /// through it (no direct SQLite path).
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db, writer: None }
+        Self {
+            db,
+            read_deadline: DatabaseSettings::new("").acquire_timeout,
+            link_batcher: None,
+            #[cfg(feature = "sqlite")]
+            direct: None,
+        }
     }
 
-    /// The connection hot-path writes go through (see the `writer` field).
-    fn writer(&self) -> &DatabaseConnection {
-        self.writer.as_ref().unwrap_or(&self.db)
+    /// Calls `observer` with the text of every statement this store sends, on every path
+    /// (sea-orm's pool and SQLite's direct path): for statement-count budgets in tests and
+    /// for diagnostics. Set it before sharing the store.
+    pub fn observe_statements(&mut self, observer: std::sync::Arc<dyn Fn(&str) + Send + Sync>) {
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            direct.observe(observer.clone());
+        }
+        self.db.set_metric_callback(move |info| observer(&info.statement.sql));
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// SQLite's direct path, when this is a SQLite file.
+    #[cfg(feature = "sqlite")]
+    fn direct(&self) -> Option<&direct::Direct> {
+        self.direct.as_deref()
+    }
+
+    /// Inserts one row: on a SQLite file through the group-commit writer, elsewhere through
+    /// the pool.
+    async fn insert_row(&self, insert: sea_orm::sea_query::InsertStatement) -> StoreResult<()> {
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            direct.writer.write(move |c| c.execute(&insert).map(drop).map_err(direct::Undo::from)).await?;
+            return Ok(());
+        }
+        let backend = self.db.get_database_backend();
+        self.db.execute(backend.build(&insert)).await.map_err(crate::db_err)?;
+        Ok(())
     }
 
     /// Applies pending migrations. On PostgreSQL the whole run holds a transaction-scoped

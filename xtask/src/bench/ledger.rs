@@ -1,8 +1,9 @@
 //! The ledger target of `cargo xtask bench` (`--only ledger`, also part of a full run): builds
 //! `crates/store/examples/ledger_bench.rs` in release and runs it on each database asked
 //! (`--db`), with `--ledger-transactions N` (default 100 000) across 10 wallets. It ingests and
-//! processes the ledger and compares deep pages of the transactions list by offset and by
-//! keyset; see the example's docs for what each figure means.
+//! processes the ledger, compares deep pages of the transactions list by offset and by keyset,
+//! and times the Data API's transactions page and holdings (the service calls the HTTP handlers
+//! make) on an empty, a one-page and the big ledger; see the example's docs for each figure.
 
 use super::Options;
 use crate::{cargo, run_cmd, use_locked};

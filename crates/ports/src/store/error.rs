@@ -2,7 +2,7 @@
 //! Adapters map their driver's errors onto it (`kc-store` maps sea-orm's).
 
 /// A persistence failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached right now; retrying later may succeed (HTTP 503).
     #[error("database unavailable: {0}")]

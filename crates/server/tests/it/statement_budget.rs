@@ -1,15 +1,14 @@
-//! Statement budgets of the hot paths: every SQL statement the service sends through sea-orm is
-//! counted (sea-orm's metric callback on the store's connection), and each endpoint must stay
-//! within its budget — check-session 1, userinfo 1, holdings ≤ 3, exchange 3 on PostgreSQL (the
-//! client, the token with the webhook endpoints, then all the writes as one statement inside a
-//! `BEGIN`/`COMMIT`, which the callback does not count). A test here fails when someone adds a
-//! query to a hot path.
+//! Statement budgets of the hot paths: every SQL statement the store sends is counted
+//! (`SeaStore::observe_statements`: sea-orm's metric callback and SQLite's direct path), and each
+//! endpoint must stay within its budget — check-session 1, userinfo 1, holdings ≤ 3, link-token 2
+//! on PostgreSQL (3 on SQLite), exchange 3 on PostgreSQL (the client, the token with the webhook
+//! endpoints, then all the writes as one statement inside a `BEGIN`/`COMMIT`, which the callback
+//! does not count). A test here fails when someone adds a query to a hot path.
 
 use crate::helpers::{fresh_database, Db};
 use kc_api::*;
 use kc_service::{NewClient, Ports, Service};
 use kc_store::{DatabaseSettings, SeaStore};
-use sea_orm::{ConnectOptions, Database};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -23,19 +22,16 @@ struct Counted {
 impl Counted {
     async fn new(db: Db) -> Self {
         let (url, _dir) = fresh_database(db).await;
-        // The same pool settings as the server's own store.
-        let settings = DatabaseSettings::new(url.clone());
-        let mut opts = ConnectOptions::new(url);
-        opts.max_connections(settings.max_connections).sqlx_logging(false);
-        let mut conn = Database::connect(opts).await.expect("database reachable");
+        // The server's own store and pool settings: on a SQLite file that includes the direct
+        // path (rusqlite readers and the group-commit writer), whose statements count too.
+        let mut store = SeaStore::connect(&DatabaseSettings::new(url)).await.expect("database reachable");
         let count = Arc::new(AtomicUsize::new(0));
         let sql = Arc::new(Mutex::new(Vec::new()));
         let (c, s) = (count.clone(), sql.clone());
-        conn.set_metric_callback(move |info| {
+        store.observe_statements(Arc::new(move |statement: &str| {
             c.fetch_add(1, Ordering::SeqCst);
-            s.lock().expect("sql log").push(info.statement.sql.clone());
-        });
-        let store = SeaStore::from_connection(conn);
+            s.lock().expect("sql log").push(statement.to_owned());
+        }));
         store.migrate().await.expect("migrated");
         let hot: Arc<dyn kc_store::HotPathStore> = Arc::new(store.clone());
         let ledger: Arc<dyn kc_store::LedgerStore> = Arc::new(store.clone());
@@ -72,6 +68,14 @@ async fn public_token(svc: &Service, creds: &ClientCredentials) -> String {
     let link = LinkTokenCredential::new(link.link_token);
     svc.auth_anonymous(&link, &meta).await.expect("guest");
     svc.consent(&link, &meta, ConsentRequest { approve: true }).await.expect("consent");
+    // A wallet, so that holdings reads a workspace with an integration (its budget must not
+    // grow with the number of integrations).
+    let wallet = CreateIntegrationRequest {
+        provider: "ethereum".into(),
+        address: Some(crate::data_api::SANDBOX_ETH.into()),
+        ..Default::default()
+    };
+    svc.create_integration(&link, &meta, wallet).await.expect("wallet");
     svc.complete(&link, &meta).await.expect("complete").public_token.expect("a public token")
 }
 
@@ -94,6 +98,13 @@ async fn budgets_hold(db: Db) {
     let (res, n, sql) = c.measure(svc.holdings(&creds, &bearer, &meta, HoldingsQuery::default())).await;
     res.expect("holdings");
     assert!(n <= 3, "holdings on {db:?} sends at most 3 statements, not {n}: {sql:#?}");
+
+    // Link token: the client, then the session and its audit event (one statement on
+    // PostgreSQL, two in one group commit on SQLite).
+    let (res, n, sql) = c.measure(svc.create_link_token(&creds, &meta, CreateLinkTokenRequest::default())).await;
+    res.expect("link token");
+    let budget = if db == Db::Postgres { 2 } else { 3 };
+    assert!(n <= budget, "link-token on {db:?} sends at most {budget} statements, not {n}: {sql:#?}");
 
     let public = public_token(svc, &creds).await;
     let req = ExchangeRequest { public_token: public.clone() };

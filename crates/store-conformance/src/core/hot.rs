@@ -2,7 +2,7 @@
 //! tokens and what the caller asks for, in one step.
 
 use super::fixtures::*;
-use super::CoreStore;
+use super::{CoreStore, RACERS};
 use kc_domain::{ClientId, ClientRecord, OsSecretRng, TokenKind};
 use kc_ports::store::{AccessDetail, GrantLimits};
 
@@ -114,4 +114,55 @@ pub async fn create_link_session_audits_in_one_step<S: CoreStore>(s: S) {
         1,
         "a refused session appends no audit event"
     );
+}
+
+/// Concurrent `create_link_session` calls (a store may write them together) each get their own
+/// answer: every distinct session is stored with its audit event, and of three writes of one
+/// digest exactly one succeeds and the other two are `Conflict` — without failing the others.
+pub async fn concurrent_link_sessions_each_get_their_own_answer<S: CoreStore>(s: S) {
+    let c = client(&s).await;
+    let shared = new_session(&c.id, "openid").digest;
+    let writers = RACERS * 4;
+    let outcomes = race(writers, |n| {
+        let (s, id, shared) = (s.clone(), c.id.clone(), shared.clone());
+        async move {
+            let mut session = new_session(&id, "openid");
+            // Three of the writers use one digest.
+            if n % 11 == 0 {
+                session.digest = shared;
+            }
+            let event = kc_ports::store::AuditEvent {
+                at: at(n),
+                kind: "link_token.create".into(),
+                outcome: "success".into(),
+                client_id: Some(id.to_string()),
+                grant_id: None,
+                user_id: None,
+                ip: None,
+                request_id: Some(format!("req-{n}")),
+                detail: None,
+            };
+            (n, session.digest.clone(), s.create_link_session(&session, &event).await)
+        }
+    })
+    .await;
+    let (mut stored, mut conflicts, mut shared_won) = (0, 0, 0);
+    for (n, digest, out) in outcomes {
+        match out {
+            Ok(()) => {
+                stored += 1;
+                shared_won += usize::from(digest == shared);
+                assert_eq!(reread(&s, &digest).await.client_id, c.id, "session {n} is stored");
+            }
+            Err(kc_ports::store::StoreError::Conflict(_)) if digest == shared => conflicts += 1,
+            Err(e) => panic!("session {n} failed: {e:?}"),
+        }
+    }
+    let sharing = (0..writers).filter(|n| n % 11 == 0).count();
+    assert_eq!(sharing, 3, "the check's own arithmetic: three writers share a digest");
+    assert_eq!((shared_won, conflicts), (1, 2), "one write of a shared digest wins, the others are Conflict");
+    let others = usize::try_from(writers - 2).expect("32 writers");
+    assert_eq!(stored, others, "every other session is stored");
+    let audited = must(s.list_audit(Some(c.id.to_string()), None, 1000).await, "list_audit").len();
+    assert_eq!(audited, stored, "one audit event per stored session, none for a refused one");
 }

@@ -102,6 +102,7 @@ macro_rules! core_tests {
             purge_deliveries_by_outcome,
             client_access_reads_in_one_step,
             create_link_session_audits_in_one_step,
+            concurrent_link_sessions_each_get_their_own_answer,
         }
     };
     (@names () $($name:ident),* $(,)?) => { &[$(stringify!($name)),*] };

@@ -1,5 +1,6 @@
 //! The `ledger_states` table: per integration, the history cursor to resume from and the
-//! stages of its last sync (JSON `{stage: {status, count?, message?}}`).
+//! stages of its last sync (JSON `{stage: {status, count?, message?}}`), and how many
+//! transactions its ledger holds.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,6 +13,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub stages: String,
     pub updated_at: i64,
+    pub transaction_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

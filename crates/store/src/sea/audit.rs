@@ -5,8 +5,7 @@ use super::*;
 #[async_trait]
 impl crate::AuditStore for SeaStore {
     async fn record_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        audit_event::Entity::insert(audit_row(e)).exec_without_returning(self.writer()).await.map_err(crate::db_err)?;
-        Ok(())
+        self.insert_row(audit_event::Entity::insert(audit_row(e)).into_query()).await
     }
 
     async fn list_audit(

@@ -2,6 +2,7 @@
 //! `client_origins` lookup for CORS, and the exchange as one data-modifying CTE on PostgreSQL
 //! (a sequence of the same statements in one transaction on SQLite's writer connection).
 
+use super::shape::{ShapeCache, Shaped};
 use super::{at, json_list, ms, opt_at, outbox, SeaStore};
 use crate::entity::{
     access_token, audit_event, client, grant, link_token, public_token, user, webhook_delivery, webhook_endpoint,
@@ -20,7 +21,7 @@ use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, InsertStatement, JoinType, Order, Query, QueryStatementBuilder,
     SelectStatement, SimpleExpr, UpdateStatement, WithClause,
 };
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryResult, QueryTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryResult, QueryTrait, Statement, TransactionTrait};
 use time::OffsetDateTime;
 
 fn al(name: &str) -> Alias {
@@ -117,32 +118,128 @@ fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> StoreResult<T> {
     row.try_get::<T>("", col).map_err(crate::db_err)
 }
 
-fn client_of(row: &QueryResult) -> StoreResult<ClientRecord> {
-    let mode: String = get(row, "c_mode")?;
-    Ok(ClientRecord {
-        mode: ClientMode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("client mode {mode}")))?,
-        allowed_origins: json_list(&get::<String>(row, "c_allowed_origins")?)?,
-        redirect_uris: json_list(&get::<String>(row, "c_redirect_uris")?)?,
-        id: ClientId::from_stored(get(row, "c_id")?),
-        name: get(row, "c_name")?,
-        allowed_scopes: ScopeSet::from_stored(&get::<String>(row, "c_allowed_scopes")?),
-        logo_url: get(row, "c_logo_url")?,
-        secret_digest: get(row, "c_secret_digest")?,
-        disabled: get::<Option<i64>>(row, "c_disabled_at")?.is_some(),
+/// The SQL of [`client_access_query`] for `backend`, built once per shape (arguments: the
+/// client id, then the token digest).
+fn client_access_shape(backend: DbBackend, with_token: bool, detail: AccessDetail) -> Option<&'static Shaped> {
+    static SHAPES: [ShapeCache; 6] = [const { ShapeCache::new() }; 6];
+    let d = match detail {
+        AccessDetail::Grant => 0,
+        AccessDetail::Workspace => 1,
+        AccessDetail::User => 2,
+    };
+    SHAPES[usize::from(with_token) * 3 + d].get(backend, 2, |args| {
+        let client = ClientId::from_stored(args[0].clone());
+        let digest = TokenDigest::from_stored(args[1].clone());
+        client_access_query(&client, with_token.then_some(&digest), detail)
     })
 }
 
-fn token_of(row: &QueryResult, detail: AccessDetail) -> StoreResult<Option<TokenAccess>> {
-    let Some(expires) = get::<Option<i64>>(row, "t_expires_at")? else { return Ok(None) };
-    let Some(grant_id) = get::<Option<String>>(row, "g_id")? else {
+/// A row of [`client_access_query`] read by column name, from either driver (sea-orm's rows,
+/// or rusqlite's on SQLite's direct path), so the decoding is written once.
+pub(super) trait Columns {
+    fn text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn flag(&self, col: &str) -> StoreResult<Option<bool>>;
+
+    /// A column that must not be `NULL`.
+    fn required<T>(&self, col: &str, read: impl Fn(&Self, &str) -> StoreResult<Option<T>>) -> StoreResult<T>
+    where
+        Self: Sized,
+    {
+        read(self, col)?.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))
+    }
+}
+
+/// `value` of column `col`, which must not be `NULL`.
+pub(super) fn need<T>(value: Option<T>, col: &str) -> StoreResult<T> {
+    value.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))
+}
+
+impl SeaStore {
+    /// Runs a read and decodes every row: on a SQLite file on the direct path (on the caller's
+    /// thread: for small, indexed reads), elsewhere on the pool within the read deadline. The
+    /// SQL is `shaped`'s with `args` when given (built once), else `query()` built now.
+    pub(super) async fn read_rows<T>(
+        &self,
+        shaped: Option<&Shaped>,
+        args: &[&str],
+        query: impl FnOnce() -> SelectStatement,
+        decode: impl Fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let backend = self.db.get_database_backend();
+        let (sql, values) = match shaped {
+            Some(shaped) => (shaped.sql().to_owned(), shaped.values(args)),
+            None => {
+                let stmt = backend.build(&query());
+                (stmt.sql, stmt.values.unwrap_or_else(|| sea_orm::sea_query::Values(Vec::new())))
+            }
+        };
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            return direct.readers.read(|c| {
+                let mut out = Vec::new();
+                c.query_sql_each(&sql, values, |row| {
+                    out.push(decode(row)?);
+                    Ok(())
+                })?;
+                Ok(out)
+            });
+        }
+        let stmt = Statement::from_sql_and_values(backend, sql, values);
+        let read = async { self.db.query_all(stmt).await.map_err(crate::db_err) };
+        let rows = super::pool::within(self.read_deadline, read).await?;
+        rows.iter().map(|row| decode(row)).collect()
+    }
+}
+
+impl Columns for QueryResult {
+    fn text(&self, col: &str) -> StoreResult<Option<String>> {
+        get(self, col)
+    }
+    /// A `BIGINT`, or an `INTEGER` widened (PostgreSQL's driver does not convert between them).
+    fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+        get::<Option<i64>>(self, col).or_else(|_| Ok(get::<Option<i32>>(self, col)?.map(i64::from)))
+    }
+    fn flag(&self, col: &str) -> StoreResult<Option<bool>> {
+        get(self, col)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.get(col).map_err(super::direct::sqlite_err)
+    }
+    fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+        self.get(col).map_err(super::direct::sqlite_err)
+    }
+    fn flag(&self, col: &str) -> StoreResult<Option<bool>> {
+        self.get(col).map_err(super::direct::sqlite_err)
+    }
+}
+
+pub(super) fn client_of(row: &impl Columns) -> StoreResult<ClientRecord> {
+    let mode = row.required("c_mode", Columns::text)?;
+    Ok(ClientRecord {
+        mode: ClientMode::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("client mode {mode}")))?,
+        allowed_origins: json_list(&row.required("c_allowed_origins", Columns::text)?)?,
+        redirect_uris: json_list(&row.required("c_redirect_uris", Columns::text)?)?,
+        id: ClientId::from_stored(row.required("c_id", Columns::text)?),
+        name: row.required("c_name", Columns::text)?,
+        allowed_scopes: ScopeSet::from_stored(&row.required("c_allowed_scopes", Columns::text)?),
+        logo_url: row.text("c_logo_url")?,
+        secret_digest: row.required("c_secret_digest", Columns::text)?,
+        disabled: row.int("c_disabled_at")?.is_some(),
+    })
+}
+
+pub(super) fn token_of(row: &impl Columns, detail: AccessDetail) -> StoreResult<Option<TokenAccess>> {
+    let Some(expires) = row.int("t_expires_at")? else { return Ok(None) };
+    let Some(grant_id) = row.text("g_id")? else {
         return Err(StoreError::Corrupt("access token of a missing grant".into()));
     };
-    let text = |col: &str| -> StoreResult<String> {
-        get::<Option<String>>(row, col)?.ok_or_else(|| StoreError::Corrupt(format!("grant {grant_id}: no {col}")))
-    };
-    let int = |col: &str| -> StoreResult<i64> {
-        get::<Option<i64>>(row, col)?.ok_or_else(|| StoreError::Corrupt(format!("grant {grant_id}: no {col}")))
-    };
+    let text = |col: &str| row.required(col, Columns::text);
+    let int = |col: &str| row.required(col, Columns::int);
     let grant = GrantRecord {
         id: GrantId::from_stored(grant_id.clone()),
         client_id: ClientId::from_stored(text("g_client_id")?),
@@ -151,30 +248,77 @@ fn token_of(row: &QueryResult, detail: AccessDetail) -> StoreResult<Option<Token
         scopes: ScopeSet::from_stored(&text("g_scopes")?),
         created_at: at(int("g_created_at")?)?,
         expires_at: at(int("g_expires_at")?)?,
-        revoked_at: opt_at(get(row, "g_revoked_at")?)?,
+        revoked_at: opt_at(row.int("g_revoked_at")?)?,
     };
     let mut access =
         TokenAccess { grant, token_expires_at: at(expires)?, workspace_name: None, user: None, limits: None };
     match detail {
         AccessDetail::Grant => {}
-        AccessDetail::Workspace => access.workspace_name = get(row, "w_name")?,
+        AccessDetail::Workspace => access.workspace_name = row.text("w_name")?,
         AccessDetail::User => {
             access.limits = Some(GrantLimits {
-                transaction_limit: get(row, "g_transaction_limit")?,
-                enable_limiter: get::<Option<bool>>(row, "g_enable_limiter")?.unwrap_or(false),
+                transaction_limit: row.int("g_transaction_limit")?,
+                enable_limiter: row.flag("g_enable_limiter")?.unwrap_or(false),
             });
-            if let Some(id) = get::<Option<String>>(row, "u_id")? {
+            if let Some(id) = row.text("u_id")? {
                 access.user = Some(UserRecord {
                     id: UserId::from_stored(id),
-                    email: get(row, "u_email")?,
-                    is_anonymous: get::<Option<bool>>(row, "u_is_anonymous")?.unwrap_or(false),
-                    name: get(row, "u_name")?,
-                    language: get::<Option<String>>(row, "u_language")?.unwrap_or_else(|| "en".to_owned()),
+                    email: row.text("u_email")?,
+                    is_anonymous: row.flag("u_is_anonymous")?.unwrap_or(false),
+                    name: row.text("u_name")?,
+                    language: row.text("u_language")?.unwrap_or_else(|| "en".to_owned()),
                 });
             }
         }
     }
     Ok(Some(access))
+}
+
+/// A [`ClientAccess`] from a row of [`client_access_query`]. The token's columns are decoded
+/// only for an admitted caller (the secret checked).
+fn access_of(
+    row: &impl Columns,
+    with_token: bool,
+    detail: AccessDetail,
+    admit: &(dyn for<'c> Fn(&'c ClientRecord) -> bool + Send + Sync),
+) -> StoreResult<ClientAccess> {
+    let client = client_of(row)?;
+    let token = if with_token && admit(&client) { token_of(row, detail)? } else { None };
+    Ok(ClientAccess { client, token })
+}
+
+/// What [`exchange_preread`] found: the token and the endpoints that want `grant.created`.
+struct Preread {
+    token: PublicTokenRecord,
+    endpoints: Vec<String>,
+}
+
+impl Preread {
+    /// Adds one row (the token's columns repeat on every row, one row per endpoint).
+    fn add(found: &mut Option<Preread>, row: &impl Columns) -> StoreResult<()> {
+        let preread = match found {
+            Some(p) => p,
+            None => found.insert(Preread {
+                token: PublicTokenRecord {
+                    id: row.required("id", Columns::int)?,
+                    client_id: ClientId::from_stored(row.required("client_id", Columns::text)?),
+                    user_id: UserId::from_stored(row.required("user_id", Columns::text)?),
+                    workspace_id: WorkspaceId::from_stored(row.required("workspace_id", Columns::text)?),
+                    scopes: ScopeSet::from_stored(&row.required("scopes", Columns::text)?),
+                    expires_at: at(row.required("expires_at", Columns::int)?)?,
+                    used_at: opt_at(row.int("used_at")?)?,
+                },
+                endpoints: Vec::new(),
+            }),
+        };
+        if let (Some(id), Some(events)) = (row.text("e_id")?, row.text("e_events")?) {
+            let events = json_list(&events)?;
+            if events.is_empty() || events.iter().any(|e| e == WebhookEvent::GrantCreated.as_str()) {
+                preread.endpoints.push(id);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The public token of `digest` with the live webhook endpoints of `client_id` (one row per
@@ -404,7 +548,7 @@ impl ExchangeWrites {
 }
 
 /// Adds `name AS (query)` to `with`.
-fn cte(with: &mut WithClause, name: &str, query: impl QueryStatementBuilder) {
+pub(super) fn cte(with: &mut WithClause, name: &str, query: impl QueryStatementBuilder) {
     let mut c = CommonTableExpression::new();
     c.table_name(al(name)).query(query);
     with.cte(c);
@@ -413,6 +557,10 @@ fn cte(with: &mut WithClause, name: &str, query: impl QueryStatementBuilder) {
 #[async_trait]
 impl HotPathStore for SeaStore {
     async fn create_link_session(&self, session: &NewLinkSession, audit: &AuditEvent) -> StoreResult<()> {
+        if let Some(batcher) = &self.link_batcher {
+            // PostgreSQL: coalesced with the sessions other requests are writing (`sea::batch`).
+            return batcher.write(super::sessions::link_row(session), super::audit::audit_row(audit)).await;
+        }
         let link = link_token::Entity::insert(super::sessions::link_row(session)).into_query();
         let event = audit_event::Entity::insert(super::audit::audit_row(audit)).into_query();
         if self.db.get_database_backend() == DbBackend::Postgres {
@@ -423,8 +571,21 @@ impl HotPathStore for SeaStore {
             self.db.execute(stmt).await.map_err(crate::db_err)?;
             return Ok(());
         }
-        // SQLite: one transaction on the single writer connection, one commit.
-        let txn = self.writer().begin().await.map_err(crate::db_err)?;
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            // A SQLite file: both rows in one write of the group-commit writer.
+            direct
+                .writer
+                .write(move |c| {
+                    c.execute(&link)?;
+                    c.execute(&event)?;
+                    Ok(())
+                })
+                .await?;
+            return Ok(());
+        }
+        // In-memory SQLite: one transaction on the pool.
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let backend = txn.get_database_backend();
         txn.execute(backend.build(&link)).await.map_err(crate::db_err)?;
         txn.execute(backend.build(&event)).await.map_err(crate::db_err)?;
@@ -439,15 +600,33 @@ impl HotPathStore for SeaStore {
         _now: OffsetDateTime,
         admit: &(dyn for<'c> Fn(&'c ClientRecord) -> bool + Send + Sync),
     ) -> StoreResult<Option<ClientAccess>> {
-        let stmt = self.db.get_database_backend().build(&client_access_query(client_id, token, detail));
-        let Some(row) = self.db.query_one(stmt).await.map_err(crate::db_err)? else { return Ok(None) };
-        let client = client_of(&row)?;
-        // The token's columns are decoded only for an admitted caller (the secret checked).
-        let token = match token {
-            Some(_) if admit(&client) => token_of(&row, detail)?,
-            _ => None,
+        let backend = self.db.get_database_backend();
+        let shaped = client_access_shape(backend, token.is_some(), detail);
+        let args = [client_id.as_str(), token.map_or("", |t| t.as_str())];
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            return direct.readers.read(|c| {
+                let mut access = None;
+                let mut each = |row: &rusqlite::Row<'_>| {
+                    if access.is_none() {
+                        access = Some(access_of(row, token.is_some(), detail, admit)?);
+                    }
+                    Ok(())
+                };
+                match shaped {
+                    Some(shaped) => c.query_sql_each(shaped.sql(), shaped.values(&args), &mut each)?,
+                    None => c.query_each(&client_access_query(client_id, token, detail), &mut each)?,
+                }
+                Ok(access)
+            });
+        }
+        let stmt = match shaped {
+            Some(shaped) => Statement::from_sql_and_values(backend, shaped.sql(), shaped.values(&args)),
+            None => backend.build(&client_access_query(client_id, token, detail)),
         };
-        Ok(Some(ClientAccess { client, token }))
+        let read = async { self.db.query_one(stmt).await.map_err(crate::db_err) };
+        let Some(row) = super::pool::within(self.read_deadline, read).await? else { return Ok(None) };
+        access_of(&row, token.is_some(), detail, admit).map(Some)
     }
 
     async fn origin_registered(&self, origin: &str) -> StoreResult<bool> {
@@ -466,7 +645,8 @@ impl HotPathStore for SeaStore {
             .limit(1)
             .to_owned();
         let stmt = self.db.get_database_backend().build(&q);
-        Ok(self.db.query_one(stmt).await.map_err(crate::db_err)?.is_some())
+        let read = async { self.db.query_one(stmt).await.map_err(crate::db_err) };
+        Ok(super::pool::within(self.read_deadline, read).await?.is_some())
     }
 
     async fn exchange_and_audit(
@@ -479,32 +659,29 @@ impl HotPathStore for SeaStore {
     ) -> StoreResult<ExchangeOutcome> {
         let backend = self.db.get_database_backend();
         // The token (its user, workspace and scopes never change) and the endpoints, read first.
-        let rows =
-            self.db.query_all(backend.build(&exchange_preread(digest, client_id))).await.map_err(crate::db_err)?;
-        let Some(first) = rows.first() else { return Ok(ExchangeOutcome::Refused(TokenRefusal::Invalid)) };
-        let token = PublicTokenRecord {
-            id: get(first, "id")?,
-            client_id: ClientId::from_stored(get(first, "client_id")?),
-            user_id: UserId::from_stored(get(first, "user_id")?),
-            workspace_id: WorkspaceId::from_stored(get(first, "workspace_id")?),
-            scopes: ScopeSet::from_stored(&get::<String>(first, "scopes")?),
-            expires_at: at(get(first, "expires_at")?)?,
-            used_at: opt_at(get(first, "used_at")?)?,
+        let preread = exchange_preread(digest, client_id);
+        let mut found: Option<Preread> = None;
+        #[cfg(feature = "sqlite")]
+        let read_directly = match self.direct() {
+            Some(direct) => {
+                direct.readers.read(|c| c.query_each(&preread, |row| Preread::add(&mut found, row)))?;
+                true
+            }
+            None => false,
+        };
+        #[cfg(not(feature = "sqlite"))]
+        let read_directly = false;
+        if !read_directly {
+            let read = async { self.db.query_all(backend.build(&preread)).await.map_err(crate::db_err) };
+            for row in super::pool::within(self.read_deadline, read).await? {
+                Preread::add(&mut found, &row)?;
+            }
+        }
+        let Some(Preread { token, endpoints }) = found else {
+            return Ok(ExchangeOutcome::Refused(TokenRefusal::Invalid));
         };
         if let Err(refusal) = token.exchangeable_by(client_id, now) {
             return Ok(ExchangeOutcome::Refused(refusal));
-        }
-        let mut endpoints = Vec::new();
-        for row in &rows {
-            let (Some(id), Some(events)) =
-                (get::<Option<String>>(row, "e_id")?, get::<Option<String>>(row, "e_events")?)
-            else {
-                continue;
-            };
-            let events = json_list(&events)?;
-            if events.is_empty() || events.iter().any(|e| e == WebhookEvent::GrantCreated.as_str()) {
-                endpoints.push(id);
-            }
         }
         let grant = GrantRecord {
             id: issue.grant_id.clone(),
@@ -536,10 +713,34 @@ impl HotPathStore for SeaStore {
             txn.commit().await.map_err(crate::db_err)?;
             return Ok(ExchangeOutcome::Issued(grant));
         }
-        // SQLite: the writes in one transaction on the writer connection (writers queue for it
-        // in the pool, not in SQLite's busy handler).
         let writes = ExchangeWrites::build(&input, false)?;
-        let txn = self.writer().begin().await.map_err(crate::db_err)?;
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct() {
+            // A SQLite file: one write of the group-commit writer, undone unless the claim
+            // matched (the writer serializes writes, so exactly one claim of a token matches).
+            let committed = direct
+                .writer
+                .write(move |c| {
+                    if c.execute(&writes.claim)? != 1 {
+                        return Err(super::direct::Undo::Refused);
+                    }
+                    c.execute(&writes.grant)?;
+                    c.execute(&writes.token)?;
+                    for d in &writes.deliveries {
+                        c.execute(d)?;
+                    }
+                    c.execute(&writes.audit)?;
+                    Ok(())
+                })
+                .await?;
+            return Ok(if committed {
+                ExchangeOutcome::Issued(grant)
+            } else {
+                ExchangeOutcome::Refused(TokenRefusal::AlreadyUsed)
+            });
+        }
+        // In-memory SQLite: the same writes in one transaction on the pool.
+        let txn = self.db.begin().await.map_err(crate::db_err)?;
         let claimed = txn.execute(backend.build(&writes.claim)).await.map_err(crate::db_err)?;
         if claimed.rows_affected() != 1 {
             txn.rollback().await.map_err(crate::db_err)?;

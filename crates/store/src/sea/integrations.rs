@@ -268,39 +268,6 @@ impl crate::IntegrationStore for SeaStore {
     }
 
     async fn workspace_balances(&self, ws: &WorkspaceId) -> StoreResult<Vec<WorkspaceBalance>> {
-        let integrations = self.list_integrations(ws).await?;
-        if integrations.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = integrations.iter().map(|i| i.id.clone()).collect();
-        let rows = balance_snapshot::Entity::find()
-            .filter(balance_snapshot::Column::IntegrationId.is_in(ids))
-            .order_by_asc(balance_snapshot::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|m| WorkspaceBalance {
-                provider: integrations
-                    .iter()
-                    .find(|i| i.id == m.integration_id)
-                    .map(|i| i.provider.clone())
-                    .unwrap_or_default(),
-                integration_id: m.integration_id,
-                row: SnapshotRow {
-                    token_id: m.token_id,
-                    symbol: m.symbol,
-                    public_name: m.public_name,
-                    chain_id: m.chain_id,
-                    contract_address: m.contract_address,
-                    logo_url: m.logo_url,
-                    category: m.category,
-                    asset_type: m.asset_type,
-                    decimals: u8::try_from(m.decimals).unwrap_or(0),
-                    quantity: m.quantity,
-                },
-            })
-            .collect())
+        self.balances_of_workspace(ws).await
     }
 }

@@ -9,10 +9,11 @@ use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{WebhookEvent, WorkspaceId};
 use kc_ports::ChainPosition;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, IntoIden, OnConflict, Query, SimpleExpr, TableRef, UpdateStatement, ValueTuple};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -84,10 +85,23 @@ impl SeaStore {
             .map_err(crate::db_err)
     }
 
+    /// How many transactions the ledgers of integrations `ids` hold (`ledger_states`).
+    async fn transaction_count(&self, ids: Vec<String>) -> StoreResult<u64> {
+        let counts: Vec<i64> = ledger_state::Entity::find()
+            .select_only()
+            .column(ledger_state::Column::TransactionCount)
+            .filter(ledger_state::Column::IntegrationId.is_in(ids))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(counts.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).sum())
+    }
+
     /// Legs of `ids`, grouped by transaction and ordered by index.
     async fn legs_of(&self, ids: &[String]) -> StoreResult<HashMap<String, Vec<LedgerLegRecord>>> {
         let mut out: HashMap<String, Vec<LedgerLegRecord>> = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in ids.chunks(LOAD_CHUNK as usize) {
             let rows = ledger_leg::Entity::find()
                 .filter(ledger_leg::Column::TransactionId.is_in(chunk.iter().cloned()))
                 .order_by_asc(ledger_leg::Column::TransactionId)
@@ -101,6 +115,128 @@ impl SeaStore {
         }
         Ok(out)
     }
+}
+
+/// Transactions per query when the whole ledger is loaded, and ids per `IN (…)` when their
+/// legs are (well under SQLite's 32 766 bound values and PostgreSQL's 65 535).
+const LOAD_CHUNK: u64 = 10_000;
+
+/// The ledger's order as a row value, `(timestamp, block_number, block_index, id)`: compared
+/// with [`key_values`], served by `idx_ledger_transactions_order` on both engines.
+fn order_key() -> Expr {
+    use ledger_transaction::Column as T;
+    Expr::tuple([
+        Expr::col(T::Timestamp).into(),
+        Expr::col(T::BlockNumber).into(),
+        Expr::col(T::BlockIndex).into(),
+        Expr::col(T::Id).into(),
+    ])
+}
+
+/// `k` as the row value [`order_key`] compares with.
+fn key_values(k: &LedgerKey) -> Expr {
+    Expr::tuple([
+        Expr::value(k.timestamp_ms),
+        Expr::value(i64::try_from(k.block).unwrap_or(i64::MAX)),
+        Expr::value(i64::try_from(k.index).unwrap_or(i64::MAX)),
+        Expr::value(k.id.as_str()),
+    ])
+}
+
+/// Rows per batched `UPDATE … FROM (VALUES …)`: 3 200 bound values for transactions, well under
+/// SQLite's limit (32 766 since 3.32) and PostgreSQL's (65 535).
+const UPDATE_CHUNK: usize = 400;
+
+/// The `n`-th column (from 1) of the `VALUES` list aliased `v`: both engines name a `VALUES`
+/// list's columns `column1`, `column2`, …
+fn values_col(n: usize) -> SimpleExpr {
+    Expr::col((Alias::new("v"), Alias::new(format!("column{n}")))).into()
+}
+
+/// `UPDATE ledger_transactions SET … FROM (VALUES (id, label, …), …) AS v WHERE id = v.column1`:
+/// each transaction's computed outcome in one statement (SQLite ≥ 3.33 and PostgreSQL).
+fn update_transactions(rows: &[LedgerTxUpdate]) -> UpdateStatement {
+    use ledger_transaction::Column as T;
+    let values = rows
+        .iter()
+        .map(|u| {
+            ValueTuple::Many(vec![
+                u.id.as_str().into(),
+                u.label.as_str().into(),
+                u.transaction_type.as_str().into(),
+                u.description.as_str().into(),
+                u.is_missing_price.into(),
+                u.is_missing_purchase.into(),
+                u.total_costbasis.as_str().into(),
+                u.total_gains.as_str().into(),
+            ])
+        })
+        .collect();
+    Query::update()
+        .table(ledger_transaction::Entity)
+        .values([
+            (T::Label, values_col(2)),
+            (T::TransactionType, values_col(3)),
+            (T::Description, values_col(4)),
+            (T::IsMissingPrice, values_col(5)),
+            (T::IsMissingPurchase, values_col(6)),
+            (T::TotalCostbasis, values_col(7)),
+            (T::TotalGains, values_col(8)),
+        ])
+        .from(TableRef::ValuesList(values, Alias::new("v").into_iden()))
+        .and_where(Expr::col((ledger_transaction::Entity, T::Id)).eq(values_col(1)))
+        .to_owned()
+}
+
+/// A leg's computed outcome: (index, cost basis, gain), as in [`LedgerTxUpdate::legs`].
+type LegOutcome = (i32, Option<String>, Option<String>);
+
+/// `UPDATE ledger_legs SET cost_basis, gain FROM (VALUES (transaction, index, cost, gain), …)`.
+fn update_legs(rows: &[(&str, &LegOutcome)]) -> UpdateStatement {
+    use ledger_leg::Column as L;
+    let values = rows
+        .iter()
+        .map(|(id, (index, cost, gain))| {
+            ValueTuple::Many(vec![(*id).into(), (*index).into(), cost.clone().into(), gain.clone().into()])
+        })
+        .collect();
+    Query::update()
+        .table(ledger_leg::Entity)
+        .values([(L::CostBasis, values_col(3)), (L::Gain, values_col(4))])
+        .from(TableRef::ValuesList(values, Alias::new("v").into_iden()))
+        .and_where(Expr::col((ledger_leg::Entity, L::TransactionId)).eq(values_col(1)))
+        .and_where(Expr::col((ledger_leg::Entity, L::LegIndex)).eq(values_col(2)))
+        .to_owned()
+}
+
+/// Whether `q` selects whole ledgers (by wallet at most), so that `totalCount` is the sum of the
+/// integrations' `ledger_states.transaction_count`.
+fn unfiltered(q: &LedgerQuery) -> bool {
+    let LedgerQuery {
+        wallet_ids: _,
+        currency_ids,
+        trx_id,
+        is_nft,
+        is_missing_price,
+        is_missing_purchase,
+        is_edited,
+        is_manual,
+        transaction_types,
+        labels,
+        time_start,
+        time_end,
+        limit: _,
+        offset: _,
+        after: _,
+        descending: _,
+    } = q;
+    currency_ids.is_empty()
+        && trx_id.is_none()
+        && [is_nft, is_missing_price, is_missing_purchase, is_edited, is_manual].iter().all(|f| f.is_none())
+        && transaction_types.is_empty()
+        && labels.is_empty()
+        && time_start.is_none()
+        && time_end.is_none()
 }
 
 async fn upsert_state<C: ConnectionTrait>(
@@ -125,6 +261,7 @@ async fn upsert_state<C: ConnectionTrait>(
         cursor: Set(cursor.flatten().map(str::to_owned)),
         stages: Set(stages.unwrap_or("{}").to_owned()),
         updated_at: Set(ms(now)),
+        transaction_count: NotSet,
     })
     .on_conflict(OnConflict::column(S::IntegrationId).update_columns(update).to_owned())
     .exec_without_returning(conn)
@@ -167,6 +304,7 @@ impl LedgerStore for SeaStore {
             .map_err(crate::db_err)?;
         ledger_state::Entity::update_many()
             .col_expr(ledger_state::Column::Cursor, Expr::value(Option::<String>::None))
+            .col_expr(ledger_state::Column::TransactionCount, Expr::value(0_i64))
             .filter(ledger_state::Column::IntegrationId.eq(integration_id))
             .exec(&txn)
             .await
@@ -267,44 +405,72 @@ impl LedgerStore for SeaStore {
             let chunk: Vec<_> = legs.by_ref().take(CHUNK).collect();
             ledger_leg::Entity::insert_many(chunk).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
+        if !fresh.is_empty() {
+            use ledger_state::Column as S;
+            let added = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+            ledger_state::Entity::update_many()
+                .col_expr(S::TransactionCount, Expr::col(S::TransactionCount).add(added))
+                .filter(S::IntegrationId.eq(integration_id))
+                .exec(&txn)
+                .await
+                .map_err(crate::db_err)?;
+        }
         txn.commit().await.map_err(crate::db_err)?;
         Ok(fresh.len() as u64)
     }
 
     async fn workspace_ledger(&self, ws: &WorkspaceId) -> StoreResult<Vec<LedgerTxRecord>> {
-        let ids = self.integration_ids(ws).await?;
+        use ledger_transaction::Column as T;
+        let ids: HashSet<String> = self.integration_ids(ws).await?.into_iter().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = ledger_transaction::Entity::find()
-            .filter(ledger_transaction::Column::WorkspaceId.eq(ws.as_str()))
-            .filter(ledger_transaction::Column::IntegrationId.is_in(ids))
-            .order_by_asc(ledger_transaction::Column::Timestamp)
-            .order_by_asc(ledger_transaction::Column::BlockNumber)
-            .order_by_asc(ledger_transaction::Column::BlockIndex)
-            .order_by_asc(ledger_transaction::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?;
-        let mut legs: HashMap<String, Vec<LedgerLegRecord>> = HashMap::new();
-        let all = ledger_leg::Entity::find()
-            .filter(ledger_leg::Column::WorkspaceId.eq(ws.as_str()))
-            .order_by_asc(ledger_leg::Column::TransactionId)
-            .order_by_asc(ledger_leg::Column::LegIndex)
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?;
-        for l in all {
-            legs.entry(l.transaction_id.clone()).or_default().push(leg_from(l));
-        }
-        Ok(rows
-            .into_iter()
-            .map(|mut m| {
-                m.raw = String::new();
+        // In chunks, by keyset on the ledger's order: a driver holds a whole result in memory
+        // before it is mapped (on SQLite as one copied value per column, ~0.8 GB at 100 000
+        // transactions, kept by the allocator afterwards), so no result holds the whole ledger.
+        // `raw` is not read: processing does not need it.
+        let known = self.transaction_count(ids.iter().cloned().collect()).await?;
+        let mut out: Vec<LedgerTxRecord> = Vec::with_capacity(usize::try_from(known).unwrap_or(0));
+        let mut after: Option<LedgerKey> = None;
+        loop {
+            let mut select = ledger_transaction::Entity::find()
+                .select_only()
+                .columns(T::iter().filter(|c| !matches!(c, T::Raw)))
+                .column_as(Expr::value(String::new()), T::Raw.as_str())
+                .filter(T::WorkspaceId.eq(ws.as_str()));
+            if let Some(k) = &after {
+                select = select.filter(order_key().gt(key_values(k)));
+            }
+            let rows = select
+                .order_by_asc(T::Timestamp)
+                .order_by_asc(T::BlockNumber)
+                .order_by_asc(T::BlockIndex)
+                .order_by_asc(T::Id)
+                .limit(LOAD_CHUNK)
+                .all(&self.db)
+                .await
+                .map_err(crate::db_err)?;
+            let full = rows.len() as u64 == LOAD_CHUNK;
+            let next = rows.last().map(|m| LedgerKey {
+                timestamp_ms: m.timestamp,
+                block: u64::try_from(m.block_number).unwrap_or(0),
+                index: u64::try_from(m.block_index).unwrap_or(0),
+                id: m.id.clone(),
+            });
+            // Current integrations only, filtered here: with `integration_id IN (…)` in the
+            // query SQLite may pick the unique index and sort the whole ledger for every chunk.
+            let rows: Vec<_> = rows.into_iter().filter(|m| ids.contains(&m.integration_id)).collect();
+            let tx_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let mut legs = self.legs_of(&tx_ids).await?;
+            out.extend(rows.into_iter().map(|m| {
                 let l = legs.remove(&m.id).unwrap_or_default();
                 tx_from(m, l)
-            })
-            .collect())
+            }));
+            if !full {
+                return Ok(out);
+            }
+            after = next;
+        }
     }
 
     async fn save_ledger_outcome(
@@ -313,31 +479,16 @@ impl LedgerStore for SeaStore {
         updates: &[LedgerTxUpdate],
         positions: &[LedgerPosition],
     ) -> StoreResult<()> {
-        use ledger_transaction::Column as T;
         let txn = self.db.begin().await.map_err(crate::db_err)?;
-        for u in updates {
-            ledger_transaction::Entity::update_many()
-                .col_expr(T::Label, Expr::value(u.label.as_str()))
-                .col_expr(T::TransactionType, Expr::value(u.transaction_type.as_str()))
-                .col_expr(T::Description, Expr::value(u.description.as_str()))
-                .col_expr(T::IsMissingPrice, Expr::value(u.is_missing_price))
-                .col_expr(T::IsMissingPurchase, Expr::value(u.is_missing_purchase))
-                .col_expr(T::TotalCostbasis, Expr::value(u.total_costbasis.as_str()))
-                .col_expr(T::TotalGains, Expr::value(u.total_gains.as_str()))
-                .filter(T::Id.eq(u.id.as_str()))
-                .exec(&txn)
-                .await
-                .map_err(crate::db_err)?;
-            for (index, cost, gain) in &u.legs {
-                ledger_leg::Entity::update_many()
-                    .col_expr(ledger_leg::Column::CostBasis, Expr::value(cost.clone()))
-                    .col_expr(ledger_leg::Column::Gain, Expr::value(gain.clone()))
-                    .filter(ledger_leg::Column::TransactionId.eq(u.id.as_str()))
-                    .filter(ledger_leg::Column::LegIndex.eq(*index))
-                    .exec(&txn)
-                    .await
-                    .map_err(crate::db_err)?;
-            }
+        // The first processing of a big ledger changes nearly every row: one statement per
+        // chunk of rows, not per row (227 000 statements at 100 000 transactions).
+        for chunk in updates.chunks(UPDATE_CHUNK) {
+            txn.execute(txn.get_database_backend().build(&update_transactions(chunk))).await.map_err(crate::db_err)?;
+        }
+        let legs: Vec<(&str, &LegOutcome)> =
+            updates.iter().flat_map(|u| u.legs.iter().map(move |l| (u.id.as_str(), l))).collect();
+        for chunk in legs.chunks(UPDATE_CHUNK) {
+            txn.execute(txn.get_database_backend().build(&update_legs(chunk))).await.map_err(crate::db_err)?;
         }
         ledger_position::Entity::delete_many()
             .filter(ledger_position::Column::WorkspaceId.eq(ws.as_str()))
@@ -366,34 +517,8 @@ impl LedgerStore for SeaStore {
     }
 
     async fn ledger_positions(&self, ws: &WorkspaceId) -> StoreResult<Vec<LedgerPosition>> {
-        let ids = self.integration_ids(ws).await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = ledger_position::Entity::find()
-            .filter(ledger_position::Column::WorkspaceId.eq(ws.as_str()))
-            .filter(ledger_position::Column::IntegrationId.is_in(ids))
-            .order_by_asc(ledger_position::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|m| LedgerPosition {
-                integration_id: m.integration_id,
-                asset: LedgerAsset {
-                    token_id: m.token_id,
-                    symbol: m.symbol,
-                    public_name: m.public_name,
-                    chain_id: m.chain_id,
-                    contract_address: m.contract_address,
-                    asset_type: m.asset_type,
-                    decimals: u8::try_from(m.decimals).unwrap_or(0),
-                },
-                quantity: m.quantity,
-                cost: m.cost,
-            })
-            .collect())
+        // One statement joined to the workspace's integrations (`sea::holdings`).
+        self.positions_of_workspace(ws).await
     }
 
     async fn query_ledger(&self, ws: &WorkspaceId, q: &LedgerQuery) -> StoreResult<(Vec<LedgerTxRecord>, u64)> {
@@ -408,6 +533,7 @@ impl LedgerStore for SeaStore {
         // The integration ids are the workspace's own (and unique), so they alone scope the count:
         // `(integration_id, platform_tx_id)` then covers it without visiting the rows. The page
         // also filters by workspace, for `idx_ledger_transactions_order` to serve its order.
+        let ids_for_count = ids.clone();
         let mut select = ledger_transaction::Entity::find().filter(T::IntegrationId.is_in(ids));
         if !q.currency_ids.is_empty() {
             let legs = Query::select()
@@ -444,22 +570,15 @@ impl LedgerStore for SeaStore {
         if let Some(t) = q.time_end {
             select = select.filter(T::Timestamp.lte(t));
         }
-        let total = select.clone().count(&self.db).await.map_err(crate::db_err)?;
+        let total = if unfiltered(q) {
+            // Kept with the rows: a few state rows instead of every transaction (issue 15).
+            self.transaction_count(ids_for_count).await?
+        } else {
+            select.clone().count(&self.db).await.map_err(crate::db_err)?
+        };
         let mut select = select.filter(T::WorkspaceId.eq(ws.as_str()));
         if let Some(k) = &q.after {
-            // Row-value comparison: served by idx_ledger_transactions_order on both engines.
-            let key = Expr::tuple([
-                Expr::col(T::Timestamp).into(),
-                Expr::col(T::BlockNumber).into(),
-                Expr::col(T::BlockIndex).into(),
-                Expr::col(T::Id).into(),
-            ]);
-            let at = Expr::tuple([
-                Expr::value(k.timestamp_ms),
-                Expr::value(i64::try_from(k.block).unwrap_or(i64::MAX)),
-                Expr::value(i64::try_from(k.index).unwrap_or(i64::MAX)),
-                Expr::value(k.id.as_str()),
-            ]);
+            let (key, at) = (order_key(), key_values(k));
             select = select.filter(if q.descending { key.lt(at) } else { key.gt(at) });
         }
         let select = if q.descending {

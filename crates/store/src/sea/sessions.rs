@@ -5,8 +5,7 @@ use super::*;
 #[async_trait]
 impl crate::LinkSessionStore for SeaStore {
     async fn insert_link_session(&self, s: &NewLinkSession) -> StoreResult<()> {
-        link_token::Entity::insert(link_row(s)).exec_without_returning(self.writer()).await.map_err(crate::db_err)?;
-        Ok(())
+        self.insert_row(link_token::Entity::insert(link_row(s)).into_query()).await
     }
 
     async fn find_link_session(&self, digest: &TokenDigest) -> StoreResult<Option<LinkSession>> {
