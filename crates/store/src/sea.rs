@@ -327,6 +327,10 @@ impl SeaStore {
             direct.observe(observer.clone());
         }
         self.db.set_metric_callback(move |info| observer(&info.statement.sql));
+        // The batching task writes through its own handle of the pool: give it the observed one.
+        if self.link_batcher.is_some() {
+            self.link_batcher = Some(batch::LinkSessionBatcher::start(self.db.clone()));
+        }
     }
 
     fn backend(&self) -> DbBackend {
