@@ -246,9 +246,28 @@ fn forbidden_paths(tree: &str, forbidden: &[&str]) -> Vec<String> {
 fn run_tests(ctx: &Ctx) -> Result<()> {
     let pg_url = std::env::var("KC_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
     println!("KC_TEST_PG_URL={pg_url}");
+    drop_test_databases(&pg_url)?;
     // --no-fail-fast: one CI run reports every failing test binary, not just the first.
     run_cmd(ctx.cargo("test").args(["--workspace", "--all-targets", "--no-fail-fast"]).env("KC_TEST_PG_URL", &pg_url))?;
     run_cmd(ctx.cargo("test").args(["--workspace", "--doc"]).env("KC_TEST_PG_URL", &pg_url))
+}
+
+/// Names of the databases tests and the ledger benchmark create (each test its own, left for
+/// inspection when it fails).
+const TEST_DATABASES: &str = "^kc_(test|conformance|batching|ledger_bench)_[0-9a-z_]+$";
+
+/// Drops the databases earlier test runs left on `pg_url`'s server, so that repeated runs do
+/// not fill its disk (one run leaves about 300, 3 GB).
+fn drop_test_databases(pg_url: &str) -> Result<()> {
+    let list = format!("SELECT datname FROM pg_database WHERE datname ~ '{TEST_DATABASES}'");
+    let names = output(Command::new("psql").args([pg_url, "-v", "ON_ERROR_STOP=1", "-Atc", &list]))?;
+    let names: Vec<&str> = names.lines().map(str::trim).filter(|n| !n.is_empty()).collect();
+    for name in &names {
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        output(Command::new("psql").args([pg_url, "-v", "ON_ERROR_STOP=1", "-qc", &drop]))?;
+    }
+    println!("databases left by earlier test runs, dropped: {}", names.len());
+    Ok(())
 }
 
 /// `cargo doc` with warnings denied: every crate's page builds, with no broken links.

@@ -209,7 +209,51 @@ pub struct TransactionView {
     pub ledger: Vec<LedgerEntry>,
     /// The source's record.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub raw_trx: serde_json::Value,
+    pub raw_trx: RawJson,
+}
+
+/// A JSON document kept as its text: the source's record (`rawTrx`) passes from the store to
+/// the answer without being parsed into a [`serde_json::Value`] and written out again.
+/// Deserialize it with `serde_json::from_slice`/`from_str` (as the client SDK does; not
+/// `from_value`), and read it with [`RawJson::value`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<serde_json::value::RawValue>);
+
+impl RawJson {
+    /// `text` as it is when it is JSON, else `{}` (what an unreadable record answers).
+    /// The text is checked, not parsed into a [`serde_json::Value`]; it is kept as it is
+    /// (without surrounding whitespace).
+    pub fn or_empty_object(text: String) -> Self {
+        use serde_json::value::RawValue;
+        let raw = RawValue::from_string(text).or_else(|_| RawValue::from_string("{}".to_owned()));
+        // `{}` is JSON: the `null` is never taken.
+        Self(raw.unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The document, parsed.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl Default for RawJson {
+    /// `{}`.
+    fn default() -> Self {
+        Self::or_empty_object(String::new())
+    }
+}
+
+impl PartialEq for RawJson {
+    /// Equal documents: the same [`RawJson::value`] (whatever the spacing).
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get() || self.value() == other.value()
+    }
 }
 
 /// Pagination of `GET /api/v1/transactions`.
@@ -309,4 +353,65 @@ pub trait TransactionsApi: Send + Sync {
         meta: &RequestMeta,
         body: CostBasisMethodRequest,
     ) -> ApiResult<CostBasisMethodResponse>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_record_passes_through_as_its_text() {
+        let raw = RawJson::or_empty_object(r#"{"hash":"0xab","n":[1,2.5,"é"]}"#.to_owned());
+        assert_eq!(raw.get(), r#"{"hash":"0xab","n":[1,2.5,"é"]}"#);
+        assert_eq!(serde_json::to_string(&raw).expect("serialized"), raw.get());
+        assert_eq!(raw.value()["hash"], "0xab");
+        for unreadable in ["", "{", "not json", "{\"a\":1} trailing"] {
+            assert_eq!(RawJson::or_empty_object(unreadable.to_owned()).get(), "{}", "{unreadable:?}");
+        }
+        assert_eq!(RawJson::default().get(), "{}");
+    }
+
+    #[test]
+    fn equal_documents_are_equal_whatever_the_spacing() {
+        let a = RawJson::or_empty_object(r#"{"a":1,"b":[true]}"#.to_owned());
+        let b: RawJson = serde_json::from_str(r#"{ "a": 1, "b": [ true ] }"#).expect("raw");
+        assert_eq!(a, b);
+        assert_ne!(a, RawJson::default());
+    }
+
+    /// The client SDK reads an answer with `serde_json::from_slice`: `rawTrx` comes back as the
+    /// document the server sent.
+    #[test]
+    fn a_transaction_reads_back_from_its_json() {
+        let view = TransactionView {
+            id: "trx_ab".into(),
+            transaction_platform_id: "0xab".into(),
+            timestamp: 1,
+            label: "Deposit".into(),
+            description: String::new(),
+            incoming_assets: Vec::new(),
+            outgoing_assets: Vec::new(),
+            fee: Vec::new(),
+            metadata: TransactionMetadata {
+                import_source: "API".into(),
+                is_manual: false,
+                is_edited: false,
+                is_defi_trx: false,
+                is_nft_trx: false,
+                is_missing_price: false,
+                is_missing_purchase: false,
+            },
+            total_costbasis: Exact::zero(),
+            total_gains: Exact::zero(),
+            tags: Vec::new(),
+            ledger: Vec::new(),
+            raw_trx: RawJson::or_empty_object(r#"{"hash":"0xab","logs":[{"i":0}]}"#.to_owned()),
+        };
+        let text = serde_json::to_vec(&view).expect("serialized");
+        let json: serde_json::Value = serde_json::from_slice(&text).expect("json");
+        assert_eq!(json["rawTrx"], serde_json::json!({"hash": "0xab", "logs": [{"i": 0}]}));
+        let back: TransactionView = serde_json::from_slice(&text).expect("read back");
+        assert_eq!(back, view);
+        assert_eq!(back.raw_trx.value()["logs"][0]["i"], 0);
+    }
 }

@@ -171,7 +171,8 @@
       "csv.importLabel": "Import CSV into {name}",
       "csv.importing": "Importing the file…",
       "csv.imported": "{name}: {n} transactions imported ({total} in the file).",
-      "csv.rowErrors": "Nothing was imported: {n} row(s) of the file could not be read.",
+      "csv.rowErrors.one": "Nothing was imported: {n} row of the file could not be read.",
+      "csv.rowErrors.other": "Nothing was imported: {n} rows of the file could not be read.",
       "csv.line": "Line {line}: {message}",
       "csv.tooLarge": "The file is larger than 10 MB.",
       "csv.failed": "The file could not be imported: {message}",
@@ -411,7 +412,8 @@
       "csv.importLabel": "Importer un CSV dans {name}",
       "csv.importing": "Import du fichier…",
       "csv.imported": "{name} : {n} transactions importées ({total} dans le fichier).",
-      "csv.rowErrors": "Rien n’a été importé : {n} ligne(s) du fichier sont illisibles.",
+      "csv.rowErrors.one": "Rien n’a été importé : {n} ligne du fichier est illisible.",
+      "csv.rowErrors.other": "Rien n’a été importé : {n} lignes du fichier sont illisibles.",
       "csv.line": "Ligne {line} : {message}",
       "csv.tooLarge": "Le fichier dépasse 10 Mo.",
       "csv.failed": "Le fichier n’a pas pu être importé : {message}",
@@ -646,6 +648,14 @@
     if (s == null) return key;
     const all = Object.assign({ app: appName() }, vars);
     return s.replace(/\{(\w+)\}/g, (m, k) => (all[k] != null ? String(all[k]) : m));
+  }
+
+  /** `t` of `key.<plural category of n>` (Intl.PluralRules of the language; "other" if missing). */
+  function tn(key, n, vars) {
+    const category = new Intl.PluralRules(state.lang).select(n);
+    const table = MESSAGES[state.lang] || MESSAGES.en;
+    const chosen = table[key + "." + category] != null ? key + "." + category : key + ".other";
+    return t(chosen, Object.assign({ n: n }, vars));
   }
 
   function pickLang(raw) {
@@ -1711,7 +1721,7 @@
       box.textContent = "";
       box.setAttribute("data-code", err.code);
       box.appendChild(h("div", { className: "kc-csv-errors", attrs: { "data-testid": "csv-errors" } }, [
-        h("p", { text: t("csv.rowErrors", { n: err.rowErrors.length }) }),
+        h("p", { text: tn("csv.rowErrors", err.rowErrors.length) }),
         h("ul", {}, err.rowErrors.slice(0, 20).map((r) => h("li", { text: t("csv.line", { line: r.line, message: rowMessage(r) }) })))
       ]));
       if (box.scrollIntoView) box.scrollIntoView({ block: "nearest" });

@@ -218,12 +218,16 @@ impl DataApi for Service {
         meta: &RequestMeta,
         query: HoldingsQuery,
     ) -> ApiResult<HoldingsResponse> {
-        let grant = self.authorize_data(client, token, meta, "portfolios:read").await?;
+        let access =
+            self.authorize_data_with(client, token, meta, "portfolios:read", kc_ports::AccessDetail::Holdings).await?;
+        let (grant, read) = (access.grant, access.holdings);
         let calculated = query.calculated_balances.as_deref() == Some("true");
         let ws = &grant.workspace_id;
-        let positions = match &self.ports.ledger {
-            Some(ledger) => ledger.ledger_positions(ws).await.map_err(store_error)?,
-            None => Vec::new(),
+        // Read with the grant when the store could (one round trip), else now.
+        let (positions, read_balances) = match (read, &self.ports.ledger) {
+            (Some(rows), ledger) => (if ledger.is_some() { rows.positions } else { Vec::new() }, Some(rows.balances)),
+            (None, Some(ledger)) => (ledger.ledger_positions(ws).await.map_err(store_error)?, None),
+            (None, None) => (Vec::new(), None),
         };
         // Cost basis per asset: the cost of the lots the ledger holds (see `crate::ledger`).
         let mut cost_of: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -264,6 +268,8 @@ impl DataApi for Service {
                     },
                 })
                 .collect()
+        } else if let Some(balances) = read_balances {
+            balances
         } else {
             self.ports.store.workspace_balances(ws).await.map_err(store_error)?
         };

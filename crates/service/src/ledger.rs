@@ -328,6 +328,10 @@ pub async fn process(
     clock: &dyn Clock,
 ) -> Result<ProcessCounts, LedgerError> {
     let store = &ports.store;
+    // One processing of a workspace at a time, in this process and then across processes: the
+    // one that waited loads the ledger as the other left it.
+    let _in_process = crate::processing_lock::hold(workspace).await;
+    let _across_processes = store.lock_processing(workspace).await?;
     store.enqueue_processing_event(workspace, WebhookEvent::TransferDetectionStarted, None, clock.now()).await?;
     let loaded = async {
         let records = store.workspace_ledger(workspace).await?;

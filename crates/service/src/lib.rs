@@ -35,6 +35,7 @@ mod integrations;
 pub mod ledger;
 pub mod mailer;
 pub mod oidc;
+mod processing_lock;
 pub mod provider_health;
 pub mod retention;
 mod service;

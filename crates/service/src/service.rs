@@ -216,10 +216,11 @@ impl Service {
             workspace_name: None,
             user: None,
             limits: None,
+            holdings: None,
         };
         let store = &self.ports.store;
         match detail {
-            kc_ports::AccessDetail::Grant => {}
+            kc_ports::AccessDetail::Grant | kc_ports::AccessDetail::Holdings => {}
             kc_ports::AccessDetail::Workspace => {
                 access.workspace_name =
                     store.find_workspace(&access.grant.workspace_id).await.map_err(store_error)?.map(|w| w.name);

@@ -243,45 +243,79 @@ pub(crate) fn parse_query(q: &TransactionsQuery) -> Result<LedgerQuery, ApiError
     })
 }
 
-/// Wallet id → (provider, address).
-type Wallets = HashMap<String, (String, Option<String>)>;
+/// Wallet id → the account its legs show.
+type Wallets = HashMap<String, TransactionAccount>;
 
-fn leg_view(t: &LedgerTxRecord, l: &LedgerLegRecord, wallets: &Wallets) -> TransactionLeg {
-    let (provider, address) = wallets.get(&t.integration_id).cloned().unwrap_or_default();
-    let account = Some(TransactionAccount { provider, wallet_id: t.integration_id.clone(), public_address: address });
+/// The account of wallet `id` (its id alone when the workspace no longer lists it).
+fn account_of(wallets: &Wallets, id: &str) -> TransactionAccount {
+    wallets.get(id).cloned().unwrap_or_else(|| TransactionAccount {
+        provider: String::new(),
+        wallet_id: id.to_owned(),
+        public_address: None,
+    })
+}
+
+/// A leg as the answer lists it, and its cost-basis entry: the leg's strings are moved into
+/// the view, only what both show is copied.
+fn leg_view(timestamp: i64, l: LedgerLegRecord, account: Option<TransactionAccount>) -> (TransactionLeg, LedgerEntry) {
     let (from_account, to_account) = match l.direction.as_str() {
         "incoming" => (None, account),
         "outgoing" => (account, None),
         _ => (None, None),
     };
-    TransactionLeg {
-        asset: TransactionAsset {
-            token_id: l.asset.token_id.clone(),
-            symbol: l.asset.symbol.clone(),
-            public_name: l.asset.public_name.clone(),
-            kind: l.asset.asset_type.clone(),
-            chain_id: l.asset.chain_id.clone(),
-            contract_address: l.asset.contract_address.clone(),
-        },
-        quantity: Exact(l.quantity.clone()),
-        price: l.price.clone().map(Exact),
-        base_currency: "USD".to_owned(),
-        timestamp: t.timestamp_ms,
+    let entry = LedgerEntry {
         kind: l.direction.clone(),
+        token_id: l.asset.token_id.clone(),
+        quantity: Exact(l.quantity.clone()),
+        costbasis: Exact(l.cost_basis.unwrap_or_else(|| "0".to_owned())),
+        gain: l.gain.map(Exact),
+    };
+    let a = l.asset;
+    let leg = TransactionLeg {
+        asset: TransactionAsset {
+            token_id: a.token_id,
+            symbol: a.symbol,
+            public_name: a.public_name,
+            kind: a.asset_type,
+            chain_id: a.chain_id,
+            contract_address: a.contract_address,
+        },
+        quantity: Exact(l.quantity),
+        price: l.price.map(Exact),
+        base_currency: "USD".to_owned(),
+        timestamp,
+        kind: l.direction,
         from_account,
         to_account,
-    }
+    };
+    (leg, entry)
 }
 
-fn view(t: LedgerTxRecord, wallets: &Wallets) -> TransactionView {
-    let legs = |dir: &str| t.legs.iter().filter(|l| l.direction == dir).map(|l| leg_view(&t, l, wallets)).collect();
-    let raw = serde_json::from_str(&t.raw).unwrap_or_else(|_| serde_json::json!({}));
+fn view(mut t: LedgerTxRecord, wallets: &Wallets) -> TransactionView {
+    let (mut incoming, mut outgoing, mut fee) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ledger = Vec::with_capacity(t.legs.len());
+    for l in std::mem::take(&mut t.legs) {
+        // Incoming and outgoing legs name the wallet; fees and other legs do not.
+        let side = match l.direction.as_str() {
+            "incoming" => Some(&mut incoming),
+            "outgoing" => Some(&mut outgoing),
+            "fee" => Some(&mut fee),
+            _ => None,
+        };
+        let account =
+            matches!(l.direction.as_str(), "incoming" | "outgoing").then(|| account_of(wallets, &t.integration_id));
+        let (leg, entry) = leg_view(t.timestamp_ms, l, account);
+        ledger.push(entry);
+        if let Some(side) = side {
+            side.push(leg);
+        }
+    }
     TransactionView {
-        incoming_assets: legs("incoming"),
-        outgoing_assets: legs("outgoing"),
-        fee: legs("fee"),
+        incoming_assets: incoming,
+        outgoing_assets: outgoing,
+        fee,
         metadata: TransactionMetadata {
-            import_source: t.import_source.clone(),
+            import_source: t.import_source,
             is_manual: t.is_manual,
             is_edited: t.is_edited,
             is_defi_trx: t.transaction_type == "swap",
@@ -289,17 +323,7 @@ fn view(t: LedgerTxRecord, wallets: &Wallets) -> TransactionView {
             is_missing_price: t.is_missing_price,
             is_missing_purchase: t.is_missing_purchase,
         },
-        ledger: t
-            .legs
-            .iter()
-            .map(|l| LedgerEntry {
-                kind: l.direction.clone(),
-                token_id: l.asset.token_id.clone(),
-                quantity: Exact(l.quantity.clone()),
-                costbasis: Exact(l.cost_basis.clone().unwrap_or_else(|| "0".to_owned())),
-                gain: l.gain.clone().map(Exact),
-            })
-            .collect(),
+        ledger,
         id: t.id,
         transaction_platform_id: t.platform_tx_id,
         timestamp: t.timestamp_ms,
@@ -308,7 +332,8 @@ fn view(t: LedgerTxRecord, wallets: &Wallets) -> TransactionView {
         total_costbasis: Exact(t.total_costbasis),
         total_gains: Exact(t.total_gains),
         tags: Vec::new(),
-        raw_trx: raw,
+        // Passed through as stored (JSON the service wrote), not parsed and written again.
+        raw_trx: RawJson::or_empty_object(t.raw),
     }
 }
 
@@ -331,18 +356,14 @@ impl TransactionsApi for Service {
             Some(ledger) => ledger.query_ledger(&grant.workspace_id, &probe).await.map_err(store_error)?,
             None => (Vec::new(), 0),
         };
+        // The wallets' labels, for a page that shows any. Read after the page, not alongside it:
+        // on SQLite the page is read on this thread and the integrations on the pool's, and
+        // overlapping them measured no faster on two cores (0.71 to 1.06 ms instead of 0.73 to
+        // 0.84 at 100 000 transactions) while an empty page then paid for the read too.
+        let wallets = if rows.is_empty() { Wallets::new() } else { self.wallets(&grant.workspace_id).await? };
         let has_next_page = rows.len() as u64 > q.limit;
         rows.truncate(usize::try_from(q.limit).unwrap_or(usize::MAX));
         let next_cursor = if has_next_page { rows.last().map(|r| encode_cursor(&r.key())) } else { None };
-        let wallets: Wallets = self
-            .ports
-            .store
-            .list_integrations(&grant.workspace_id)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|i| (i.id, (i.provider, i.address)))
-            .collect();
         let data: Vec<TransactionView> = rows.into_iter().map(|t| view(t, &wallets)).collect();
         let returned = data.len() as u64;
         Ok(TransactionsResponse {
@@ -418,6 +439,19 @@ impl TransactionsApi for Service {
 }
 
 impl Service {
+    /// The accounts of workspace `ws`'s wallets, by wallet id.
+    async fn wallets(&self, ws: &kc_domain::WorkspaceId) -> ApiResult<Wallets> {
+        let integrations = self.ports.store.list_integrations(ws).await.map_err(store_error)?;
+        Ok(integrations
+            .into_iter()
+            .map(|i| {
+                let account =
+                    TransactionAccount { provider: i.provider, wallet_id: i.id.clone(), public_address: i.address };
+                (i.id, account)
+            })
+            .collect())
+    }
+
     /// The ledger's ports for a request (a method change recomputes the ledger in it).
     fn ledger_ports(&self) -> ApiResult<LedgerPorts> {
         let Some(store) = self.ports.ledger.clone() else {
@@ -485,6 +519,105 @@ mod tests {
             let e = parse_query(&q(&[("cursor", bad)])).expect_err(bad);
             assert_eq!(e.details[0].path, ["cursor"], "{bad}");
         }
+    }
+
+    fn leg(index: i32, direction: &str, token: &str) -> LedgerLegRecord {
+        LedgerLegRecord {
+            index,
+            direction: direction.to_owned(),
+            asset: kc_ports::LedgerAsset {
+                token_id: token.to_owned(),
+                symbol: token.to_uppercase(),
+                public_name: token.to_owned(),
+                chain_id: "ethereum".to_owned(),
+                contract_address: None,
+                asset_type: "crypto".to_owned(),
+                decimals: 18,
+            },
+            quantity: format!("{}", index + 1),
+            price: Some("2".to_owned()),
+            from: None,
+            to: None,
+            cost_basis: (index > 0).then(|| "5".to_owned()),
+            gain: (direction == "outgoing").then(|| "1.5".to_owned()),
+        }
+    }
+
+    fn record(raw: &str, legs: Vec<LedgerLegRecord>) -> LedgerTxRecord {
+        LedgerTxRecord {
+            id: "trx_ab".to_owned(),
+            integration_id: "wal_1".to_owned(),
+            platform_tx_id: "0xab".to_owned(),
+            chain_id: "ethereum".to_owned(),
+            timestamp_ms: 1_700_000_000_000,
+            position: kc_ports::ChainPosition::new(1, 2),
+            failed: false,
+            source_label: None,
+            label: "Trade".to_owned(),
+            transaction_type: "swap".to_owned(),
+            description: "Swap".to_owned(),
+            is_nft: false,
+            is_manual: false,
+            is_edited: false,
+            is_missing_price: false,
+            is_missing_purchase: false,
+            total_costbasis: "5".to_owned(),
+            total_gains: "1.5".to_owned(),
+            raw: raw.to_owned(),
+            import_source: "API".to_owned(),
+            legs,
+        }
+    }
+
+    #[test]
+    fn a_view_sorts_its_legs_and_keeps_every_entry_in_order() {
+        let account = TransactionAccount {
+            provider: "ethereum".to_owned(),
+            wallet_id: "wal_1".to_owned(),
+            public_address: Some("0x1".to_owned()),
+        };
+        let wallets: Wallets = [("wal_1".to_owned(), account.clone())].into();
+        let legs =
+            vec![leg(0, "outgoing", "eth"), leg(1, "fee", "eth"), leg(2, "incoming", "usdc"), leg(3, "odd", "x")];
+        let v = view(record(r#"{"hash":"0xab"}"#, legs), &wallets);
+        assert_eq!(v.outgoing_assets.len(), 1);
+        assert_eq!(v.outgoing_assets[0].from_account, Some(account.clone()));
+        assert_eq!(v.outgoing_assets[0].to_account, None);
+        assert_eq!(v.incoming_assets[0].to_account, Some(account));
+        assert_eq!(
+            (v.incoming_assets[0].asset.symbol.as_str(), v.incoming_assets[0].quantity.0.as_str()),
+            ("USDC", "3")
+        );
+        assert_eq!((v.fee[0].from_account.as_ref(), v.fee[0].to_account.as_ref()), (None, None));
+        let entries: Vec<(&str, &str, &str, Option<&str>)> = v
+            .ledger
+            .iter()
+            .map(|e| {
+                (e.kind.as_str(), e.token_id.as_str(), e.costbasis.0.as_str(), e.gain.as_ref().map(|g| g.0.as_str()))
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("outgoing", "eth", "0", Some("1.5")),
+                ("fee", "eth", "5", None),
+                ("incoming", "usdc", "5", None),
+                ("odd", "x", "5", None)
+            ]
+        );
+        assert!(v.metadata.is_defi_trx);
+        assert_eq!(v.raw_trx.get(), r#"{"hash":"0xab"}"#);
+    }
+
+    #[test]
+    fn an_unknown_wallet_and_an_unreadable_record_still_answer() {
+        let v = view(record("not json", vec![leg(0, "incoming", "eth")]), &Wallets::new());
+        let account = v.incoming_assets[0].to_account.clone().expect("the wallet's id");
+        assert_eq!(
+            (account.provider.as_str(), account.wallet_id.as_str(), account.public_address),
+            ("", "wal_1", None)
+        );
+        assert_eq!(v.raw_trx.get(), "{}");
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod holdings;
 mod hot;
 mod integrations;
 mod ledger;
+mod ledger_read;
 mod limits;
 pub(crate) mod oidc;
 mod ops;
@@ -209,6 +210,36 @@ fn integration_from(m: integration::Model) -> StoreResult<IntegrationRecord> {
         created_at: at(m.created_at)?,
         verified_at: opt_at(m.verified_at)?,
         proof_method: m.proof_method,
+    })
+}
+
+/// An integration from a row of all its columns, from either driver ([`hot::Columns`]).
+fn integration_of(row: &dyn hot::Columns) -> StoreResult<IntegrationRecord> {
+    let text = |col: &str| hot::need(row.text(col)?, col);
+    let int = |col: &str| hot::need(row.int(col)?, col);
+    let credentials = match (row.text("credentials")?, row.text("credentials_key_id")?) {
+        (Some(blob), Some(key_id)) => Some(Sealed { key_id, blob }),
+        _ => None,
+    };
+    let sync_status = text("sync_status")?;
+    Ok(IntegrationRecord {
+        sync_status: SyncStatus::parse(&sync_status)
+            .ok_or_else(|| StoreError::Corrupt(format!("sync status {sync_status}")))?,
+        id: text("id")?,
+        workspace_id: WorkspaceId::from_stored(text("workspace_id")?),
+        provider: text("provider")?,
+        category: text("category")?,
+        address: row.text("address")?,
+        alias: row.text("alias")?,
+        account_name: row.text("account_name")?,
+        credentials,
+        credential_fingerprint: row.text("credential_fingerprint")?,
+        last_error: row.text("last_error")?,
+        last_synced_at: opt_at(row.int("last_synced_at")?)?,
+        total_transactions: int("total_transactions")?,
+        created_at: at(int("created_at")?)?,
+        verified_at: opt_at(row.int("verified_at")?)?,
+        proof_method: row.text("proof_method")?,
     })
 }
 

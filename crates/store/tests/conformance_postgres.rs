@@ -6,28 +6,13 @@
 #![cfg(feature = "postgres")]
 
 use kc_store::{DatabaseSettings, SeaStore};
-use sea_orm::{ConnectionTrait, Database};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-fn admin_url() -> String {
-    std::env::var("KC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
+#[path = "support/postgres.rs"]
+mod support;
 
 async fn fresh() -> SeaStore {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let admin = admin_url();
-    let conn = Database::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable ({e}); start it, these tests never skip"));
-    let name = format!("kc_conformance_{}_{nanos}_{n}", std::process::id());
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create the test database");
-    drop(conn);
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("KC_TEST_PG_URL names a database");
-    let store = SeaStore::connect(&DatabaseSettings::new(format!("{base}/{name}")))
-        .await
-        .expect("connect to the test database");
+    let url = support::fresh_database_url("kc_conformance").await;
+    let store = SeaStore::connect(&DatabaseSettings::new(url)).await.expect("connect to the test database");
     store.migrate().await.expect("migrate PostgreSQL");
     store
 }

@@ -9,7 +9,6 @@ use kc_domain::{ClientId, ClientMode, ClientRecord, OsSecretRng, PlainToken, Sco
 use kc_store::{
     AuditEvent, AuditStore, ClientStore, DatabaseSettings, HotPathStore, LinkSessionStore, NewLinkSession, SeaStore,
 };
-use sea_orm::{ConnectionTrait, Database};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -17,16 +16,12 @@ use time::OffsetDateTime;
 /// Sessions written at once.
 const SESSIONS: usize = 200;
 
+#[path = "support/postgres.rs"]
+mod support;
+
 async fn fresh_store() -> SeaStore {
-    let admin = std::env::var("KC_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let conn = Database::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable ({e}); start it, this test never skips"));
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let name = format!("kc_batching_{}_{nanos}", std::process::id());
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create the test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("KC_TEST_PG_URL names a database");
-    let store = SeaStore::connect(&DatabaseSettings::new(format!("{base}/{name}"))).await.expect("connect");
+    let url = support::fresh_database_url("kc_batching").await;
+    let store = SeaStore::connect(&DatabaseSettings::new(url)).await.expect("connect");
     store.migrate().await.expect("migrate");
     store
 }

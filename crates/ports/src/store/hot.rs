@@ -5,7 +5,10 @@
 //! Nothing here is cached: each call reads the database, so a revoked grant, a disabled
 //! client or a rotated secret takes effect on the very next request on every node.
 
-use crate::store::{AuditEvent, ExchangeOutcome, GrantLimits, IssueGrant, NewLinkSession, Store, UserRecord};
+use crate::store::{
+    AuditEvent, ExchangeOutcome, GrantLimits, IssueGrant, LedgerPosition, NewLinkSession, Store, UserRecord,
+    WorkspaceBalance,
+};
 use crate::StoreResult;
 use async_trait::async_trait;
 use kc_domain::{ClientId, ClientRecord, GrantRecord, TokenDigest};
@@ -21,6 +24,21 @@ pub enum AccessDetail {
     Workspace,
     /// The grant, its user and its limiter settings (userinfo).
     User,
+    /// The grant and, where the store can read them in the same statement, its workspace's
+    /// holdings rows (`GET /api/v1/holdings`). A store that cannot leaves
+    /// [`TokenAccess::holdings`] `None` and the caller reads them itself.
+    Holdings,
+}
+
+/// What `GET /api/v1/holdings` reads of a workspace: its ledger positions and its balances, as
+/// [`crate::LedgerStore::ledger_positions`] and [`crate::IntegrationStore::workspace_balances`]
+/// return them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldingsRows {
+    /// The ledger positions of the workspace's current integrations.
+    pub positions: Vec<LedgerPosition>,
+    /// The balances of the workspace's integrations, with their providers.
+    pub balances: Vec<WorkspaceBalance>,
 }
 
 /// An access token of the client, with its grant and what [`AccessDetail`] asked for.
@@ -36,6 +54,9 @@ pub struct TokenAccess {
     pub user: Option<UserRecord>,
     /// The grant's limiter settings ([`AccessDetail::User`]).
     pub limits: Option<GrantLimits>,
+    /// The workspace's holdings rows ([`AccessDetail::Holdings`], when the store read them with
+    /// the grant; `None` otherwise).
+    pub holdings: Option<HoldingsRows>,
 }
 
 /// A client record, read together with one of its access tokens.
@@ -133,10 +154,11 @@ mod composed {
                 workspace_name: None,
                 user: None,
                 limits: None,
+                holdings: None,
             };
             if live {
                 match detail {
-                    AccessDetail::Grant => {}
+                    AccessDetail::Grant | AccessDetail::Holdings => {}
                     AccessDetail::Workspace => {
                         t.workspace_name = self.0.find_workspace(&t.grant.workspace_id).await?.map(|w| w.name);
                     }

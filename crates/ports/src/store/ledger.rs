@@ -241,10 +241,46 @@ pub struct LedgerQuery {
     pub after: Option<LedgerKey>,
 }
 
+/// Held while a workspace's ledger is processed ([`LedgerStore::lock_processing`]); dropping
+/// it lets the next processing of that workspace start.
+pub struct ProcessingLock {
+    _held: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl ProcessingLock {
+    /// A lock that `held` keeps until it is dropped (say, a channel whose closing releases a
+    /// database lock).
+    pub fn new(held: impl std::any::Any + Send + Sync) -> Self {
+        Self { _held: Some(Box::new(held)) }
+    }
+
+    /// Holds nothing: for stores only one process uses, where the caller's own in-process
+    /// lock is enough.
+    pub fn in_process_only() -> Self {
+        Self { _held: None }
+    }
+}
+
+impl std::fmt::Debug for ProcessingLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self._held.is_some() { "ProcessingLock(held)" } else { "ProcessingLock(in-process only)" })
+    }
+}
+
 /// Persistence of the transaction ledger.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait LedgerStore: Send + Sync {
+    /// Waits until no other process sharing the database processes `workspace`'s ledger, and
+    /// keeps it so until the returned lock drops. Processing loads the whole ledger and
+    /// replaces the outcome: two at once could store the older load's outcome last. The
+    /// service also serializes processing within its own process; a store that only one
+    /// process uses (SQLite, memory) needs nothing more, which is the default.
+    async fn lock_processing(&self, workspace: &WorkspaceId) -> StoreResult<ProcessingLock> {
+        let _ = workspace;
+        Ok(ProcessingLock::in_process_only())
+    }
+
     /// The history cursor to resume `integration_id` from (`None`: from the start).
     async fn ledger_cursor(&self, integration_id: &str) -> StoreResult<Option<String>>;
 

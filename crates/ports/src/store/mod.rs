@@ -25,12 +25,12 @@ pub use console::{
     OperatorTokenRecord, OrgRecord, UsageDay, WebhookSettings,
 };
 pub use error::{StoreError, StoreResult};
-pub use hot::{AccessDetail, ClientAccess, ComposedHotPath, HotPathStore, TokenAccess};
+pub use hot::{AccessDetail, ClientAccess, ComposedHotPath, HoldingsRows, HotPathStore, TokenAccess};
 #[cfg(any(test, feature = "mock"))]
 pub use ledger::MockLedgerStore;
 pub use ledger::{
     LedgerAsset, LedgerKey, LedgerLegRecord, LedgerPosition, LedgerQuery, LedgerStore, LedgerTxRecord, LedgerTxUpdate,
-    NewLedgerTx, UnpricedLeg,
+    NewLedgerTx, ProcessingLock, UnpricedLeg,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use oidc::MockOidcStore;

@@ -89,9 +89,17 @@ async fn scenario(b: &Browser, server: &DemoServer, creds: &crate::helpers::Cred
     input.send_keys(&bad.display().to_string()).await.expect("choose the file");
     let shown = b.text_until("csv-errors", "the row errors", |t| !t.trim().is_empty()).await;
     let (line, nothing, why) = if french {
-        ("Ligne 3", "Rien n’a été importé", "nombre invalide « lots » dans la colonne received_amount")
+        (
+            "Ligne 3",
+            "Rien n’a été importé : 1 ligne du fichier est illisible.",
+            "nombre invalide « lots » dans la colonne received_amount",
+        )
     } else {
-        ("Line 3", "Nothing was imported", "invalid number “lots” in received_amount")
+        (
+            "Line 3",
+            "Nothing was imported: 1 row of the file could not be read.",
+            "invalid number “lots” in received_amount",
+        )
     };
     assert!(shown.contains(line) && shown.contains(why) && shown.contains(nothing), "the bad row is shown: {shown}");
     b.shot("csv-row-error").await;

@@ -1,9 +1,11 @@
 //! Statement budgets of the hot paths: every SQL statement the store sends is counted
 //! (`SeaStore::observe_statements`: sea-orm's metric callback and SQLite's direct path), and each
-//! endpoint must stay within its budget — check-session 1, userinfo 1, holdings ≤ 3, link-token 2
+//! endpoint must stay within its budget — check-session 1, userinfo 1, holdings 1, link-token 2
 //! on PostgreSQL (3 on SQLite), exchange 3 on PostgreSQL (the client, the token with the webhook
 //! endpoints, then all the writes as one statement inside a `BEGIN`/`COMMIT`, which the callback
-//! does not count). A test here fails when someone adds a query to a hot path.
+//! does not count), transactions 5 for a first page of 100 with its `totalCount` (the grant, the
+//! count from `ledger_states`, the page, its legs, the wallets' labels) and 3 for an empty page
+//! (no labels to read). A test here fails when someone adds a query to a hot path.
 
 use crate::helpers::{fresh_database, Db};
 use kc_api::*;
@@ -15,6 +17,7 @@ use std::sync::{Arc, Mutex};
 /// A service on a fresh database whose store counts (and remembers) the statements it sends.
 struct Counted {
     service: Service,
+    store: SeaStore,
     count: Arc<AtomicUsize>,
     sql: Arc<Mutex<Vec<String>>>,
 }
@@ -35,10 +38,10 @@ impl Counted {
         store.migrate().await.expect("migrated");
         let hot: Arc<dyn kc_store::HotPathStore> = Arc::new(store.clone());
         let ledger: Arc<dyn kc_store::LedgerStore> = Arc::new(store.clone());
-        let mut ports = Ports::system(Arc::new(store), b"statement-budget-pepper-32-bytes!".to_vec());
+        let mut ports = Ports::system(Arc::new(store.clone()), b"statement-budget-pepper-32-bytes!".to_vec());
         ports.hot = hot;
         ports.ledger = Some(ledger);
-        Self { service: Service::new(ports), count, sql }
+        Self { service: Service::new(ports), store, count, sql }
     }
 
     /// Runs `f` and returns how many statements it sent, with their text.
@@ -51,18 +54,71 @@ impl Counted {
     }
 }
 
-/// A client, a guest's public token and a live access token of it.
-async fn connected(svc: &Service) -> (ClientCredentials, String) {
+/// A client, a guest's public token and a live access token of it, and the guest's wallet.
+async fn connected(svc: &Service) -> (ClientCredentials, String, String) {
     let (client, secret) = svc.register_client(NewClient::sandbox("Budget")).await.expect("client");
     let creds = ClientCredentials::new(client.id.to_string(), secret.expose());
-    let public = public_token(svc, &creds).await;
+    let (public, wallet) = public_token(svc, &creds).await;
     let meta = RequestMeta::default();
     let exchanged =
         svc.exchange_public_token(&creds, &meta, ExchangeRequest { public_token: public }).await.expect("exchange");
-    (creds, exchanged.access_token)
+    (creds, exchanged.access_token, wallet)
 }
 
-async fn public_token(svc: &Service, creds: &ClientCredentials) -> String {
+/// Gives wallet `wallet` a ledger of `n` transactions (a receipt, or a send with its fee: one
+/// leg or two), as a sync stores them.
+async fn seed_ledger(store: &SeaStore, wallet: &str, n: usize) {
+    use kc_ports::{ChainPosition, LedgerAsset, LedgerLegRecord, NewLedgerTx};
+    use kc_store::{IntegrationStore, LedgerStore};
+    let ws = store.find_integration(wallet).await.expect("read").expect("the wallet").workspace_id;
+    let eth = LedgerAsset {
+        token_id: "ethereum".into(),
+        symbol: "ETH".into(),
+        public_name: "Ethereum".into(),
+        chain_id: "ethereum".into(),
+        contract_address: None,
+        asset_type: "crypto".into(),
+        decimals: 18,
+    };
+    let leg = |index, direction: &str, quantity: &str| LedgerLegRecord {
+        index,
+        direction: direction.into(),
+        asset: eth.clone(),
+        quantity: quantity.into(),
+        price: Some("3000".into()),
+        from: None,
+        to: None,
+        cost_basis: None,
+        gain: None,
+    };
+    let start = time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_700_000_000);
+    let txs: Vec<NewLedgerTx> = (0..n)
+        .map(|i| {
+            let platform = format!("0x{i:064x}");
+            NewLedgerTx {
+                id: kc_service::ledger::transaction_id(wallet, &platform),
+                raw: format!(r#"{{"hash":"{platform}"}}"#),
+                platform_tx_id: platform,
+                chain_id: "ethereum".into(),
+                timestamp: start + time::Duration::minutes(i as i64),
+                position: ChainPosition::new(1_000 + i as u64, 0),
+                failed: false,
+                source_label: None,
+                is_nft: false,
+                import_source: "API".into(),
+                legs: if i % 2 == 0 {
+                    vec![leg(0, "incoming", "1")]
+                } else {
+                    vec![leg(0, "outgoing", "0.5"), leg(1, "fee", "0.001")]
+                },
+            }
+        })
+        .collect();
+    let now = time::OffsetDateTime::now_utc();
+    store.add_ledger_page(&ws, wallet, &txs, Some("block:1"), now).await.expect("ledger stored");
+}
+
+async fn public_token(svc: &Service, creds: &ClientCredentials) -> (String, String) {
     let meta = RequestMeta::default();
     let link = svc.create_link_token(creds, &meta, CreateLinkTokenRequest::default()).await.expect("link token");
     let link = LinkTokenCredential::new(link.link_token);
@@ -75,14 +131,14 @@ async fn public_token(svc: &Service, creds: &ClientCredentials) -> String {
         address: Some(crate::data_api::SANDBOX_ETH.into()),
         ..Default::default()
     };
-    svc.create_integration(&link, &meta, wallet).await.expect("wallet");
-    svc.complete(&link, &meta).await.expect("complete").public_token.expect("a public token")
+    let wallet = svc.create_integration(&link, &meta, wallet).await.expect("wallet").wallet_id;
+    (svc.complete(&link, &meta).await.expect("complete").public_token.expect("a public token"), wallet)
 }
 
 async fn budgets_hold(db: Db) {
     let c = Counted::new(db).await;
     let svc = &c.service;
-    let (creds, access) = connected(svc).await;
+    let (creds, access, wallet) = connected(svc).await;
     let meta = RequestMeta::default();
 
     let req = CheckSessionRequest { access_token: access.clone() };
@@ -97,7 +153,22 @@ async fn budgets_hold(db: Db) {
 
     let (res, n, sql) = c.measure(svc.holdings(&creds, &bearer, &meta, HoldingsQuery::default())).await;
     res.expect("holdings");
-    assert!(n <= 3, "holdings on {db:?} sends at most 3 statements, not {n}: {sql:#?}");
+    assert_eq!(n, 1, "holdings on {db:?} sends one statement (positions and balances with the grant): {sql:#?}");
+
+    // Transactions, the first page (100 newest, with totalCount): empty, then of a ledger that
+    // fills it. Neither grows with the page's rows or the ledger's size.
+    let page = || svc.transactions(&creds, &bearer, &meta, TransactionsQuery::default());
+    let (res, n, sql) = c.measure(page()).await;
+    assert_eq!(res.expect("transactions").pagination.total_count, 0, "no ledger yet");
+    assert_eq!(n, 3, "an empty transactions page on {db:?} sends 3 statements (grant, count, page): {sql:#?}");
+    seed_ledger(&c.store, &wallet, 150).await;
+    let (res, n, sql) = c.measure(page()).await;
+    let res = res.expect("transactions");
+    assert_eq!((res.data.len(), res.pagination.total_count, res.pagination.has_next_page), (100, 150, true));
+    assert_eq!(
+        n, 5,
+        "the first transactions page on {db:?} sends 5 statements (grant, count, page, legs, wallets): {sql:#?}"
+    );
 
     // Link token: the client, then the session and its audit event (one statement on
     // PostgreSQL, two in one group commit on SQLite).
@@ -106,7 +177,7 @@ async fn budgets_hold(db: Db) {
     let budget = if db == Db::Postgres { 2 } else { 3 };
     assert!(n <= budget, "link-token on {db:?} sends at most {budget} statements, not {n}: {sql:#?}");
 
-    let public = public_token(svc, &creds).await;
+    let (public, _) = public_token(svc, &creds).await;
     let req = ExchangeRequest { public_token: public.clone() };
     let (res, n, sql) = c.measure(svc.exchange_public_token(&creds, &meta, req)).await;
     res.expect("exchange");

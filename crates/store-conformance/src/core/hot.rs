@@ -79,6 +79,45 @@ pub async fn client_access_reads_in_one_step<S: CoreStore>(s: S) {
     assert!(disabled.client.disabled, "the read sees the client disabled at once");
 }
 
+/// `client_access` with [`AccessDetail::Holdings`] reads the grant like `Grant`; a store that
+/// also reads the workspace's holdings rows returns exactly what `workspace_balances` (and the
+/// ledger's positions: none here) return, with contract addresses and every field intact.
+pub async fn client_access_may_read_holdings_with_the_grant<S: CoreStore>(s: S) {
+    let c = client(&s).await;
+    let (g, access, signed) = grant(&s, &c.id, "portfolios:read").await;
+    let holdings = |admit: fn(&ClientRecord) -> bool| {
+        let s = &s;
+        let (id, access) = (c.id.clone(), access.clone());
+        async move {
+            must(s.client_access(&id, Some(&access), AccessDetail::Holdings, at(30), &admit).await, "client_access")
+                .unwrap_or_else(|| panic!("client not found"))
+        }
+    };
+    let empty = holdings(yes).await.token.unwrap_or_else(|| panic!("the token is not read"));
+    assert_eq!(empty.grant, g, "Holdings detail: the token's grant");
+    if let Some(rows) = &empty.holdings {
+        assert!(rows.positions.is_empty() && rows.balances.is_empty(), "no integration, no rows: {rows:?}");
+    }
+    assert_eq!(holdings(no).await.token, None, "a caller the admit check refuses reads no token nor holdings");
+
+    let i = new_integration(&signed.workspace, 0);
+    must(s.insert_integration(&i).await, "insert_integration");
+    let job = must(s.claim_sync_job("w", at(31), time::Duration::seconds(60)).await, "claim_sync_job")
+        .unwrap_or_else(|| panic!("the new integration's sync job"));
+    let mut token = balance("USDC", "20.000001");
+    token.contract_address = Some("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48".to_owned());
+    token.decimals = 6;
+    let rows = [balance("ETH", "1.5"), token];
+    assert!(must(s.finish_sync_job(&job, "w", &rows, at(32)).await, "finish_sync_job"));
+    let want = must(s.workspace_balances(&signed.workspace).await, "workspace_balances");
+    assert_eq!(want.len(), 2);
+    let read = holdings(yes).await.token.unwrap_or_else(|| panic!("the token is not read"));
+    if let Some(rows) = read.holdings {
+        assert_eq!(rows.balances, want, "the same balances as workspace_balances, in its order");
+        assert!(rows.positions.is_empty(), "no ledger positions were saved");
+    }
+}
+
 /// `create_link_session` stores the session and appends its audit event together; a digest
 /// stored twice is `Conflict` and appends nothing.
 pub async fn create_link_session_audits_in_one_step<S: CoreStore>(s: S) {

@@ -101,6 +101,7 @@ macro_rules! core_tests {
             removing_an_endpoint_cancels_its_pending_deliveries,
             purge_deliveries_by_outcome,
             client_access_reads_in_one_step,
+            client_access_may_read_holdings_with_the_grant,
             create_link_session_audits_in_one_step,
             concurrent_link_sessions_each_get_their_own_answer,
         }

@@ -323,6 +323,41 @@ pub(super) async fn query_orders_filters_and_pages<S: ExtraStore>(s: &S) {
         "flags",
     );
     assert_eq!((rows.len(), total), (8, 8));
+
+    // A page's records are whole: every column as `workspace_ledger` reads it, `raw` included,
+    // and the legs by index with their outcomes, in either order and by keyset too.
+    let outcome = LedgerTxUpdate {
+        legs: vec![(0, Some("3".to_owned()), Some("-1.5".to_owned())), (1, Some("0.1".to_owned()), None)],
+        ..upd(format!("trx_{w0}_p2"), "Swap", "swap", false)
+    };
+    must(s.save_ledger_outcome(&ws, &[outcome], &[]).await, "save_ledger_outcome");
+    let whole: Vec<LedgerTxRecord> = must(s.workspace_ledger(&ws).await, "workspace_ledger")
+        .into_iter()
+        .map(|t| LedgerTxRecord { raw: format!("{{\"hash\":\"{}\"}}", t.platform_tx_id), ..t })
+        .collect();
+    let (rows, _) = must(s.query_ledger(&ws, &q(&|_| {})).await, "query_ledger");
+    assert_eq!(rows, whole, "a page reads every column and leg back");
+    let (rows, _) = must(
+        s.query_ledger(
+            &ws,
+            &q(&|q| {
+                q.descending = true;
+                q.after = Some(whole[7].key());
+                q.limit = 5
+            }),
+        )
+        .await,
+        "keyset page",
+    );
+    let expected: Vec<LedgerTxRecord> = whole[2..7].iter().rev().cloned().collect();
+    assert_eq!(rows, expected, "a keyset page reads every column and leg back");
+    let p2 = rows.iter().find(|t| t.platform_tx_id == "p2").unwrap_or_else(|| panic!("p2 missing"));
+    let legs: Vec<(i32, &str, Option<&str>, Option<&str>)> =
+        p2.legs.iter().map(|l| (l.index, l.direction.as_str(), l.cost_basis.as_deref(), l.gain.as_deref())).collect();
+    assert_eq!(legs, [(0, "incoming", Some("3"), Some("-1.5")), (1, "fee", Some("0.1"), None)], "legs by index");
+    assert_eq!(p2.legs[0].asset, asset("dai"), "a leg's asset reads back");
+    assert_eq!(p2.legs[1].price, None, "an unpriced leg reads back unpriced");
+    assert_eq!((p2.label.as_str(), p2.total_costbasis.as_str()), ("Swap", "1"), "the outcome reads back");
 }
 
 pub(super) async fn unpriced_legs_and_prices<S: ExtraStore>(s: &S) {

@@ -42,9 +42,10 @@ impl HotPathStore for MemoryStore {
                 workspace_name: None,
                 user: None,
                 limits: None,
+                holdings: None,
             };
             match detail {
-                AccessDetail::Grant => {}
+                AccessDetail::Grant | AccessDetail::Holdings => {}
                 AccessDetail::Workspace => {
                     found.workspace_name =
                         s.workspaces.get(g.record.workspace_id.as_str()).map(|w| w.record.name.clone());

@@ -125,6 +125,13 @@ impl Conn<'_> {
     }
 }
 
+/// SQLite's heap, all connections together, in bytes (`PRAGMA soft_heap_limit`): past it
+/// SQLite recycles page-cache pages instead of growing. Without it each connection's cache
+/// grows to SQLite's default 2 MiB as the file grows — about 25 MiB for the writer, the
+/// readers and the sqlx pool — which a soak of `POST /link-token` showed as RSS growing for
+/// ten minutes (`docs/benchmarks.md`).
+pub(crate) const SOFT_HEAP_LIMIT: i64 = 8 << 20;
+
 /// How long a connection waits for a lock another connection holds (as the sqlx pool does).
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 

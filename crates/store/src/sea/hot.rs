@@ -31,6 +31,7 @@ fn al(name: &str) -> Alias {
 /// The joined read of [`HotPathStore::client_access`]: client `c`, left-joined with its access
 /// token `t` of digest `token`, the token's grant `g`, and the workspace `w` or user `u`.
 pub(super) fn client_access_query(
+    backend: DbBackend,
     client_id: &ClientId,
     token: Option<&TokenDigest>,
     detail: AccessDetail,
@@ -84,6 +85,7 @@ pub(super) fn client_access_query(
     }
     match detail {
         AccessDetail::Grant => {}
+        AccessDetail::Holdings => super::holdings::holdings_columns(&mut q, backend),
         AccessDetail::Workspace => {
             q.join_as(
                 JoinType::LeftJoin,
@@ -121,16 +123,17 @@ fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> StoreResult<T> {
 /// The SQL of [`client_access_query`] for `backend`, built once per shape (arguments: the
 /// client id, then the token digest).
 fn client_access_shape(backend: DbBackend, with_token: bool, detail: AccessDetail) -> Option<&'static Shaped> {
-    static SHAPES: [ShapeCache; 6] = [const { ShapeCache::new() }; 6];
+    static SHAPES: [ShapeCache; 8] = [const { ShapeCache::new() }; 8];
     let d = match detail {
         AccessDetail::Grant => 0,
         AccessDetail::Workspace => 1,
         AccessDetail::User => 2,
+        AccessDetail::Holdings => 3,
     };
-    SHAPES[usize::from(with_token) * 3 + d].get(backend, 2, |args| {
+    SHAPES[usize::from(with_token) * 4 + d].get(backend, 2, |args| {
         let client = ClientId::from_stored(args[0].clone());
         let digest = TokenDigest::from_stored(args[1].clone());
-        client_access_query(&client, with_token.then_some(&digest), detail)
+        client_access_query(backend, &client, with_token.then_some(&digest), detail)
     })
 }
 
@@ -140,6 +143,20 @@ pub(super) trait Columns {
     fn text(&self, col: &str) -> StoreResult<Option<String>>;
     fn int(&self, col: &str) -> StoreResult<Option<i64>>;
     fn flag(&self, col: &str) -> StoreResult<Option<bool>>;
+
+    /// [`Columns::text`] of column `col`, the `i`-th selected: by position where the driver
+    /// finds a name by scanning every column (rusqlite), else by name.
+    fn text_at(&self, _i: usize, col: &str) -> StoreResult<Option<String>> {
+        self.text(col)
+    }
+    /// [`Columns::int`] of column `col`, the `i`-th selected (see [`Columns::text_at`]).
+    fn int_at(&self, _i: usize, col: &str) -> StoreResult<Option<i64>> {
+        self.int(col)
+    }
+    /// [`Columns::flag`] of column `col`, the `i`-th selected (see [`Columns::text_at`]).
+    fn flag_at(&self, _i: usize, col: &str) -> StoreResult<Option<bool>> {
+        self.flag(col)
+    }
 
     /// A column that must not be `NULL`.
     fn required<T>(&self, col: &str, read: impl Fn(&Self, &str) -> StoreResult<Option<T>>) -> StoreResult<T>
@@ -167,11 +184,11 @@ impl SeaStore {
         decode: impl Fn(&dyn Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let backend = self.db.get_database_backend();
-        let (sql, values) = match shaped {
-            Some(shaped) => (shaped.sql().to_owned(), shaped.values(args)),
+        let (sql, values): (std::borrow::Cow<'_, str>, _) = match shaped {
+            Some(shaped) => (shaped.sql().into(), shaped.values(args)),
             None => {
                 let stmt = backend.build(&query());
-                (stmt.sql, stmt.values.unwrap_or_else(|| sea_orm::sea_query::Values(Vec::new())))
+                (stmt.sql.into(), stmt.values.unwrap_or_else(|| sea_orm::sea_query::Values(Vec::new())))
             }
         };
         #[cfg(feature = "sqlite")]
@@ -185,7 +202,7 @@ impl SeaStore {
                 Ok(out)
             });
         }
-        let stmt = Statement::from_sql_and_values(backend, sql, values);
+        let stmt = Statement::from_sql_and_values(backend, sql.into_owned(), values);
         let read = async { self.db.query_all(stmt).await.map_err(crate::db_err) };
         let rows = super::pool::within(self.read_deadline, read).await?;
         rows.iter().map(|row| decode(row)).collect()
@@ -216,6 +233,22 @@ impl Columns for rusqlite::Row<'_> {
     fn flag(&self, col: &str) -> StoreResult<Option<bool>> {
         self.get(col).map_err(super::direct::sqlite_err)
     }
+    fn text_at(&self, i: usize, col: &str) -> StoreResult<Option<String>> {
+        at_position(self, i, col)
+    }
+    fn int_at(&self, i: usize, col: &str) -> StoreResult<Option<i64>> {
+        at_position(self, i, col)
+    }
+    fn flag_at(&self, i: usize, col: &str) -> StoreResult<Option<bool>> {
+        at_position(self, i, col)
+    }
+}
+
+/// Column `i` of `row`, which the caller knows as `col` (checked in debug builds).
+#[cfg(feature = "sqlite")]
+fn at_position<T: rusqlite::types::FromSql>(row: &rusqlite::Row<'_>, i: usize, col: &str) -> StoreResult<T> {
+    debug_assert_eq!(row.as_ref().column_name(i).ok(), Some(col), "column {i}");
+    row.get(i).map_err(super::direct::sqlite_err)
 }
 
 pub(super) fn client_of(row: &impl Columns) -> StoreResult<ClientRecord> {
@@ -250,10 +283,17 @@ pub(super) fn token_of(row: &impl Columns, detail: AccessDetail) -> StoreResult<
         expires_at: at(int("g_expires_at")?)?,
         revoked_at: opt_at(row.int("g_revoked_at")?)?,
     };
-    let mut access =
-        TokenAccess { grant, token_expires_at: at(expires)?, workspace_name: None, user: None, limits: None };
+    let mut access = TokenAccess {
+        grant,
+        token_expires_at: at(expires)?,
+        workspace_name: None,
+        user: None,
+        limits: None,
+        holdings: None,
+    };
     match detail {
         AccessDetail::Grant => {}
+        AccessDetail::Holdings => access.holdings = Some(super::holdings::holdings_of(row)?),
         AccessDetail::Workspace => access.workspace_name = row.text("w_name")?,
         AccessDetail::User => {
             access.limits = Some(GrantLimits {
@@ -615,14 +655,14 @@ impl HotPathStore for SeaStore {
                 };
                 match shaped {
                     Some(shaped) => c.query_sql_each(shaped.sql(), shaped.values(&args), &mut each)?,
-                    None => c.query_each(&client_access_query(client_id, token, detail), &mut each)?,
+                    None => c.query_each(&client_access_query(backend, client_id, token, detail), &mut each)?,
                 }
                 Ok(access)
             });
         }
         let stmt = match shaped {
             Some(shaped) => Statement::from_sql_and_values(backend, shaped.sql(), shaped.values(&args)),
-            None => backend.build(&client_access_query(client_id, token, detail)),
+            None => backend.build(&client_access_query(backend, client_id, token, detail)),
         };
         let read = async { self.db.query_one(stmt).await.map_err(crate::db_err) };
         let Some(row) = super::pool::within(self.read_deadline, read).await? else { return Ok(None) };

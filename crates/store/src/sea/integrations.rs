@@ -12,16 +12,17 @@ impl crate::IntegrationStore for SeaStore {
     }
 
     async fn list_integrations(&self, ws: &WorkspaceId) -> StoreResult<Vec<IntegrationRecord>> {
-        integration::Entity::find()
-            .filter(integration::Column::WorkspaceId.eq(ws.as_str()))
-            .order_by_asc(integration::Column::CreatedAt)
-            .order_by_asc(integration::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?
-            .into_iter()
-            .map(integration_from)
-            .collect()
+        // Read on every Data API page that names wallets: on SQLite's direct path for a file.
+        static SHAPES: super::shape::ShapeCache = super::shape::ShapeCache::new();
+        let query = |ws: &str| {
+            integration::Entity::find()
+                .filter(integration::Column::WorkspaceId.eq(ws))
+                .order_by_asc(integration::Column::CreatedAt)
+                .order_by_asc(integration::Column::Id)
+                .into_query()
+        };
+        let shaped = SHAPES.get(self.backend(), 1, |args| query(&args[0]));
+        self.read_rows(shaped, &[ws.as_str()], || query(ws.as_str()), integration_of).await
     }
 
     async fn delete_integration(&self, ws: &WorkspaceId, id: &str, now: OffsetDateTime) -> StoreResult<bool> {

@@ -1,5 +1,6 @@
 //! [`LedgerStore`] on sea-orm: one query builder for SQLite and PostgreSQL.
 
+use super::ledger_read::with_legs;
 use super::{ms, outbox, SeaStore};
 use crate::entity::{
     client, grant, integration, ledger_leg, ledger_position, ledger_setting, ledger_state, ledger_transaction,
@@ -8,140 +9,23 @@ use crate::*;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use kc_domain::{WebhookEvent, WorkspaceId};
-use kc_ports::ChainPosition;
 use sea_orm::sea_query::{Alias, Expr, IntoIden, OnConflict, Query, SimpleExpr, TableRef, UpdateStatement, ValueTuple};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use std::collections::{HashMap, HashSet};
+use sea_orm::{DbBackend, Statement};
+use std::collections::HashSet;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tracing::Instrument;
 
 /// Rows per multi-row INSERT (well under SQLite's bound-variable limit).
 const CHUNK: usize = 400;
 
-fn leg_from(m: ledger_leg::Model) -> LedgerLegRecord {
-    LedgerLegRecord {
-        index: m.leg_index,
-        direction: m.direction,
-        asset: LedgerAsset {
-            token_id: m.token_id,
-            symbol: m.symbol,
-            public_name: m.public_name,
-            chain_id: m.chain_id,
-            contract_address: m.contract_address,
-            asset_type: m.asset_type,
-            decimals: u8::try_from(m.decimals).unwrap_or(0),
-        },
-        quantity: m.quantity,
-        price: m.price,
-        from: m.from_address,
-        to: m.to_address,
-        cost_basis: m.cost_basis,
-        gain: m.gain,
-    }
-}
-
-fn tx_from(m: ledger_transaction::Model, legs: Vec<LedgerLegRecord>) -> LedgerTxRecord {
-    LedgerTxRecord {
-        id: m.id,
-        integration_id: m.integration_id,
-        platform_tx_id: m.platform_tx_id,
-        chain_id: m.chain_id,
-        timestamp_ms: m.timestamp,
-        position: ChainPosition::new(
-            u64::try_from(m.block_number).unwrap_or(0),
-            u64::try_from(m.block_index).unwrap_or(0),
-        ),
-        failed: m.failed,
-        source_label: m.source_label,
-        label: m.label,
-        transaction_type: m.transaction_type,
-        description: m.description,
-        is_nft: m.is_nft,
-        is_manual: m.is_manual,
-        is_edited: m.is_edited,
-        is_missing_price: m.is_missing_price,
-        is_missing_purchase: m.is_missing_purchase,
-        total_costbasis: m.total_costbasis,
-        total_gains: m.total_gains,
-        raw: m.raw,
-        import_source: m.import_source,
-        legs,
-    }
-}
-
-impl SeaStore {
-    /// Ids of the workspace's current integrations.
-    async fn integration_ids(&self, ws: &WorkspaceId) -> StoreResult<Vec<String>> {
-        integration::Entity::find()
-            .select_only()
-            .column(integration::Column::Id)
-            .filter(integration::Column::WorkspaceId.eq(ws.as_str()))
-            .into_tuple::<String>()
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)
-    }
-
-    /// How many transactions the ledgers of integrations `ids` hold (`ledger_states`).
-    async fn transaction_count(&self, ids: Vec<String>) -> StoreResult<u64> {
-        let counts: Vec<i64> = ledger_state::Entity::find()
-            .select_only()
-            .column(ledger_state::Column::TransactionCount)
-            .filter(ledger_state::Column::IntegrationId.is_in(ids))
-            .into_tuple()
-            .all(&self.db)
-            .await
-            .map_err(crate::db_err)?;
-        Ok(counts.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).sum())
-    }
-
-    /// Legs of `ids`, grouped by transaction and ordered by index.
-    async fn legs_of(&self, ids: &[String]) -> StoreResult<HashMap<String, Vec<LedgerLegRecord>>> {
-        let mut out: HashMap<String, Vec<LedgerLegRecord>> = HashMap::new();
-        for chunk in ids.chunks(LOAD_CHUNK as usize) {
-            let rows = ledger_leg::Entity::find()
-                .filter(ledger_leg::Column::TransactionId.is_in(chunk.iter().cloned()))
-                .order_by_asc(ledger_leg::Column::TransactionId)
-                .order_by_asc(ledger_leg::Column::LegIndex)
-                .all(&self.db)
-                .await
-                .map_err(crate::db_err)?;
-            for r in rows {
-                out.entry(r.transaction_id.clone()).or_default().push(leg_from(r));
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// Transactions per query when the whole ledger is loaded, and ids per `IN (…)` when their
 /// legs are (well under SQLite's 32 766 bound values and PostgreSQL's 65 535).
 const LOAD_CHUNK: u64 = 10_000;
-
-/// The ledger's order as a row value, `(timestamp, block_number, block_index, id)`: compared
-/// with [`key_values`], served by `idx_ledger_transactions_order` on both engines.
-fn order_key() -> Expr {
-    use ledger_transaction::Column as T;
-    Expr::tuple([
-        Expr::col(T::Timestamp).into(),
-        Expr::col(T::BlockNumber).into(),
-        Expr::col(T::BlockIndex).into(),
-        Expr::col(T::Id).into(),
-    ])
-}
-
-/// `k` as the row value [`order_key`] compares with.
-fn key_values(k: &LedgerKey) -> Expr {
-    Expr::tuple([
-        Expr::value(k.timestamp_ms),
-        Expr::value(i64::try_from(k.block).unwrap_or(i64::MAX)),
-        Expr::value(i64::try_from(k.index).unwrap_or(i64::MAX)),
-        Expr::value(k.id.as_str()),
-    ])
-}
 
 /// Rows per batched `UPDATE … FROM (VALUES …)`: 3 200 bound values for transactions, well under
 /// SQLite's limit (32 766 since 3.32) and PostgreSQL's (65 535).
@@ -270,8 +154,64 @@ async fn upsert_state<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The first key of PostgreSQL's two-key advisory locks taken by [`SeaStore`] for ledger
+/// processing (the second is the workspace id's `hashtext`; the migration lock uses the
+/// one-key space, which does not overlap).
+const PROCESSING_LOCK_CLASS: i32 = 7_262_707;
+
+impl SeaStore {
+    /// On PostgreSQL: a transaction that holds the workspace's processing advisory lock, kept
+    /// by a task until the returned sender is dropped (then rolled back, which releases it).
+    async fn hold_processing_lock(&self, workspace: &WorkspaceId) -> StoreResult<oneshot::Sender<()>> {
+        let (acquired, on_acquired) = oneshot::channel::<StoreResult<()>>();
+        let (release, on_release) = oneshot::channel::<()>();
+        let (db, key) = (self.db.clone(), workspace.as_str().to_owned());
+        let span = tracing::debug_span!("ledger_processing_lock", workspace = %key);
+        tokio::spawn(
+            async move {
+                let held = async {
+                    let txn = db.begin().await.map_err(crate::db_err)?;
+                    let lock = Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                        [PROCESSING_LOCK_CLASS.into(), key.into()],
+                    );
+                    txn.query_one(lock).await.map_err(crate::db_err)?;
+                    Ok::<_, StoreError>(txn)
+                }
+                .await;
+                match held {
+                    Ok(txn) => {
+                        // Held until the caller drops its lock (or gave up waiting for it).
+                        if acquired.send(Ok(())).is_ok() {
+                            let _ = on_release.await;
+                        }
+                        if let Err(e) = txn.rollback().await {
+                            tracing::warn!(error = %e, "could not release the ledger processing lock");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = acquired.send(Err(e));
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        on_acquired.await.map_err(|_| StoreError::Unavailable("the processing lock task stopped".into()))??;
+        Ok(release)
+    }
+}
+
 #[async_trait]
 impl LedgerStore for SeaStore {
+    async fn lock_processing(&self, workspace: &WorkspaceId) -> StoreResult<ProcessingLock> {
+        if !self.is_postgres() {
+            // One process per SQLite file: the service's in-process lock is enough.
+            return Ok(ProcessingLock::in_process_only());
+        }
+        Ok(ProcessingLock::new(self.hold_processing_lock(workspace).await?))
+    }
+
     async fn ledger_cursor(&self, integration_id: &str) -> StoreResult<Option<String>> {
         Ok(ledger_state::Entity::find_by_id(integration_id)
             .one(&self.db)
@@ -420,52 +360,29 @@ impl LedgerStore for SeaStore {
     }
 
     async fn workspace_ledger(&self, ws: &WorkspaceId) -> StoreResult<Vec<LedgerTxRecord>> {
-        use ledger_transaction::Column as T;
         let ids: HashSet<String> = self.integration_ids(ws).await?.into_iter().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // In chunks, by keyset on the ledger's order: a driver holds a whole result in memory
-        // before it is mapped (on SQLite as one copied value per column, ~0.8 GB at 100 000
-        // transactions, kept by the allocator afterwards), so no result holds the whole ledger.
-        // `raw` is not read: processing does not need it.
-        let known = self.transaction_count(ids.iter().cloned().collect()).await?;
+        // In chunks, by keyset on the ledger's order, on the pool (not SQLite's direct path:
+        // these reads are large): a driver holds a whole result in memory before it is mapped
+        // (on SQLite as one copied value per column, ~0.8 GB at 100 000 transactions, kept by
+        // the allocator afterwards), so no result holds the whole ledger. `raw` is not read:
+        // processing does not need it.
+        let known = self.transaction_count(ws, &[]).await?;
         let mut out: Vec<LedgerTxRecord> = Vec::with_capacity(usize::try_from(known).unwrap_or(0));
         let mut after: Option<LedgerKey> = None;
         loop {
-            let mut select = ledger_transaction::Entity::find()
-                .select_only()
-                .columns(T::iter().filter(|c| !matches!(c, T::Raw)))
-                .column_as(Expr::value(String::new()), T::Raw.as_str())
-                .filter(T::WorkspaceId.eq(ws.as_str()));
-            if let Some(k) = &after {
-                select = select.filter(order_key().gt(key_values(k)));
-            }
-            let rows = select
-                .order_by_asc(T::Timestamp)
-                .order_by_asc(T::BlockNumber)
-                .order_by_asc(T::BlockIndex)
-                .order_by_asc(T::Id)
-                .limit(LOAD_CHUNK)
-                .all(&self.db)
-                .await
-                .map_err(crate::db_err)?;
+            let rows = self.ledger_chunk_rows(ws, after.as_ref(), LOAD_CHUNK).await?;
             let full = rows.len() as u64 == LOAD_CHUNK;
-            let next = rows.last().map(|m| LedgerKey {
-                timestamp_ms: m.timestamp,
-                block: u64::try_from(m.block_number).unwrap_or(0),
-                index: u64::try_from(m.block_index).unwrap_or(0),
-                id: m.id.clone(),
-            });
+            let next = rows.last().map(LedgerTxRecord::key);
             // Current integrations only, filtered here: with `integration_id IN (…)` in the
             // query SQLite may pick the unique index and sort the whole ledger for every chunk.
-            let rows: Vec<_> = rows.into_iter().filter(|m| ids.contains(&m.integration_id)).collect();
+            let mut rows: Vec<_> = rows.into_iter().filter(|t| ids.contains(&t.integration_id)).collect();
             let tx_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let mut legs = self.legs_of(&tx_ids).await?;
-            out.extend(rows.into_iter().map(|m| {
-                let l = legs.remove(&m.id).unwrap_or_default();
-                tx_from(m, l)
-            }));
+            let legs = self.legs_of_many(&tx_ids, LOAD_CHUNK as usize).await?;
+            with_legs(&mut rows, legs);
+            out.extend(rows);
             if !full {
                 return Ok(out);
             }
@@ -522,89 +439,8 @@ impl LedgerStore for SeaStore {
     }
 
     async fn query_ledger(&self, ws: &WorkspaceId, q: &LedgerQuery) -> StoreResult<(Vec<LedgerTxRecord>, u64)> {
-        use ledger_transaction::Column as T;
-        let mut ids = self.integration_ids(ws).await?;
-        if !q.wallet_ids.is_empty() {
-            ids.retain(|i| q.wallet_ids.contains(i));
-        }
-        if ids.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        // The integration ids are the workspace's own (and unique), so they alone scope the count:
-        // `(integration_id, platform_tx_id)` then covers it without visiting the rows. The page
-        // also filters by workspace, for `idx_ledger_transactions_order` to serve its order.
-        let ids_for_count = ids.clone();
-        let mut select = ledger_transaction::Entity::find().filter(T::IntegrationId.is_in(ids));
-        if !q.currency_ids.is_empty() {
-            let legs = Query::select()
-                .column(ledger_leg::Column::TransactionId)
-                .from(ledger_leg::Entity)
-                .and_where(ledger_leg::Column::WorkspaceId.eq(ws.as_str()))
-                .and_where(ledger_leg::Column::TokenId.is_in(q.currency_ids.iter().cloned()))
-                .to_owned();
-            select = select.filter(T::Id.in_subquery(legs));
-        }
-        if let Some(id) = &q.trx_id {
-            select = select.filter(T::Id.eq(id.as_str()).or(T::PlatformTxId.eq(id.as_str())));
-        }
-        for (col, want) in [
-            (T::IsNft, q.is_nft),
-            (T::IsMissingPrice, q.is_missing_price),
-            (T::IsMissingPurchase, q.is_missing_purchase),
-            (T::IsEdited, q.is_edited),
-            (T::IsManual, q.is_manual),
-        ] {
-            if let Some(v) = want {
-                select = select.filter(col.eq(v));
-            }
-        }
-        if !q.transaction_types.is_empty() {
-            select = select.filter(T::TransactionType.is_in(q.transaction_types.iter().cloned()));
-        }
-        if !q.labels.is_empty() {
-            select = select.filter(T::Label.is_in(q.labels.iter().cloned()));
-        }
-        if let Some(t) = q.time_start {
-            select = select.filter(T::Timestamp.gte(t));
-        }
-        if let Some(t) = q.time_end {
-            select = select.filter(T::Timestamp.lte(t));
-        }
-        let total = if unfiltered(q) {
-            // Kept with the rows: a few state rows instead of every transaction (issue 15).
-            self.transaction_count(ids_for_count).await?
-        } else {
-            select.clone().count(&self.db).await.map_err(crate::db_err)?
-        };
-        let mut select = select.filter(T::WorkspaceId.eq(ws.as_str()));
-        if let Some(k) = &q.after {
-            let (key, at) = (order_key(), key_values(k));
-            select = select.filter(if q.descending { key.lt(at) } else { key.gt(at) });
-        }
-        let select = if q.descending {
-            select
-                .order_by_desc(T::Timestamp)
-                .order_by_desc(T::BlockNumber)
-                .order_by_desc(T::BlockIndex)
-                .order_by_desc(T::Id)
-        } else {
-            select
-                .order_by_asc(T::Timestamp)
-                .order_by_asc(T::BlockNumber)
-                .order_by_asc(T::BlockIndex)
-                .order_by_asc(T::Id)
-        };
-        let rows = select.offset(q.offset).limit(q.limit).all(&self.db).await.map_err(crate::db_err)?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut legs = self.legs_of(&ids).await?;
-        let page = rows
-            .into_iter()
-            .map(|m| {
-                let l = legs.remove(&m.id).unwrap_or_default();
-                tx_from(m, l)
-            })
-            .collect();
-        Ok((page, total))
+        // Three statements, the workspace's integrations a subquery of each (`sea::ledger_read`).
+        self.ledger_page(ws, q, unfiltered(q)).await
     }
 
     async fn set_ledger_stages(

@@ -46,6 +46,8 @@ impl GroupWriter {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(sqlite_err)?;
+        // Process-wide: every connection's page cache (this one, the readers, the sqlx pool's).
+        conn.execute_batch(&format!("PRAGMA soft_heap_limit = {};", super::SOFT_HEAP_LIMIT)).map_err(sqlite_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
