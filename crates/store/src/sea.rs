@@ -187,32 +187,6 @@ fn email_code_from(m: email_code::Model) -> StoreResult<EmailCodeRecord> {
     })
 }
 
-fn integration_from(m: integration::Model) -> StoreResult<IntegrationRecord> {
-    let credentials = match (m.credentials, m.credentials_key_id) {
-        (Some(blob), Some(key_id)) => Some(Sealed { key_id, blob }),
-        _ => None,
-    };
-    Ok(IntegrationRecord {
-        sync_status: SyncStatus::parse(&m.sync_status)
-            .ok_or_else(|| StoreError::Corrupt(format!("sync status {}", m.sync_status)))?,
-        id: m.id,
-        workspace_id: WorkspaceId::from_stored(m.workspace_id),
-        provider: m.provider,
-        category: m.category,
-        address: m.address,
-        alias: m.alias,
-        account_name: m.account_name,
-        credentials,
-        credential_fingerprint: m.credential_fingerprint,
-        last_error: m.last_error,
-        last_synced_at: opt_at(m.last_synced_at)?,
-        total_transactions: m.total_transactions,
-        created_at: at(m.created_at)?,
-        verified_at: opt_at(m.verified_at)?,
-        proof_method: m.proof_method,
-    })
-}
-
 /// An integration from a row of all its columns, from either driver ([`hot::Columns`]).
 fn integration_of(row: &dyn hot::Columns) -> StoreResult<IntegrationRecord> {
     let text = |col: &str| hot::need(row.text(col)?, col);

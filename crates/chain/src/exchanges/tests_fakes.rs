@@ -416,6 +416,11 @@ async fn binance_slows_down_near_the_weight_limit_and_honours_a_ban() {
     let opts = options(&fake);
     let c =
         binance::Binance::new(opts).expect("connector").with_weight_limit(1000, std::time::Duration::from_millis(1500));
+    // The windows are aligned to the clock, as Binance's minutes are: start just after one
+    // turns, so the wait below is most of a window, not whatever was left of it (a first call
+    // near a window's end made the wait shorter than the 100 ms asserted).
+    let into_window = super::now_ms() % 1500;
+    tokio::time::sleep(std::time::Duration::from_millis(1500 - into_window + 10)).await;
     fake.binance_weight(990, 1500);
     c.balances(&good("binance")).await.expect("first call");
     // That reply reported 1010 used: the next call waits for the window to turn.

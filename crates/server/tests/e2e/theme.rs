@@ -141,14 +141,22 @@ async fn the_dark_theme_on_a_phone_is_dark_readable_and_fits() {
     assert!(luminance(&bg) < 0.05, "the SDK passed the dark theme to the widget: {bg}");
     assert_fits(&b, "widget in the overlay").await;
     b.leave_widget().await;
+    // The overlay slides in: its frame is measured once it has come to rest (a reading taken
+    // mid-animation had it 1.2 px low).
+    let full_screen = json!([0, 0, 360, 740]);
     let rect = b
-        .js(
-            "var r = document.querySelector('[data-kryptos-connect=overlay] iframe').getBoundingClientRect(); \
-             return [r.left, r.top, r.width, r.height];",
-            vec![],
-        )
+        .until("the widget to fill the phone's screen (frame at [0, 0, 360, 740])", || async {
+            let rect = b
+                .js(
+                    "var r = document.querySelector('[data-kryptos-connect=overlay] iframe').getBoundingClientRect(); \
+                     return [r.left, r.top, r.width, r.height];",
+                    vec![],
+                )
+                .await;
+            (rect == full_screen).then_some(rect)
+        })
         .await;
-    assert_eq!(rect, json!([0, 0, 360, 740]), "on a phone the widget fills the screen");
+    assert_eq!(rect, full_screen, "on a phone the widget fills the screen");
     b.shot("demo-overlay").await;
     b.assert_clean_console().await;
     b.close().await;

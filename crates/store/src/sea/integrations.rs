@@ -70,12 +70,8 @@ impl crate::IntegrationStore for SeaStore {
     }
 
     async fn find_integration(&self, id: &str) -> StoreResult<Option<IntegrationRecord>> {
-        integration::Entity::find_by_id(id)
-            .one(&self.db)
-            .await
-            .map_err(crate::db_err)?
-            .map(integration_from)
-            .transpose()
+        let query = || integration::Entity::find_by_id(id).into_query();
+        Ok(self.read_rows(None, &[], query, integration_of).await?.into_iter().next())
     }
 
     async fn enqueue_sync(&self, integration_id: &str, mode: &str, now: OffsetDateTime) -> StoreResult<bool> {
