@@ -38,6 +38,7 @@ mod holdings;
 mod hot;
 mod integrations;
 mod ledger;
+mod ledger_order;
 mod ledger_read;
 mod limits;
 pub(crate) mod oidc;
@@ -346,6 +347,12 @@ impl SeaStore {
     #[cfg(feature = "sqlite")]
     fn direct(&self) -> Option<&direct::Direct> {
         self.direct.as_deref()
+    }
+
+    /// [`Self::direct`], shared: for reads moved to a blocking thread.
+    #[cfg(feature = "sqlite")]
+    fn direct_handle(&self) -> Option<std::sync::Arc<direct::Direct>> {
+        self.direct.clone()
     }
 
     /// Inserts one row: on a SQLite file through the group-commit writer, elsewhere through

@@ -77,27 +77,7 @@ fn target_dir() -> PathBuf {
 
 /// The ganache CLI script, installed with npm on first use.
 fn ganache_cli() -> PathBuf {
-    let prefix = target_dir().join("ganache");
-    let cli = prefix.join("node_modules/ganache/dist/node/cli.js");
-    if cli.exists() {
-        return cli;
-    }
-    std::fs::create_dir_all(&prefix).expect("create target/ganache");
-    let output = std::process::Command::new("npm")
-        .arg("install")
-        .arg("--prefix")
-        .arg(&prefix)
-        .args(["ganache@7", "--no-audit", "--no-fund", "--loglevel=error"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run npm to install ganache (is Node.js/npm installed?): {e}"));
-    assert!(
-        output.status.success() && cli.exists(),
-        "npm install ganache@7 into {} failed ({}): {}",
-        prefix.display(),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    cli
+    crate::ganache_install::ganache_cli(&target_dir())
 }
 
 pub(crate) struct Ganache {

@@ -6,6 +6,8 @@ mod evm;
 mod evm_history;
 mod explorer;
 mod ganache;
+#[path = "../shared/ganache_install.rs"]
+mod ganache_install;
 mod price_history;
 mod solana;
 mod solana_history;

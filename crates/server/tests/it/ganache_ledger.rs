@@ -29,25 +29,7 @@ struct Node {
 fn ganache_cli() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe.ancestors().nth(3).map(Path::to_path_buf).expect("test binary under <target>/<profile>/deps");
-    let prefix = target.join("ganache");
-    let cli = prefix.join("node_modules/ganache/dist/node/cli.js");
-    if cli.exists() {
-        return cli;
-    }
-    std::fs::create_dir_all(&prefix).expect("create target/ganache");
-    let output = std::process::Command::new("npm")
-        .arg("install")
-        .arg("--prefix")
-        .arg(&prefix)
-        .args(["ganache@7", "--no-audit", "--no-fund", "--loglevel=error"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run npm to install ganache (is Node.js/npm installed?): {e}"));
-    assert!(
-        output.status.success() && cli.exists(),
-        "npm install ganache@7 failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    cli
+    crate::ganache_install::ganache_cli(&target)
 }
 
 async fn start_node() -> Node {

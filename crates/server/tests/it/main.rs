@@ -29,6 +29,8 @@ mod errors;
 mod exchanges;
 mod expiry;
 mod explorer_ledger;
+#[path = "../../../chain/tests/shared/ganache_install.rs"]
+mod ganache_install;
 mod ganache_ledger;
 mod integration_delete;
 mod ledger_order;

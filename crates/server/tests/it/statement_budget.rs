@@ -67,7 +67,8 @@ async fn connected(svc: &Service) -> (ClientCredentials, String, String) {
 
 /// Gives wallet `wallet` a ledger of `n` transactions (a receipt, or a send with its fee: one
 /// leg or two), as a sync stores them.
-async fn seed_ledger(store: &SeaStore, wallet: &str, n: usize) {
+/// Stores `n` transactions in `wallet`'s ledger (not processed) and returns its workspace.
+async fn seed_ledger(store: &SeaStore, wallet: &str, n: usize) -> kc_domain::WorkspaceId {
     use kc_ports::{ChainPosition, LedgerAsset, LedgerLegRecord, NewLedgerTx};
     use kc_store::{IntegrationStore, LedgerStore};
     let ws = store.find_integration(wallet).await.expect("read").expect("the wallet").workspace_id;
@@ -116,6 +117,7 @@ async fn seed_ledger(store: &SeaStore, wallet: &str, n: usize) {
         .collect();
     let now = time::OffsetDateTime::now_utc();
     store.add_ledger_page(&ws, wallet, &txs, Some("block:1"), now).await.expect("ledger stored");
+    ws
 }
 
 async fn public_token(svc: &Service, creds: &ClientCredentials) -> (String, String) {
@@ -160,14 +162,26 @@ async fn budgets_hold(db: Db) {
     let page = || svc.transactions(&creds, &bearer, &meta, TransactionsQuery::default());
     let (res, n, sql) = c.measure(page()).await;
     assert_eq!(res.expect("transactions").pagination.total_count, 0, "no ledger yet");
-    assert_eq!(n, 3, "an empty transactions page on {db:?} sends 3 statements (grant, count, page): {sql:#?}");
-    seed_ledger(&c.store, &wallet, 150).await;
+    assert_eq!(n, 2, "an empty transactions page on {db:?} sends 2 statements (grant, count): {sql:#?}");
+    let ws = seed_ledger(&c.store, &wallet, 150).await;
     let (res, n, sql) = c.measure(page()).await;
     let res = res.expect("transactions");
     assert_eq!((res.data.len(), res.pagination.total_count, res.pagination.has_next_page), (100, 150, true));
     assert_eq!(
         n, 5,
         "the first transactions page on {db:?} sends 5 statements (grant, count, page, legs, wallets): {sql:#?}"
+    );
+    // Once processed, a page by offset is a range of ranks: as many statements, and the page
+    // statement reads the rank's index instead of stepping over the rows before it.
+    kc_store::LedgerStore::save_ledger_outcome(&c.store, &ws, &[], &[]).await.expect("processed");
+    let deep = TransactionsQuery { offset: Some("100".into()), ..Default::default() };
+    let (res, n, sql) = c.measure(svc.transactions(&creds, &bearer, &meta, deep)).await;
+    let res = res.expect("transactions");
+    assert_eq!((res.data.len(), res.pagination.has_next_page), (50, false), "the last page");
+    assert_eq!(n, 5, "a deep transactions page on {db:?} sends 5 statements too: {sql:#?}");
+    assert!(
+        sql.iter().any(|s| s.contains(r#""ordinal" >="#) && !s.contains("OFFSET")),
+        "a deep page on {db:?} reads by rank, without OFFSET: {sql:#?}"
     );
 
     // Link token: the client, then the session and its audit event (one statement on

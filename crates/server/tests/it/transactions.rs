@@ -37,8 +37,8 @@ async fn sandbox_history_is_served_with_its_cost_basis(db: Db) {
         }
         assert_eq!(i["lastSyncLogDetails"]["Transactions"]["count"], json!(total), "{i}");
     }
-    let get = |q: &'static str| {
-        let (app, c) = (&app, &c);
+    let get = |q: &str| {
+        let (app, c, q) = (&app, &c, q.to_owned());
         async move { data_get(app, &format!("/api/v1/transactions{q}"), Some(&c.access_token), Some(&c.creds)).await }
     };
 
@@ -159,6 +159,20 @@ async fn sandbox_history_is_served_with_its_cost_basis(db: Db) {
                "nextCursor": page.body["pagination"]["nextCursor"].as_str().filter(|k| k.contains(".trx_"))})
     );
     assert_eq!(platform_ids(&page.body), platform_ids(&all.body)[2..4].to_vec());
+    // Newest first (the default), and one wallet's own pages: the same slices of the list.
+    let newest: Vec<_> = platform_ids(&all.body).into_iter().rev().collect();
+    assert_eq!(platform_ids(&get("?limit=2&offset=3").await.body), newest[3..5].to_vec());
+    let wallet = all.body["data"][0]["incomingAssets"][0]["toAccount"]["walletId"]
+        .as_str()
+        .or_else(|| all.body["data"][0]["outgoingAssets"][0]["fromAccount"]["walletId"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let own = get(&format!("?walletId={wallet}&order=asc")).await;
+    let own_ids = platform_ids(&own.body);
+    assert!(own_ids.len() >= 2 && own_ids.len() < 6, "one wallet's part of the list: {}", own.text);
+    let second = get(&format!("?walletId={wallet}&order=asc&limit=1&offset=1")).await;
+    assert_eq!(platform_ids(&second.body), own_ids[1..2].to_vec(), "{}", second.text);
+    assert_eq!(second.body["pagination"]["totalCount"], json!(own_ids.len()), "{}", second.text);
     let last = get("?order=asc&limit=4&offset=4").await;
     assert_eq!(last.body["pagination"]["hasNextPage"], json!(false), "{}", last.text);
     assert_eq!(last.body["pagination"]["returned_count"], json!(2), "{}", last.text);

@@ -589,3 +589,139 @@ pub(super) async fn racing_pages_never_duplicate<S: ExtraStore>(s: &S) {
     assert!(platform.contains(&"r1") && platform.contains(&"r2"), "the shared transactions are in");
     assert_eq!(added, n as u64, "the counts returned add up to what is stored");
 }
+
+/// Every page by offset, both orders, of the whole workspace and of `wallet` alone, against
+/// `expected` (the ledger in order, oldest first): the same rows and the same total, however
+/// deep, whatever the store does to make deep pages cheap.
+async fn pages_follow<S: ExtraStore>(s: &S, ws: &WorkspaceId, wallet: Option<&str>, expected: &[String], when: &str) {
+    let n = expected.len() as u64;
+    for limit in [1, 7, 100] {
+        for offset in [0, 1, 5, n.saturating_sub(8), n.saturating_sub(1), n, n + 3] {
+            for descending in [false, true] {
+                let q = LedgerQuery {
+                    wallet_ids: wallet.map(|w| vec![w.to_owned()]).unwrap_or_default(),
+                    limit,
+                    offset,
+                    descending,
+                    ..Default::default()
+                };
+                let (page, total) = must(s.query_ledger(ws, &q).await, "query_ledger");
+                let ordered: Vec<&String> =
+                    if descending { expected.iter().rev().collect() } else { expected.iter().collect() };
+                let want: Vec<&String> = ordered.into_iter().skip(offset as usize).take(limit as usize).collect();
+                let got: Vec<&String> = page.iter().map(|t| &t.id).collect();
+                assert_eq!(
+                    got, want,
+                    "{when}: wallet {wallet:?}, offset {offset}, limit {limit}, descending {descending}"
+                );
+                assert_eq!(total, n, "{when}: totalCount of wallet {wallet:?}");
+                assert!(page.iter().all(|t| !t.legs.is_empty() && !t.raw.is_empty()), "{when}: whole records");
+            }
+        }
+    }
+}
+
+/// The ids of `ws`'s ledger in order, of `wallet` only when given.
+async fn ledger_ids<S: ExtraStore>(s: &S, ws: &WorkspaceId, wallet: Option<&str>) -> Vec<String> {
+    let all = must(s.workspace_ledger(ws).await, "workspace_ledger");
+    all.into_iter().filter(|t| wallet.is_none_or(|w| t.integration_id == w)).map(|t| t.id).collect()
+}
+
+/// Checks every page of the workspace and of each of `wallets` against `workspace_ledger`.
+async fn all_pages_follow<S: ExtraStore>(s: &S, ws: &WorkspaceId, wallets: &[String], when: &str) {
+    pages_follow(s, ws, None, &ledger_ids(s, ws, None).await, when).await;
+    for w in wallets {
+        pages_follow(s, ws, Some(w), &ledger_ids(s, ws, Some(w)).await, when).await;
+    }
+}
+
+pub(super) async fn offset_pages_stay_exact<S: ExtraStore>(s: &S) {
+    let (ws, ids) = workspace(s, "lo", 3).await;
+    // Interleaved wallets; same seconds ordered by chain position, then id.
+    for (k, w) in ids.iter().enumerate() {
+        let page: Vec<NewLedgerTx> = (0..12_u64)
+            .map(|i| {
+                let secs = i64::try_from(i / 2 * 10 + k as u64).unwrap_or(0);
+                tx_at(w, &format!("p{i}"), secs, "usdc", i % 3, 2 - i % 3)
+            })
+            .collect();
+        must(s.add_ledger_page(&ws, w, &page, None, t0()).await, "add_ledger_page");
+    }
+    all_pages_follow(s, &ws, &ids, "before processing").await;
+
+    // Processing stores its outcome (nothing changed here): pages read the same rows.
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, &ids, "after processing").await;
+
+    // A sync adds transactions before, between and after the others, without processing yet.
+    let later = [tx(&ids[1], "q0", -5, "dai"), tx(&ids[1], "q1", 33, "dai"), tx(&ids[1], "q2", 999, "dai")];
+    must(s.add_ledger_page(&ws, &ids[1], &later, None, t0()).await, "add_ledger_page");
+    all_pages_follow(s, &ws, &ids, "after a sync, before its processing").await;
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, &ids, "after that sync's processing").await;
+
+    // The usual sync: two wallets append transactions after every other one.
+    for (k, w) in ids[..2].iter().enumerate() {
+        let newer: Vec<NewLedgerTx> =
+            (0..3).map(|i| tx(w, &format!("n{i}"), 2_000 + 10 * i + k as i64, "usdc")).collect();
+        must(s.add_ledger_page(&ws, w, &newer, None, t0()).await, "add_ledger_page");
+    }
+    all_pages_follow(s, &ws, &ids, "after an appending sync, before its processing").await;
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, &ids, "after an appending sync's processing").await;
+
+    // A wallet deleted: its transactions leave the workspace's pages at once.
+    assert!(must(s.delete_integration(&ws, &ids[0], t0()).await, "delete_integration"));
+    let kept = &ids[1..];
+    all_pages_follow(s, &ws, kept, "after a wallet was deleted").await;
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, kept, "after the processing that followed").await;
+
+    // A `from_start` resync empties a wallet's ledger, then stores it again.
+    must(s.reset_ledger(&ids[2]).await, "reset_ledger");
+    all_pages_follow(s, &ws, kept, "after a reset").await;
+    let again: Vec<NewLedgerTx> = (0..4).map(|i| tx(&ids[2], &format!("r{i}"), 7 + i, "usdc")).collect();
+    must(s.add_ledger_page(&ws, &ids[2], &again, None, t0()).await, "add_ledger_page");
+    all_pages_follow(s, &ws, kept, "after the resync").await;
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, kept, "after the resync's processing").await;
+
+    // Another workspace's wallet id reads nothing, processed or not.
+    let (other, other_ids) = workspace(s, "lox", 1).await;
+    must(s.add_ledger_page(&other, &other_ids[0], &[tx(&other_ids[0], "x", 1, "usdc")], None, t0()).await, "add");
+    must(s.save_ledger_outcome(&other, &[], &[]).await, "save_ledger_outcome");
+    let foreign = LedgerQuery { wallet_ids: vec![other_ids[0].clone()], limit: 10, ..Default::default() };
+    let (page, total) = must(s.query_ledger(&ws, &foreign).await, "query_ledger");
+    assert!(page.is_empty() && total == 0, "a foreign wallet's transactions are not this workspace's");
+}
+
+pub(super) async fn offset_pages_stay_exact_while_syncs_race_processing<S: ExtraStore>(s: &S) {
+    let n = usize::try_from(crate::RACERS).unwrap_or(8);
+    let (ws, ids) = workspace(s, "lor", n).await;
+    // One racer processes again and again (one processing per workspace at a time, as the
+    // service's lock makes it); the others sync their wallet meanwhile, page after page, each
+    // page reaching back before what the last processing ranked; one wallet is reset midway.
+    race(s, |s, i| {
+        let (ws, w) = (ws.clone(), ids[i].clone());
+        async move {
+            for round in 0..6_i64 {
+                if i == 0 {
+                    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+                    continue;
+                }
+                if i == 1 && round == 3 {
+                    // A `from_start` resync midway.
+                    must(s.reset_ledger(&w).await, "reset_ledger");
+                }
+                let page: Vec<NewLedgerTx> =
+                    (0..3_i64).map(|k| tx(&w, &format!("r{round}k{k}"), 100 * k - round + i as i64, "usdc")).collect();
+                must(s.add_ledger_page(&ws, &w, &page, None, t0()).await, "add_ledger_page");
+            }
+        }
+    })
+    .await;
+    // Whatever the last processing saw, no page serves a stale rank.
+    all_pages_follow(s, &ws, &ids, "after syncs raced processing").await;
+    must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
+    all_pages_follow(s, &ws, &ids, "after a last processing").await;
+}

@@ -45,6 +45,8 @@ macro_rules! extra_tests {
         $crate::extra_tests! { @$mode $ctx
             ledger_pages_are_idempotent_per_platform_id,
             ledger_query_orders_filters_and_pages,
+            ledger_offset_pages_stay_exact,
+            ledger_offset_pages_stay_exact_while_syncs_race_processing,
             ledger_unpriced_legs_and_prices,
             ledger_racing_pages_never_duplicate,
             ledger_outcome_positions_and_reset,
@@ -118,6 +120,16 @@ pub async fn ledger_pages_are_idempotent_per_platform_id<S: ExtraStore>(store: S
 /// The extra check `ledger_query_orders_filters_and_pages`.
 pub async fn ledger_query_orders_filters_and_pages<S: ExtraStore>(store: S) {
     ledger::query_orders_filters_and_pages(&store).await
+}
+
+/// The extra check `ledger_offset_pages_stay_exact`.
+pub async fn ledger_offset_pages_stay_exact<S: ExtraStore>(store: S) {
+    ledger::offset_pages_stay_exact(&store).await
+}
+
+/// The extra check `ledger_offset_pages_stay_exact_while_syncs_race_processing`.
+pub async fn ledger_offset_pages_stay_exact_while_syncs_race_processing<S: ExtraStore>(store: S) {
+    ledger::offset_pages_stay_exact_while_syncs_race_processing(&store).await
 }
 
 /// The extra check `ledger_unpriced_legs_and_prices`.

@@ -1,6 +1,6 @@
 //! The `ledger_states` table: per integration, the history cursor to resume from and the
 //! stages of its last sync (JSON `{stage: {status, count?, message?}}`), and how many
-//! transactions its ledger holds.
+//! transactions its ledger holds, and whether the ranks of its transactions are current.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,6 +14,10 @@ pub struct Model {
     pub stages: String,
     pub updated_at: i64,
     pub transaction_count: i64,
+    /// The ledger's ranks (`ledger_transactions.ordinal`, `wallet_ordinal`) are current.
+    pub ordered: bool,
+    /// How many transactions of the workspace the ranks covered when they were written.
+    pub ordered_total: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

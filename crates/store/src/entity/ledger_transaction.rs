@@ -32,6 +32,10 @@ pub struct Model {
     pub created_at: i64,
     /// `API` (synced) or `CSV` (imported from a file).
     pub import_source: String,
+    /// Rank (from 0) in the workspace's ledger order, written by processing.
+    pub ordinal: Option<i64>,
+    /// Rank (from 0) in the integration's ledger order, written by processing.
+    pub wallet_ordinal: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

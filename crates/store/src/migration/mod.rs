@@ -17,6 +17,7 @@ mod m20261130_000001_client_usage;
 mod m20261201_000001_ledger_position;
 mod m20261201_000001_oidc_browser_sessions;
 mod m20261202_000001_ledger_transaction_count;
+mod m20261203_000001_ledger_ordinals;
 
 pub(crate) use m20261126_000001_client_origins::ClientOrigins;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_ledger_position::Migration),
             Box::new(m20261201_000001_oidc_browser_sessions::Migration),
             Box::new(m20261202_000001_ledger_transaction_count::Migration),
+            Box::new(m20261203_000001_ledger_ordinals::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! [`LedgerStore`] on sea-orm: one query builder for SQLite and PostgreSQL.
 
 use super::ledger_read::with_legs;
-use super::{ms, outbox, SeaStore};
+use super::{ledger_order, ms, outbox, SeaStore};
 use crate::entity::{
     client, grant, integration, ledger_leg, ledger_position, ledger_setting, ledger_state, ledger_transaction,
 };
@@ -146,6 +146,8 @@ async fn upsert_state<C: ConnectionTrait>(
         stages: Set(stages.unwrap_or("{}").to_owned()),
         updated_at: Set(ms(now)),
         transaction_count: NotSet,
+        ordered: NotSet,
+        ordered_total: NotSet,
     })
     .on_conflict(OnConflict::column(S::IntegrationId).update_columns(update).to_owned())
     .exec_without_returning(conn)
@@ -222,6 +224,17 @@ impl LedgerStore for SeaStore {
 
     async fn reset_ledger(&self, integration_id: &str) -> StoreResult<()> {
         let txn = self.db.begin().await.map_err(crate::db_err)?;
+        // The state row first, as every ledger write takes it: processing locks the states
+        // before it touches transactions (`ledger_order::lock_states`), so the two never
+        // deadlock on PostgreSQL.
+        ledger_state::Entity::update_many()
+            .col_expr(ledger_state::Column::Cursor, Expr::value(Option::<String>::None))
+            .col_expr(ledger_state::Column::TransactionCount, Expr::value(0_i64))
+            .col_expr(ledger_state::Column::Ordered, Expr::value(false))
+            .filter(ledger_state::Column::IntegrationId.eq(integration_id))
+            .exec(&txn)
+            .await
+            .map_err(crate::db_err)?;
         let ids = Query::select()
             .column(ledger_transaction::Column::Id)
             .from(ledger_transaction::Entity)
@@ -239,13 +252,6 @@ impl LedgerStore for SeaStore {
             .map_err(crate::db_err)?;
         ledger_position::Entity::delete_many()
             .filter(ledger_position::Column::IntegrationId.eq(integration_id))
-            .exec(&txn)
-            .await
-            .map_err(crate::db_err)?;
-        ledger_state::Entity::update_many()
-            .col_expr(ledger_state::Column::Cursor, Expr::value(Option::<String>::None))
-            .col_expr(ledger_state::Column::TransactionCount, Expr::value(0_i64))
-            .filter(ledger_state::Column::IntegrationId.eq(integration_id))
             .exec(&txn)
             .await
             .map_err(crate::db_err)?;
@@ -312,6 +318,8 @@ impl LedgerStore for SeaStore {
                 raw: Set(t.raw.clone()),
                 created_at: Set(ms(now)),
                 import_source: Set(t.import_source.clone()),
+                ordinal: Set(None),
+                wallet_ordinal: Set(None),
             });
             ledger_transaction::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
@@ -348,8 +356,10 @@ impl LedgerStore for SeaStore {
         if !fresh.is_empty() {
             use ledger_state::Column as S;
             let added = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+            // New transactions: the ledger's ranks are stale until the next processing.
             ledger_state::Entity::update_many()
                 .col_expr(S::TransactionCount, Expr::col(S::TransactionCount).add(added))
+                .col_expr(S::Ordered, Expr::value(false))
                 .filter(S::IntegrationId.eq(integration_id))
                 .exec(&txn)
                 .await
@@ -397,6 +407,7 @@ impl LedgerStore for SeaStore {
         positions: &[LedgerPosition],
     ) -> StoreResult<()> {
         let txn = self.db.begin().await.map_err(crate::db_err)?;
+        let locked = ledger_order::lock_states(&txn, ws).await?;
         // The first processing of a big ledger changes nearly every row: one statement per
         // chunk of rows, not per row (227 000 statements at 100 000 transactions).
         for chunk in updates.chunks(UPDATE_CHUNK) {
@@ -429,6 +440,8 @@ impl LedgerStore for SeaStore {
             });
             ledger_position::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(crate::db_err)?;
         }
+        // The ranks that make a page by offset an index range (`sea::ledger_order`).
+        ledger_order::write_ranks(&txn, ws, &locked).await?;
         txn.commit().await.map_err(crate::db_err)?;
         Ok(())
     }

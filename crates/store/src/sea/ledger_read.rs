@@ -5,10 +5,13 @@
 //! name scans every column, which cost more than the statements on a page of 100 (1.5 ms
 //! instead of 0.4 at 100 000 transactions).
 //!
-//! A page is three statements: the total, the page's transactions and their legs. The
-//! workspace's integrations are a subquery of the first two, not a read of their own.
+//! A page is three statements: the total, the page's transactions and their legs (one when
+//! the total is 0). The workspace's integrations are a subquery of the first two, not a read
+//! of their own. A query of whole ledgers reads its total from `ledger_states`, and its page
+//! by rank when the ranks are current (`sea::ledger_order`): however deep, an index range.
 
 use super::hot::{need, Columns};
+use super::ledger_order::{current_states, rank_state_of, ranked_page, ranked_range, RankState};
 use super::SeaStore;
 use crate::entity::{integration, ledger_leg, ledger_state, ledger_transaction};
 use crate::{LedgerAsset, LedgerKey, LedgerLegRecord, LedgerQuery, LedgerTxRecord, StoreResult};
@@ -48,6 +51,18 @@ const TX_COLUMNS: [ledger_transaction::Column; 20] = {
         T::TotalGains,
         T::ImportSource,
     ]
+};
+
+/// The columns of a page's transactions: [`TX_COLUMNS`] and `raw`, in the order [`tx_names`]
+/// lists them.
+pub(super) const TX_ROW_COLUMNS: [ledger_transaction::Column; 21] = {
+    let mut all = [ledger_transaction::Column::Raw; 21];
+    let mut i = 0;
+    while i < TX_COLUMNS.len() {
+        all[i] = TX_COLUMNS[i];
+        i += 1;
+    }
+    all
 };
 
 /// The columns of `ledger_legs` a [`LedgerLegRecord`] is read from, with its transaction's id.
@@ -117,7 +132,7 @@ impl Columns for Listed<'_> {
 /// The names [`tx_of`] reads, in the order the ledger's statements select them.
 fn tx_names() -> &'static [&'static str] {
     static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| TX_COLUMNS.iter().chain([&ledger_transaction::Column::Raw]).map(|c| c.as_str()).collect())
+    NAMES.get_or_init(|| TX_ROW_COLUMNS.iter().map(|c| c.as_str()).collect())
 }
 
 /// The names [`leg_of`] reads, in the order [`legs_query`] selects them.
@@ -215,12 +230,13 @@ fn integrations_of(ws: &WorkspaceId, wallets: &[String]) -> SelectStatement {
     q
 }
 
-/// The `ledger_states.transaction_count` of each integration of `ws` (of `wallets`, if any).
+/// The `ledger_states` of each integration of `ws` (of `wallets`, if any): transaction count
+/// and whether its ranks are current.
 fn state_counts(ws: &WorkspaceId, wallets: &[String]) -> SelectStatement {
-    use ledger_state::Column as S;
-    let mut q = Query::select();
-    q.from(ledger_state::Entity).and_where(S::IntegrationId.in_subquery(integrations_of(ws, wallets)));
-    select_columns(&mut q, [S::TransactionCount]);
+    let mut q = current_states(ws);
+    if !wallets.is_empty() {
+        q.and_where(ledger_state::Column::IntegrationId.is_in(wallets.iter().map(String::as_str)));
+    }
     q
 }
 
@@ -326,7 +342,7 @@ fn match_count(backend: DbBackend, ws: &WorkspaceId, q: &LedgerQuery) -> SelectS
 fn page(backend: DbBackend, ws: &WorkspaceId, q: &LedgerQuery) -> SelectStatement {
     use ledger_transaction::Column as T;
     let mut s = matching(backend, ws, q);
-    select_columns(&mut s, TX_COLUMNS.into_iter().chain([T::Raw]));
+    select_columns(&mut s, TX_ROW_COLUMNS);
     s.and_where(T::WorkspaceId.eq(ws.as_str()));
     if let Some(k) = &q.after {
         let (key, at) = (order_key(), key_values(k));
@@ -363,6 +379,11 @@ fn legs_query(ids: &[String]) -> SelectStatement {
     s
 }
 
+/// The transactions of the ledgers `states` describe.
+fn total_of(states: &[RankState]) -> u64 {
+    states.iter().map(|s| u64::try_from(s.count).unwrap_or(0)).sum()
+}
+
 /// Rows of [`leg_of`] grouped by transaction (their order kept).
 fn by_transaction(rows: Vec<(String, LedgerLegRecord)>) -> HashMap<String, Vec<LedgerLegRecord>> {
     let mut out: HashMap<String, Vec<LedgerLegRecord>> = HashMap::new();
@@ -386,12 +407,16 @@ impl SeaStore {
         self.read_rows(None, &[], || integrations_of(ws, &[]), |row| text(row, id)).await
     }
 
-    /// How many transactions the ledgers of `ws`'s integrations (of `wallets`, if any) hold,
-    /// kept with the rows in `ledger_states` (a few state rows instead of every transaction).
+    /// The `ledger_states` of `ws`'s integrations (of `wallets`, if any): their transaction
+    /// counts, kept with the rows (a few state rows instead of every transaction), and whether
+    /// their ranks are current.
+    async fn rank_states(&self, ws: &WorkspaceId, wallets: &[String]) -> StoreResult<Vec<RankState>> {
+        self.read_rows(None, &[], || state_counts(ws, wallets), rank_state_of).await
+    }
+
+    /// How many transactions the ledgers of `ws`'s integrations (of `wallets`, if any) hold.
     pub(super) async fn transaction_count(&self, ws: &WorkspaceId, wallets: &[String]) -> StoreResult<u64> {
-        let col = ledger_state::Column::TransactionCount;
-        let counts = self.read_rows(None, &[], || state_counts(ws, wallets), |row| int(row, col)).await?;
-        Ok(counts.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).sum())
+        Ok(total_of(&self.rank_states(ws, wallets).await?))
     }
 
     /// The page of `q` over `ws`'s ledger, with its legs, and the total `q` matches:
@@ -402,17 +427,25 @@ impl SeaStore {
         q: &LedgerQuery,
         whole_ledgers: bool,
     ) -> StoreResult<(Vec<LedgerTxRecord>, u64)> {
-        let total = if whole_ledgers {
-            self.transaction_count(ws, &q.wallet_ids).await?
+        let (total, ranked) = if whole_ledgers {
+            let states = self.rank_states(ws, &q.wallet_ids).await?;
+            let total = total_of(&states);
+            (total, ranked_range(q, &states, i64::try_from(total).unwrap_or(i64::MAX)))
         } else {
             let n = self
                 .read_rows(None, &[], || match_count(self.backend(), ws, q), |row| need(row.int("n")?, "n"))
                 .await?;
-            n.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).sum()
+            (n.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).sum(), None)
         };
         let names = tx_names();
-        let mut rows =
-            self.read_rows(None, &[], || page(self.backend(), ws, q), |row| tx_of(&Listed::new(row, names))).await?;
+        let decode = |row: &dyn Columns| tx_of(&Listed::new(row, names));
+        let mut rows = match ranked {
+            // Past the end: nothing to read.
+            Some(range) if range.from >= range.to => Vec::new(),
+            // Current ranks: the page is an index range, however deep.
+            Some(range) => self.read_rows(None, &[], || ranked_page(ws, &range), decode).await?,
+            None => self.read_rows(None, &[], || page(self.backend(), ws, q), decode).await?,
+        };
         if rows.is_empty() {
             return Ok((rows, total));
         }
@@ -427,13 +460,35 @@ impl SeaStore {
         Ok((rows, total))
     }
 
-    /// Runs `query` on the pool (without the read deadline) and decodes every row: for the
-    /// large reads of processing, which must not run on the caller's thread.
-    async fn pool_rows<T>(
+    /// Runs `query` (which selects `names`, in this order) without the read deadline and
+    /// decodes every row: for the large reads of processing, which must not run on the
+    /// caller's thread. On a SQLite file a read-only connection streams the rows on a blocking
+    /// thread, decoded as they come (sqlx would copy the whole result first, value by value:
+    /// most of a 100 000-transaction load); elsewhere the pool reads them.
+    async fn pool_rows<T: Send + 'static>(
         &self,
         query: &SelectStatement,
-        decode: impl Fn(&dyn Columns) -> StoreResult<T>,
+        names: &'static [&'static str],
+        decode: fn(&dyn Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
+        #[cfg(feature = "sqlite")]
+        if let Some(direct) = self.direct_handle() {
+            let stmt = DbBackend::Sqlite.build(query);
+            let values = stmt.values.unwrap_or_else(|| sea_orm::sea_query::Values(Vec::new()));
+            let read = move || {
+                direct.readers.read(|c| {
+                    let mut out = Vec::new();
+                    c.query_sql_each(&stmt.sql, values, |row| {
+                        out.push(decode(&Listed::new(row, names))?);
+                        Ok(())
+                    })?;
+                    Ok(out)
+                })
+            };
+            return tokio::task::spawn_blocking(read)
+                .await
+                .map_err(|e| crate::StoreError::Unavailable(format!("a ledger read stopped: {e}")))?;
+        }
         let rows = self.db.query_all(self.db.get_database_backend().build(query)).await.map_err(crate::db_err)?;
         // Each row dropped once decoded: a chunk's rows and records are not all held at once.
         rows.into_iter().map(|row| decode(&row)).collect()
@@ -446,7 +501,7 @@ impl SeaStore {
         after: Option<&LedgerKey>,
         limit: u64,
     ) -> StoreResult<Vec<LedgerTxRecord>> {
-        self.pool_rows(&ledger_chunk(ws, after, limit), tx_of).await
+        self.pool_rows(&ledger_chunk(ws, after, limit), tx_names(), tx_of).await
     }
 
     /// Legs of `ids` (any number), grouped by transaction and ordered by index, read on the pool
@@ -458,7 +513,7 @@ impl SeaStore {
     ) -> StoreResult<HashMap<String, Vec<LedgerLegRecord>>> {
         let mut rows = Vec::new();
         for part in ids.chunks(chunk.max(1)) {
-            rows.extend(self.pool_rows(&legs_query(part), leg_of).await?);
+            rows.extend(self.pool_rows(&legs_query(part), leg_names(), leg_of).await?);
         }
         Ok(by_transaction(rows))
     }
