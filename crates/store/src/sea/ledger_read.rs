@@ -491,7 +491,7 @@ impl SeaStore {
         }
         let rows = self.db.query_all(self.db.get_database_backend().build(query)).await.map_err(crate::db_err)?;
         // Each row dropped once decoded: a chunk's rows and records are not all held at once.
-        rows.into_iter().map(|row| decode(&row)).collect()
+        rows.into_iter().map(|row| decode(&Listed::new(&row, names))).collect()
     }
 
     /// A chunk of [`ledger_chunk`], read on the pool, without legs.
