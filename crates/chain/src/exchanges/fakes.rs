@@ -222,7 +222,8 @@ impl FakeExchanges {
         }
     }
 
-    /// Binance: answers the next `n` requests with 418 (IP auto-banned) and `Retry-After: secs`.
+    /// Binance: answers the next `n` requests with 418 (IP auto-banned) and `Retry-After: secs`
+    /// (the key check, `apiRestrictions`, excepted).
     pub fn binance_ban(&self, n: u32, secs: u64) {
         if let Ok(mut b) = self.inner.banned.lock() {
             *b = (n, secs);
@@ -296,7 +297,10 @@ async fn handle(
     }
     match exchange {
         "binance" => {
-            if let Ok(mut b) = inner.banned.lock() {
+            // The key check is left out of a ban, so a test can arm one before a key is added
+            // and know the sync's first call meets it.
+            let banned = path != "/sapi/v1/account/apiRestrictions";
+            if let (true, Ok(mut b)) = (banned, inner.banned.lock()) {
                 if b.0 > 0 {
                     b.0 -= 1;
                     let retry = b.1.to_string();

@@ -464,9 +464,11 @@ async fn a_ban_is_waited_out_before_the_retry(db: Db) {
     let link = link.expect("link");
     app.send(Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
     app.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
+    // Armed before the key is added (the key check is not banned): adding it queues the sync,
+    // whose first call must meet the ban.
+    f.exchanges.binance_ban(1, 120);
     let added = app.send(Method::POST, "/widget/integrations", None, Some(&link), Some(binance("bkey"))).await;
     assert_eq!(added.status.as_u16(), 200, "{}", added.body);
-    f.exchanges.binance_ban(1, 120);
     let done = app.send(Method::POST, "/widget/complete", None, Some(&link), None).await;
     let public = done.data()["public_token"].as_str().expect("public token").to_owned();
     let grant = app.exchange(&creds, &public).await.data().clone();
