@@ -43,6 +43,9 @@ pub struct FakeAccount {
     /// its documented shapes (Binance deposits/withdrawals/myTrades, Coinbase fills and v2
     /// transactions, Kraken ledger entries, OKX bills).
     pub history: Vec<FakeEvent>,
+    /// Binance: the secret the key has once its check (`apiRestrictions`) has been answered,
+    /// as if the user rotated it on Binance right after adding it.
+    pub secret_after_check: Option<String>,
 }
 
 /// One event of a fake account's history.
@@ -125,6 +128,7 @@ impl FakeAccount {
             can_withdraw: false,
             ip_restricted: false,
             history: Vec::new(),
+            secret_after_check: None,
         }
     }
 }
@@ -395,6 +399,14 @@ fn handle_binance(inner: &Inner, path: &str, query: &str, headers: &HeaderMap) -
     let now = now_ms(inner);
     if ts >= now + 1000 || now - ts > window {
         return err(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+    }
+    if let (true, Some(rotated)) = (path == "/sapi/v1/account/apiRestrictions", &acct.secret_after_check) {
+        if let Ok(mut accounts) = inner.accounts.lock() {
+            if let Some(a) = accounts.get_mut(&("binance".to_owned(), key.to_owned())) {
+                a.secret = rotated.clone();
+                a.secret_after_check = None;
+            }
+        }
     }
     match path {
         "/sapi/v1/account/apiRestrictions" => reply(

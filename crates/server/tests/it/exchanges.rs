@@ -195,16 +195,18 @@ async fn a_key_that_breaks_later_fails_the_sync_for_the_user(db: Db) {
     let f = fakes().await;
     let app = app_with(db, &f).await;
     let creds = production_client(&app).await;
-    f.exchanges.add("binance", "bkey2", FakeAccount::read_only(BINANCE_SECRET, &[("BTC", "2")]));
+    // The key checks out when added; its secret is rotated on Binance right after that check,
+    // before the sync (which adding the key queues) makes its first call.
+    let mut rotated = FakeAccount::read_only(BINANCE_SECRET, &[("BTC", "2")]);
+    rotated.secret_after_check = Some("rotated-secret".to_owned());
+    f.exchanges.add("binance", "bkey2", rotated);
     let c2 = {
-        // The key checks out when added; its secret is rotated on Binance before the sync.
         let link = app.post("/link-token", &creds, json!({})).await.data()["link_token"].as_str().map(str::to_owned);
         let link = link.expect("link");
         app.send(Method::POST, "/widget/auth/anonymous", None, Some(&link), None).await.data();
         app.send(Method::POST, "/widget/consent", None, Some(&link), Some(json!({"approve": true}))).await.data();
         let added = app.send(Method::POST, "/widget/integrations", None, Some(&link), Some(binance("bkey2"))).await;
         assert_eq!(added.status.as_u16(), 200, "{}", added.body);
-        f.exchanges.add("binance", "bkey2", FakeAccount::read_only("rotated-secret", &[]));
         let done = app.send(Method::POST, "/widget/complete", None, Some(&link), None).await;
         let public = done.data()["public_token"].as_str().expect("public token").to_owned();
         app.exchange(&creds, &public).await.data().clone()
