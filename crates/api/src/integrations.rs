@@ -159,7 +159,9 @@ pub struct IntegrationView {
     /// Per-stage status, e.g. `{"Balances": "COMPLETED"}`; absent until a sync has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_log: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Per-stage detail `{status, message?}`; emitted together with `lastSyncLog`.
+    /// Per-stage detail `{status, count?, message?, cause?, retryAt?}` (`cause`: the technical
+    /// reason of a failure; `retryAt`: when a failed history read is tried again); emitted
+    /// together with `lastSyncLog`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_log_details: Option<serde_json::Map<String, serde_json::Value>>,
     /// Added, epoch milliseconds.

@@ -129,6 +129,13 @@ enum JobFailure {
     Permanent(String),
 }
 
+/// What a sync fetched: the balances, and when to come back for a stage that must wait (the
+/// history, after a rate limit or an unreachable source).
+struct Fetched {
+    rows: Vec<SnapshotRow>,
+    again_at: Option<time::OffsetDateTime>,
+}
+
 fn rows_from(balances: Vec<Balance>) -> Vec<SnapshotRow> {
     balances
         .into_iter()
@@ -193,10 +200,10 @@ impl SyncWorker {
             tracing::info_span!("sync_job", job = job.id, integration = %job.integration_id, attempt = job.attempts);
         let _guard = span.enter();
         match self.fetch(&job).await {
-            Ok(rows) => {
+            Ok(Fetched { rows, again_at }) => {
                 let n = rows.len();
-                if self.store.finish_sync_job(&job, &self.id, &rows, self.clock.now()).await? {
-                    tracing::info!(assets = n, "integration synced");
+                if self.store.finish_sync_job(&job, &self.id, &rows, again_at, self.clock.now()).await? {
+                    tracing::info!(assets = n, follow_up = ?again_at, "integration synced");
                 } else {
                     tracing::warn!("lost the job's lease before finishing; another worker owns it");
                 }
@@ -219,15 +226,21 @@ impl SyncWorker {
     /// or after what the provider `asked` when that is longer (a rate limit's `Retry-After`,
     /// at most a day).
     async fn retry_later(&self, job: &SyncJob, msg: &str, asked: Option<Duration>) -> Result<(), StoreError> {
-        let factor = 4u32.saturating_pow(u32::try_from(job.attempts.max(1) - 1).unwrap_or(0));
-        let backoff = self.settings.first_backoff.saturating_mul(factor).min(Duration::from_secs(600));
-        let wait = backoff.max(asked.unwrap_or_default().min(Duration::from_secs(86_400)));
-        let retry_at = self.clock.now() + time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10));
+        let (retry_at, wait) = self.retry_time(job, asked);
         tracing::warn!(error = %msg, retry_in_s = wait.as_secs(), "sync failed; will retry");
         self.store.fail_sync_job(job, &self.id, msg, Some(retry_at), self.clock.now()).await.map(drop)
     }
 
-    async fn fetch(&self, job: &SyncJob) -> Result<Vec<SnapshotRow>, JobFailure> {
+    /// When to try `job` again, and the wait: the backoff of its attempt, or what the provider
+    /// `asked` when that is longer.
+    fn retry_time(&self, job: &SyncJob, asked: Option<Duration>) -> (time::OffsetDateTime, Duration) {
+        let factor = 4u32.saturating_pow(u32::try_from(job.attempts.max(1) - 1).unwrap_or(0));
+        let backoff = self.settings.first_backoff.saturating_mul(factor).min(Duration::from_secs(600));
+        let wait = backoff.max(asked.unwrap_or_default().min(Duration::from_secs(86_400)));
+        (self.clock.now() + time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10)), wait)
+    }
+
+    async fn fetch(&self, job: &SyncJob) -> Result<Fetched, JobFailure> {
         let integration = self
             .store
             .find_integration(&job.integration_id)
@@ -269,10 +282,13 @@ impl SyncWorker {
                 return Err(JobFailure::Retry(e.to_string()));
             }
         };
-        if let Some(ledger) = &self.ledger {
-            self.keep_ledger(ledger, job, &integration, History::Chain(chain, address), rows.len()).await?;
-        }
-        Ok(rows)
+        let again_at = match &self.ledger {
+            Some(ledger) => {
+                self.keep_ledger(ledger, job, &integration, History::Chain(chain, address), rows.len()).await?
+            }
+            None => None,
+        };
+        Ok(Fetched { rows, again_at })
     }
 
     /// Opens a sealed secret of integration `id` (credentials JSON, an extended key).
@@ -297,7 +313,7 @@ impl SyncWorker {
         &self,
         job: &SyncJob,
         integration: &kc_ports::IntegrationRecord,
-    ) -> Result<Vec<SnapshotRow>, JobFailure> {
+    ) -> Result<Fetched, JobFailure> {
         let Some((connectors, _)) = &self.chains.exchanges else {
             return Err(JobFailure::Permanent("This exchange cannot be synced on this server".to_owned()));
         };
@@ -362,14 +378,17 @@ impl SyncWorker {
         match outcome {
             Ok(balances) => {
                 let rows = rows_from(balances);
-                match &self.ledger {
+                let again_at = match &self.ledger {
                     Some(ledger) => {
                         let history = History::Exchange(connector.as_ref(), &credentials);
-                        self.keep_ledger(ledger, job, integration, history, rows.len()).await?;
+                        self.keep_ledger(ledger, job, integration, history, rows.len()).await?
                     }
-                    None => save(stages("COMPLETED", Some(rows.len()), None, None)).await,
-                }
-                Ok(rows)
+                    None => {
+                        save(stages("COMPLETED", Some(rows.len()), None, None)).await;
+                        None
+                    }
+                };
+                Ok(Fetched { rows, again_at })
             }
             Err(e) => {
                 let user = e.user_message(connector.name());
@@ -386,7 +405,10 @@ impl SyncWorker {
 
     /// The ledger stages of a sync (see [`crate::ledger`]), recorded for `lastSyncLog`. A
     /// history source or processing error is recorded as a `FAILED` stage with its message and
-    /// the balances still land; the next sync resumes the history from the stored cursor.
+    /// the balances still land. When waiting may mend the history (a rate limit, a source
+    /// that could not be reached) and the job has attempts left, it answers when the job
+    /// should come back (`retryAt` in the stage): after the backoff, or after what the provider
+    /// asked. The history then resumes from the stored cursor.
     async fn keep_ledger(
         &self,
         ledger: &LedgerPorts,
@@ -394,7 +416,7 @@ impl SyncWorker {
         integration: &kc_ports::IntegrationRecord,
         history: History<'_>,
         assets: usize,
-    ) -> Result<(), JobFailure> {
+    ) -> Result<Option<time::OffsetDateTime>, JobFailure> {
         let ws = &integration.workspace_id;
         let stage = |status: &str, count: Option<usize>, message: Option<String>| {
             let mut o = serde_json::Map::new();
@@ -424,7 +446,7 @@ impl SyncWorker {
                     let why = format!("No transaction history source is configured for {}", chain.id());
                     stages.insert("Transactions".to_owned(), stage("SKIPPED", None, Some(why)));
                     save(stages, None).await;
-                    return Ok(());
+                    return Ok(None);
                 };
                 crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, clock).await
             }
@@ -433,30 +455,63 @@ impl SyncWorker {
                     .await
             }
         };
+        let mut again_at = None;
         match ingested {
             Ok(added) => {
                 changed |= added > 0;
                 stages.insert("Transactions".to_owned(), stage("COMPLETED", Some(added as usize), None));
             }
-            Err(crate::ledger::LedgerError::Exchange(e)) => {
-                // The balances are good: they land, and the history is read again from the
-                // stored cursor at the next sync. The user reads plain words; the cause is kept.
+            Err(e) => {
+                // The balances are good: they land. The user reads plain words (an exchange's
+                // own, or the source's error); the technical cause is kept.
                 let name = match &history {
                     History::Exchange(connector, _) => connector.name(),
-                    History::Chain(..) => "The exchange",
+                    History::Chain(..) => "The history source",
                 };
-                tracing::warn!(error = %e, "exchange history not fetched; balances still land");
-                let mut failed = stage("FAILED", None, Some(e.user_message(name)));
+                let (mut message, wait) = match &e {
+                    crate::ledger::LedgerError::Exchange(x) => (
+                        x.user_message(name),
+                        match x {
+                            ExchangeError::RateLimited { retry_after, .. } => Some(*retry_after),
+                            _ if x.is_retryable() => Some(None),
+                            _ => None,
+                        },
+                    ),
+                    crate::ledger::LedgerError::Source(
+                        ChainError::Transport(_) | ChainError::Rpc { .. } | ChainError::Malformed(_),
+                    )
+                    | crate::ledger::LedgerError::Store(_) => (
+                        "The transaction history could not be read right now; the sync will try again shortly."
+                            .to_owned(),
+                        Some(None),
+                    ),
+                    _ => (e.to_string(), None),
+                };
+                let mut failed = stage("FAILED", None, None);
+                match wait {
+                    Some(asked) if job.attempts < self.settings.max_attempts => {
+                        let (at, _) = self.retry_time(job, asked);
+                        again_at = Some(at);
+                        let at = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                        tracing::warn!(error = %e, retry_at = %at, "transaction history not fetched; balances land, history retried");
+                        if let Some(o) = failed.as_object_mut() {
+                            o.insert("retryAt".to_owned(), at.into());
+                        }
+                    }
+                    Some(_) => {
+                        tracing::warn!(error = %e, attempts = job.attempts, "transaction history not fetched; attempts spent");
+                        message = format!(
+                            "The transaction history could not be read in {} attempts; it resumes at the next sync.",
+                            job.attempts
+                        );
+                    }
+                    None => tracing::warn!(error = %e, "transaction history not fetched; balances still land"),
+                }
                 if let Some(o) = failed.as_object_mut() {
+                    o.insert("message".to_owned(), message.into());
                     o.insert("cause".to_owned(), e.to_string().into());
                 }
                 stages.insert("Transactions".to_owned(), failed);
-            }
-            Err(e) => {
-                // The balances are good: they land, and the history is fetched again from the
-                // stored cursor at the next sync.
-                tracing::warn!(error = %e, "transaction history not fetched; balances still land");
-                stages.insert("Transactions".to_owned(), stage("FAILED", None, Some(e.to_string())));
             }
         }
         // Legs stored without a price get another chance at each sync (bounded).
@@ -481,7 +536,7 @@ impl SyncWorker {
             stages.insert("TransferDetection".to_owned(), transfers);
             stages.insert("CostBasis".to_owned(), cost);
             save(stages, None).await;
-            return Ok(());
+            return Ok(again_at);
         }
         match crate::ledger::process(ledger, ws, clock).await {
             Ok(counts) => {
@@ -497,7 +552,7 @@ impl SyncWorker {
                 save(stages, None).await;
             }
         }
-        Ok(())
+        Ok(again_at)
     }
 
     /// Runs until `stop` turns true: process due jobs back to back, sleep when idle, and

@@ -345,7 +345,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Every wallet's balance sync (the widget's sandbox wallets' too) finishes with the same rows.
     while let Some(job) = store.claim_sync_job("bench", clock.now(), time::Duration::minutes(5)).await? {
-        store.finish_sync_job(&job, "bench", &balances(), clock.now()).await?;
+        store.finish_sync_job(&job, "bench", &balances(), None, clock.now()).await?;
     }
 
     // Generate: `total` transactions over the wallets (a send's receipt counts as one).

@@ -153,8 +153,9 @@ struct Inner {
     weight: Mutex<(u32, i64)>,
     /// Binance: the weight window (1 minute on Binance).
     weight_window_ms: std::sync::atomic::AtomicI64,
-    /// Binance: answer the next `n` requests 418 (IP banned) with this `Retry-After`.
-    banned: Mutex<(u32, u64)>,
+    /// Binance: answer the next `n` requests 418 (IP banned) with this `Retry-After`; with
+    /// the flag, only history requests (not the balances).
+    banned: Mutex<(u32, u64, bool)>,
 }
 
 /// A running fake; it stops with the runtime that started it.
@@ -230,7 +231,15 @@ impl FakeExchanges {
     /// (the key check, `apiRestrictions`, excepted).
     pub fn binance_ban(&self, n: u32, secs: u64) {
         if let Ok(mut b) = self.inner.banned.lock() {
-            *b = (n, secs);
+            *b = (n, secs, false);
+        }
+    }
+
+    /// Binance: like [`Self::binance_ban`], for the next `n` history requests only (the
+    /// balances, `/api/v3/account`, are answered): a ban that lands after the balances.
+    pub fn binance_ban_history(&self, n: u32, secs: u64) {
+        if let Ok(mut b) = self.inner.banned.lock() {
+            *b = (n, secs, true);
         }
     }
 
@@ -303,9 +312,10 @@ async fn handle(
         "binance" => {
             // The key check is left out of a ban, so a test can arm one before a key is added
             // and know the sync's first call meets it.
-            let banned = path != "/sapi/v1/account/apiRestrictions";
-            if let (true, Ok(mut b)) = (banned, inner.banned.lock()) {
-                if b.0 > 0 {
+            let key_check = path == "/sapi/v1/account/apiRestrictions";
+            let balances = path == "/api/v3/account";
+            if let (false, Ok(mut b)) = (key_check, inner.banned.lock()) {
+                if b.0 > 0 && !(b.2 && balances) {
                     b.0 -= 1;
                     let retry = b.1.to_string();
                     let body = json!({"code": -1003, "msg": "Way too many requests; IP banned until 1700000000000. Please use the websocket for live updates to avoid bans."});

@@ -175,12 +175,16 @@ pub trait IntegrationStore: Send + Sync {
     ) -> StoreResult<Option<SyncJob>>;
 
     /// Stores the fetched balances and marks job and integration done, atomically; `false` if the job
-    /// is no longer held by `worker`.
+    /// is no longer held by `worker`. With `again_at` (a later stage, the transaction history,
+    /// failed in a way that waiting may mend) the job is not done but queued again for then, in
+    /// mode `latest` (a `from_start` reset is not repeated) and keeping its attempts; the
+    /// integration is synced all the same, its balances having landed.
     async fn finish_sync_job(
         &self,
         job: &SyncJob,
         worker: &str,
         rows: &[SnapshotRow],
+        again_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
 
@@ -448,6 +452,7 @@ mockall::mock! {
             job: &SyncJob,
             worker: &str,
             rows: &[SnapshotRow],
+            again_at: Option<OffsetDateTime>,
             now: OffsetDateTime,
         ) -> StoreResult<bool>;
         async fn fail_sync_job(

@@ -518,3 +518,69 @@ async fn a_ban_is_waited_out_before_the_retry_on_sqlite() {
 async fn a_ban_is_waited_out_before_the_retry_on_postgres() {
     a_ban_is_waited_out_before_the_retry(Db::Postgres).await;
 }
+
+/// Binance bans the IP after the balances were read, during the history: the balances land
+/// (the integration is synced), the history stage says when it is tried again, and it is, at
+/// that time and not before, from the same cursor; its transactions then land too.
+async fn a_history_ban_lands_the_balances_and_retries_the_history_when_asked(db: Db) {
+    let f = fakes().await;
+    let mut b = FakeAccount::read_only(BINANCE_SECRET, &[("BTC", "0.005"), ("USDT", "558.54")]);
+    b.history = history("BTC");
+    f.exchanges.add("binance", "hkey", b);
+    let app = app_with(db, &f).await;
+    let creds = production_client(&app).await;
+    // Armed before the key is added (the key check and the balances are not banned): the
+    // sync's first history call meets it.
+    f.exchanges.binance_ban_history(1, 120);
+    let c = connect_guest(&app, &creds, None, &[binance("hkey")]).await;
+    let deposits = || f.exchanges.requests().iter().filter(|r| r.contains("/sapi/v1/capital/deposit/hisrec")).count();
+
+    let first = wait_until_settled(&app, &c).await;
+    let i = &first[0];
+    assert_eq!(i["status"], json!("COMPLETED"), "the balances landed: {i}");
+    assert_eq!(i["lastSyncLog"]["Balances"], json!("COMPLETED"), "{i}");
+    assert_eq!(i["lastSyncLog"]["Transactions"], json!("FAILED"), "{i}");
+    let stage = &i["lastSyncLogDetails"]["Transactions"];
+    assert!(stage["message"].as_str().unwrap_or_default().contains("limiting requests"), "{i}");
+    assert!(stage["cause"].as_str().unwrap_or_default().contains("-1003"), "the technical cause is kept: {i}");
+    let retry_at = stage["retryAt"].as_str().unwrap_or_else(|| panic!("the stage says when: {i}"));
+    let retry_at = time::OffsetDateTime::parse(retry_at, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("retryAt {retry_at}: {e}"));
+    let waited = retry_at - kc_domain::Clock::now(app.clock.as_ref());
+    assert!(waited > time::Duration::seconds(115), "Binance's two minutes are waited out: {waited}");
+    let h = data_get(&app, "/api/v1/holdings", Some(&c.access_token), Some(&c.creds)).await;
+    assert_eq!(holding_quantity(&h.body, "bitcoin"), "0.005", "{}", h.text);
+    assert_eq!(deposits(), 1, "the banned call");
+
+    app.clock.advance(time::Duration::seconds(60));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(deposits(), 1, "no history call a minute later: Binance asked for two minutes");
+    app.clock.advance(time::Duration::seconds(61));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now = wait_until_settled(&app, &c).await;
+        if now[0]["lastSyncLog"]["Transactions"] == json!("COMPLETED") {
+            break now[0].clone();
+        }
+        assert!(std::time::Instant::now() < until, "the history was not retried: {}", now[0]);
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    assert!(deposits() >= 2, "read again");
+    assert_eq!(done["status"], json!("COMPLETED"), "{done}");
+    assert_eq!(done["lastSyncLogDetails"]["Transactions"]["count"], json!(4), "{done}");
+    assert!(done["lastSyncLogDetails"]["Transactions"].get("retryAt").is_none(), "{done}");
+    assert_eq!(done["totalTransactions"], json!(4), "{done}");
+    let txs = data_get(&app, "/api/v1/transactions", Some(&c.access_token), Some(&c.creds)).await;
+    assert_eq!(txs.body["pagination"]["totalCount"], json!(4), "{}", txs.text);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_history_ban_lands_the_balances_and_retries_the_history_when_asked_on_sqlite() {
+    a_history_ban_lands_the_balances_and_retries_the_history_when_asked(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_history_ban_lands_the_balances_and_retries_the_history_when_asked_on_postgres() {
+    a_history_ban_lands_the_balances_and_retries_the_history_when_asked(Db::Postgres).await;
+}

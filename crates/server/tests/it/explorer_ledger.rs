@@ -7,10 +7,12 @@
 use crate::data_api::{connect_guest, data_get, production_client, spawn_with, wait_until_settled, wallet};
 use crate::helpers::*;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 const ME: &str = "0x9d3a1f6c4e2b7a8d5c0e1f2a3b4c5d6e7f8a9b0c";
@@ -97,10 +99,22 @@ async fn node(Json(body): Json<Value>) -> Json<Value> {
     Json(if body.is_array() { Value::Array(replies) } else { replies[0].clone() })
 }
 
-async fn explorer_history_is_ingested_and_priced_from_coingecko(db: Db) {
-    let seen: Seen = Arc::default();
+/// Starts the fake; its explorer answers `502 Bad Gateway` to its first `outage` requests.
+/// Returns its base URL.
+async fn start_fake(seen: &Seen, outage: u32) -> String {
+    let outage = Arc::new(AtomicU32::new(outage));
+    let flaky = move |state: State<Seen>, query: Query<HashMap<String, String>>| {
+        let outage = outage.clone();
+        async move {
+            let down = outage.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+            if down {
+                return (axum::http::StatusCode::BAD_GATEWAY, "upstream unavailable").into_response();
+            }
+            explorer(state, query).await.into_response()
+        }
+    };
     let app = Router::new()
-        .route("/api", get(explorer))
+        .route("/api", get(flaky))
         .route("/coins/{coin}/market_chart/range", get(chart))
         .route("/rpc", post(node))
         .with_state(seen.clone());
@@ -109,16 +123,24 @@ async fn explorer_history_is_ingested_and_priced_from_coingecko(db: Db) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
+    base
+}
 
-    let b = base.clone();
-    let app = spawn_with(db, move |s| {
-        s.chains.rpc_urls.insert("ethereum".to_owned(), format!("{b}/rpc"));
-        s.chains.explorer_urls.insert("ethereum".to_owned(), format!("{b}/api?chainid=1"));
+/// The server, reading Ethereum through the fake at `base`.
+async fn app_on(db: Db, base: String) -> TestApp {
+    spawn_with(db, move |s| {
+        s.chains.rpc_urls.insert("ethereum".to_owned(), format!("{base}/rpc"));
+        s.chains.explorer_urls.insert("ethereum".to_owned(), format!("{base}/api?chainid=1"));
         s.chains.explorer_api_keys.insert("ethereum".to_owned(), "EXPLORER-KEY".to_owned().into());
         s.prices.history_source = "coingecko".to_owned();
-        s.prices.base_url = b;
+        s.prices.base_url = base;
     })
-    .await;
+    .await
+}
+
+async fn explorer_history_is_ingested_and_priced_from_coingecko(db: Db) {
+    let seen: Seen = Arc::default();
+    let app = app_on(db, start_fake(&seen, 0).await).await;
     let creds = production_client(&app).await;
     let c = connect_guest(&app, &creds, None, &[wallet("ethereum", ME)]).await;
     let settled = wait_until_settled(&app, &c).await;
@@ -169,4 +191,58 @@ async fn explorer_history_is_ingested_and_priced_from_coingecko_on_sqlite() {
 #[tokio::test]
 async fn explorer_history_is_ingested_and_priced_from_coingecko_on_postgres() {
     explorer_history_is_ingested_and_priced_from_coingecko(Db::Postgres).await;
+}
+
+/// The explorer is down when the sync reads the history: the balances (from the node) land,
+/// the history stage says when it is tried again (after the sync's 5 s backoff), and at that
+/// time, not before, the history is read and its transactions land.
+async fn an_explorer_outage_lands_the_balances_and_retries_the_history(db: Db) {
+    let seen: Seen = Arc::default();
+    let app = app_on(db, start_fake(&seen, 1).await).await;
+    let creds = production_client(&app).await;
+    let c = connect_guest(&app, &creds, None, &[wallet("ethereum", ME)]).await;
+    let explorer_calls = || seen.lock().expect("seen").iter().filter(|(p, _)| p == "/api").count();
+
+    let first = wait_until_settled(&app, &c).await;
+    let i = &first[0];
+    assert_eq!(i["status"], json!("COMPLETED"), "the balances landed: {i}");
+    assert_eq!(i["lastSyncLog"]["Transactions"], json!("FAILED"), "{i}");
+    let stage = &i["lastSyncLogDetails"]["Transactions"];
+    assert_eq!(
+        stage["message"],
+        json!("The transaction history could not be read right now; the sync will try again shortly."),
+        "{i}"
+    );
+    assert!(stage["cause"].as_str().unwrap_or_default().contains("502"), "the technical cause is kept: {i}");
+    assert!(stage["retryAt"].is_string(), "{i}");
+    let h = data_get(&app, "/api/v1/holdings", Some(&c.access_token), Some(&c.creds)).await;
+    assert_eq!(h.body["holdings"].as_array().map(Vec::len), Some(2), "ETH and USDC: {}", h.text);
+    assert_eq!(explorer_calls(), 0, "the failed call is not an answer");
+
+    app.clock.advance(time::Duration::seconds(4));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(explorer_calls(), 0, "no retry before the 5 s backoff");
+    app.clock.advance(time::Duration::seconds(1));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now = wait_until_settled(&app, &c).await;
+        if now[0]["lastSyncLog"]["Transactions"] == json!("COMPLETED") {
+            break now[0].clone();
+        }
+        assert!(std::time::Instant::now() < until, "the history was not retried: {}", now[0]);
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    assert_eq!(done["totalTransactions"], json!(3), "{done}");
+    assert!(explorer_calls() > 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_explorer_outage_lands_the_balances_and_retries_the_history_on_sqlite() {
+    an_explorer_outage_lands_the_balances_and_retries_the_history(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_explorer_outage_lands_the_balances_and_retries_the_history_on_postgres() {
+    an_explorer_outage_lands_the_balances_and_retries_the_history(Db::Postgres).await;
 }

@@ -84,7 +84,7 @@ pub async fn queue_stats_count_open_work<S: CoreStore>(s: S) {
     );
     let job = must(s.claim_sync_job("w", at(100), time::Duration::seconds(60)).await, "claim_sync_job")
         .unwrap_or_else(|| panic!("no job"));
-    assert!(must(s.finish_sync_job(&job, "w", &[], at(101)).await, "finish_sync_job"));
+    assert!(must(s.finish_sync_job(&job, "w", &[], None, at(101)).await, "finish_sync_job"));
     let d = must(s.claim_webhook_delivery("w", at(101), time::Duration::seconds(60)).await, "claim")
         .unwrap_or_else(|| panic!("no delivery"));
     let after = must(s.queue_stats(at(110)).await, "queue_stats");

@@ -108,7 +108,7 @@ pub async fn client_access_may_read_holdings_with_the_grant<S: CoreStore>(s: S) 
     token.contract_address = Some("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48".to_owned());
     token.decimals = 6;
     let rows = [balance("ETH", "1.5"), token];
-    assert!(must(s.finish_sync_job(&job, "w", &rows, at(32)).await, "finish_sync_job"));
+    assert!(must(s.finish_sync_job(&job, "w", &rows, None, at(32)).await, "finish_sync_job"));
     let want = must(s.workspace_balances(&signed.workspace).await, "workspace_balances");
     assert_eq!(want.len(), 2);
     let read = holdings(yes).await.token.unwrap_or_else(|| panic!("the token is not read"));

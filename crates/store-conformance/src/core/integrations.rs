@@ -87,7 +87,7 @@ pub async fn sync_claim_lease_and_reclaim<S: CoreStore>(s: S) {
     assert_eq!((again.id, again.attempts), (job.id, 2), "the re-claim is the same job, second attempt");
     let rows = [balance("ETH", "1.5"), balance("USDC", "20")];
     assert!(
-        !must(s.finish_sync_job(&job, "a", &rows, at(72)).await, "finish_sync_job"),
+        !must(s.finish_sync_job(&job, "a", &rows, None, at(72)).await, "finish_sync_job"),
         "the worker whose lease lapsed cannot finish"
     );
     assert!(!must(s.fail_sync_job(&job, "a", "late", None, at(72)).await, "fail_sync_job"), "nor fail it");
@@ -95,8 +95,8 @@ pub async fn sync_claim_lease_and_reclaim<S: CoreStore>(s: S) {
         must(s.workspace_balances(&signed.workspace).await, "workspace_balances").is_empty(),
         "the refused finish stored nothing"
     );
-    assert!(must(s.finish_sync_job(&again, "b", &rows, at(73)).await, "finish_sync_job"), "the holder finishes");
-    assert!(!must(s.finish_sync_job(&again, "b", &rows, at(74)).await, "finish_sync_job"), "a job finishes once");
+    assert!(must(s.finish_sync_job(&again, "b", &rows, None, at(73)).await, "finish_sync_job"), "the holder finishes");
+    assert!(!must(s.finish_sync_job(&again, "b", &rows, None, at(74)).await, "finish_sync_job"), "a job finishes once");
     let got = must(s.workspace_balances(&signed.workspace).await, "workspace_balances");
     assert_eq!(
         got.iter().map(|b| (b.integration_id.as_str(), b.provider.as_str(), b.row.clone())).collect::<Vec<_>>(),
@@ -122,7 +122,7 @@ pub async fn sync_claim_lease_and_reclaim<S: CoreStore>(s: S) {
     assert!(!must(s.enqueue_sync(&i.id, "latest", at(80)).await, "enqueue_sync"), "a queued job refuses another");
     let next = must(s.claim_sync_job("a", at(80), LEASE).await, "claim_sync_job")
         .unwrap_or_else(|| panic!("queued sync not claimed"));
-    assert!(must(s.finish_sync_job(&next, "a", &rows[..1], at(81)).await, "finish_sync_job"));
+    assert!(must(s.finish_sync_job(&next, "a", &rows[..1], None, at(81)).await, "finish_sync_job"));
     assert_eq!(
         must(s.workspace_balances(&signed.workspace).await, "workspace_balances").len(),
         1,
@@ -211,7 +211,7 @@ pub async fn delete_integration_removes_everything<S: CoreStore>(s: S) {
     let i = new_integration(&signed.workspace, 30);
     must(s.insert_integration(&i).await, "insert_integration");
     let job = must(s.claim_sync_job("a", at(30), LEASE).await, "claim_sync_job").unwrap_or_else(|| panic!("no job"));
-    assert!(must(s.finish_sync_job(&job, "a", &[balance("ETH", "1")], at(31)).await, "finish_sync_job"));
+    assert!(must(s.finish_sync_job(&job, "a", &[balance("ETH", "1")], None, at(31)).await, "finish_sync_job"));
     assert!(must(s.enqueue_sync(&i.id, "latest", at(32)).await, "enqueue_sync"));
     let held = must(s.claim_sync_job("a", at(32), LEASE).await, "claim_sync_job").unwrap_or_else(|| panic!("no job"));
     assert!(
@@ -235,7 +235,7 @@ pub async fn delete_integration_removes_everything<S: CoreStore>(s: S) {
         "its balances are gone"
     );
     assert!(
-        !must(s.finish_sync_job(&held, "a", &[balance("ETH", "2")], at(35)).await, "finish_sync_job"),
+        !must(s.finish_sync_job(&held, "a", &[balance("ETH", "2")], None, at(35)).await, "finish_sync_job"),
         "the held job was deleted with it"
     );
     assert!(must(s.claim_sync_job("b", at(10_000), LEASE).await, "claim_sync_job").is_none(), "no job of it is left");
@@ -315,7 +315,7 @@ pub async fn enqueue_sync_race_queues_one_job<S: CoreStore>(s: S) {
     let i = new_integration(&signed.workspace, 0);
     must(s.insert_integration(&i).await, "insert_integration");
     let first = must(s.claim_sync_job("w", at(1), LEASE).await, "claim_sync_job").unwrap_or_else(|| panic!("no job"));
-    assert!(must(s.finish_sync_job(&first, "w", &[], at(2)).await, "finish_sync_job"));
+    assert!(must(s.finish_sync_job(&first, "w", &[], None, at(2)).await, "finish_sync_job"));
     let outcomes = race(RACERS, |_| {
         let (s, id) = (s.clone(), i.id.clone());
         async move { s.enqueue_sync(&id, "latest", at(10)).await }
@@ -325,6 +325,45 @@ pub async fn enqueue_sync_race_queues_one_job<S: CoreStore>(s: S) {
     assert_eq!(queued, 1, "exactly one of {RACERS} concurrent enqueues queues a job");
     assert!(must(s.claim_sync_job("w", at(10), LEASE).await, "claim_sync_job").is_some());
     assert!(must(s.claim_sync_job("w", at(10), LEASE).await, "claim_sync_job").is_none(), "and only one job is queued");
+}
+
+/// A sync whose balances landed but whose history must wait (a rate limit) finishes with a
+/// follow-up: the integration is synced with its balances, and the same job comes back at the
+/// time asked, in mode `latest` (a `from_start` reset is not repeated), its attempts counted on;
+/// meanwhile no second job is queued.
+pub async fn a_sync_finished_with_a_follow_up_runs_again_at_its_time<S: CoreStore>(s: S) {
+    let c = client(&s).await;
+    let signed = signed_in(&s, &c.id, "openid").await;
+    let i = new_integration(&signed.workspace, 0);
+    must(s.insert_integration(&i).await, "insert_integration");
+    let first = must(s.claim_sync_job("w", at(1), LEASE).await, "claim_sync_job").unwrap_or_else(|| panic!("no job"));
+    assert!(must(s.finish_sync_job(&first, "w", &[], None, at(2)).await, "finish_sync_job"));
+    assert!(must(s.enqueue_sync(&i.id, "from_start", at(3)).await, "enqueue_sync"));
+    let job = must(s.claim_sync_job("w", at(4), LEASE).await, "claim_sync_job").unwrap_or_else(|| panic!("no job"));
+    assert_eq!((job.mode.as_str(), job.attempts), ("from_start", 1));
+    let rows = [balance("ETH", "1.5")];
+    assert!(must(s.finish_sync_job(&job, "w", &rows, Some(at(120)), at(5)).await, "finish_sync_job"));
+
+    let synced = must(s.find_integration(&i.id).await, "find_integration").unwrap_or_else(|| panic!("vanished"));
+    assert_eq!((synced.sync_status, synced.last_synced_at), (SyncStatus::Synced, Some(at(5))), "synced meanwhile");
+    assert_eq!(must(s.workspace_balances(&signed.workspace).await, "workspace_balances").len(), 1, "balances landed");
+    assert!(!must(s.enqueue_sync(&i.id, "latest", at(6)).await, "enqueue_sync"), "the follow-up is the queued job");
+    assert!(
+        must(s.claim_sync_job("w", at(119), LEASE).await, "claim_sync_job").is_none(),
+        "the follow-up is not due before its time"
+    );
+    let again = must(s.claim_sync_job("w", at(120), LEASE).await, "claim_sync_job")
+        .unwrap_or_else(|| panic!("the follow-up was not claimed at its time"));
+    assert_eq!(
+        (again.id, again.mode.as_str(), again.attempts),
+        (job.id, "latest", 2),
+        "the same job, incremental, its second attempt"
+    );
+    assert!(must(s.finish_sync_job(&again, "w", &rows, None, at(121)).await, "finish_sync_job"));
+    assert!(
+        must(s.claim_sync_job("w", at(10_000), LEASE).await, "claim_sync_job").is_none(),
+        "finished without a follow-up: done"
+    );
 }
 
 /// Concurrent claimers of several due jobs each get a different one, and every job is claimed.

@@ -75,6 +75,7 @@ macro_rules! core_tests {
             rate_budget_race_admits_exactly_burst,
             integration_insert_queues_first_sync,
             sync_claim_lease_and_reclaim,
+            a_sync_finished_with_a_follow_up_runs_again_at_its_time,
             sync_failure_requeues_or_fails,
             sync_claim_race_has_one_winner,
             sync_claims_spread_over_due_jobs,

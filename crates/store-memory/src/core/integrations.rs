@@ -167,11 +167,19 @@ impl IntegrationStore for MemoryStore {
         job: &SyncJob,
         worker: &str,
         rows: &[SnapshotRow],
+        again_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         self.with(|s| {
             let Some(j) = s.held_job(job.id, worker) else { return Ok(false) };
-            j.status = JobStatus::Done;
+            match again_at {
+                None => j.status = JobStatus::Done,
+                Some(at) => {
+                    j.status = JobStatus::Queued;
+                    j.mode = "latest".to_owned();
+                    j.run_after = at;
+                }
+            }
             j.locked_by = None;
             j.last_error = None;
             j.updated_at = now;

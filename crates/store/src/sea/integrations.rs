@@ -172,15 +172,20 @@ impl crate::IntegrationStore for SeaStore {
         job: &SyncJob,
         worker: &str,
         rows: &[SnapshotRow],
+        again_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await.map_err(crate::db_err)?;
-        let done = release_held_job(job, worker, now)
-            .col_expr(sync_job::Column::Status, Expr::value("done"))
-            .col_expr(sync_job::Column::LastError, Expr::value(Option::<String>::None))
-            .exec(&txn)
-            .await
-            .map_err(crate::db_err)?;
+        let release = release_held_job(job, worker, now)
+            .col_expr(sync_job::Column::LastError, Expr::value(Option::<String>::None));
+        let release = match again_at {
+            None => release.col_expr(sync_job::Column::Status, Expr::value("done")),
+            Some(at) => release
+                .col_expr(sync_job::Column::Status, Expr::value("queued"))
+                .col_expr(sync_job::Column::Mode, Expr::value("latest"))
+                .col_expr(sync_job::Column::RunAfter, Expr::value(ms(at))),
+        };
+        let done = release.exec(&txn).await.map_err(crate::db_err)?;
         if done.rows_affected != 1 {
             txn.rollback().await.map_err(crate::db_err)?;
             return Ok(false);
