@@ -10,7 +10,7 @@
 //! never served: the page falls back to the ordered scan until the next processing.
 
 use super::hot::{need, Columns};
-use super::ledger_read::TX_ROW_COLUMNS;
+use super::ledger_read::{integrations_of, TX_ROW_COLUMNS};
 use crate::entity::{integration, ledger_state, ledger_transaction};
 use crate::{LedgerQuery, StoreResult};
 use kc_domain::WorkspaceId;
@@ -167,15 +167,20 @@ pub(super) async fn write_ranks<C: ConnectionTrait>(conn: &C, ws: &WorkspaceId, 
     } else {
         sql.statement(&sql.rank_all(), vec![ws_value(), ws_value()])
     };
-    conn.execute(update).await.map_err(crate::db_err)?;
-    let (ranked, _) = ranked_extent(conn, &sql, ws).await?;
+    let written = conn.execute(update).await.map_err(crate::db_err)?.rows_affected();
+    // Appending ranks every row it writes; a whole pass writes only the rows that moved.
+    let ranked = if appended {
+        ranked + i64::try_from(written).unwrap_or(i64::MAX)
+    } else {
+        ranked_extent(conn, &sql, ws).await?.0
+    };
     use ledger_state::Column as S;
     let mut states = Query::update();
     states.table(ledger_state::Entity).value(S::Ordered, true).value(S::OrderedTotal, ranked);
     match locked {
         Locked::States(ids) if ids.is_empty() => return Ok(()),
         Locked::States(ids) => states.and_where(S::IntegrationId.is_in(ids.iter().map(String::as_str))),
-        Locked::Writer => states.and_where(S::IntegrationId.in_subquery(integrations_of(ws))),
+        Locked::Writer => states.and_where(S::IntegrationId.in_subquery(integrations_of(ws, &[]))),
     };
     conn.execute(backend.build(&states)).await.map_err(crate::db_err)?;
     Ok(())
@@ -323,20 +328,11 @@ impl RankSql {
     }
 }
 
-/// The ids of `ws`'s integrations.
-fn integrations_of(ws: &WorkspaceId) -> SelectStatement {
-    Query::select()
-        .column(integration::Column::Id)
-        .from(integration::Entity)
-        .and_where(integration::Column::WorkspaceId.eq(ws.as_str()))
-        .to_owned()
-}
-
 /// The `ledger_states` of `ws`'s integrations, as [`rank_state_of`] reads them.
 pub(super) fn current_states(ws: &WorkspaceId) -> SelectStatement {
     use ledger_state::Column as S;
     let mut q = Query::select();
-    q.from(ledger_state::Entity).and_where(S::IntegrationId.in_subquery(integrations_of(ws)));
+    q.from(ledger_state::Entity).and_where(S::IntegrationId.in_subquery(integrations_of(ws, &[])));
     for col in [S::TransactionCount, S::Ordered, S::OrderedTotal] {
         q.expr_as(Expr::col(col), Alias::new(col.as_str()));
     }

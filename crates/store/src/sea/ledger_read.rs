@@ -220,7 +220,7 @@ fn leg_of(row: &dyn Columns) -> StoreResult<(String, LedgerLegRecord)> {
 }
 
 /// The ids of the integrations of `ws` (of those in `wallets` only, when it is not empty).
-fn integrations_of(ws: &WorkspaceId, wallets: &[String]) -> SelectStatement {
+pub(super) fn integrations_of(ws: &WorkspaceId, wallets: &[String]) -> SelectStatement {
     use integration::Column as I;
     let mut q = Query::select();
     q.column(I::Id).from(integration::Entity).and_where(I::WorkspaceId.eq(ws.as_str()));
