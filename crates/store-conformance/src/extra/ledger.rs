@@ -725,3 +725,57 @@ pub(super) async fn offset_pages_stay_exact_while_syncs_race_processing<S: Extra
     must(s.save_ledger_outcome(&ws, &[], &[]).await, "save_ledger_outcome");
     all_pages_follow(s, &ws, &ids, "after a last processing").await;
 }
+
+/// Prices found for unpriced legs land while processing writes the outcome of the same legs,
+/// in the opposite order: neither waits on the other forever (on PostgreSQL both take the
+/// integrations' state rows before any leg, so they cannot deadlock), and both land.
+pub(super) async fn prices_and_processing_race_without_deadlock<S: ExtraStore>(s: &S) {
+    let n = usize::try_from(crate::RACERS).unwrap_or(8);
+    let (ws, ids) = workspace(s, "lpr", n).await;
+    const ROUNDS: i64 = 4;
+    const PER_ROUND: i64 = 30;
+    race(s, |s, i| {
+        let (ws, w) = (ws.clone(), ids[i].clone());
+        async move {
+            for round in 0..ROUNDS {
+                if i == 0 {
+                    // Processing: every leg's outcome, in ledger order.
+                    let ledger = must(s.workspace_ledger(&ws).await, "workspace_ledger");
+                    let updates: Vec<LedgerTxUpdate> = ledger
+                        .iter()
+                        .map(|t| LedgerTxUpdate {
+                            id: t.id.clone(),
+                            label: "Deposit".to_owned(),
+                            transaction_type: "deposit".to_owned(),
+                            description: format!("round {round}"),
+                            is_missing_price: false,
+                            is_missing_purchase: false,
+                            total_costbasis: round.to_string(),
+                            total_gains: "0".to_owned(),
+                            legs: t.legs.iter().map(|l| (l.index, Some(round.to_string()), None)).collect(),
+                        })
+                        .collect();
+                    must(s.save_ledger_outcome(&ws, &updates, &[]).await, "save_ledger_outcome");
+                    continue;
+                }
+                let page: Vec<NewLedgerTx> =
+                    (0..PER_ROUND).map(|k| tx(&w, &format!("p{round}k{k}"), round * 1000 + k, "usdc")).collect();
+                must(s.add_ledger_page(&ws, &w, &page, None, t0()).await, "add_ledger_page");
+                // The prices found, newest first: the opposite of processing's order.
+                let mut unpriced = must(s.unpriced_legs(&w, 1000).await, "unpriced_legs");
+                unpriced.reverse();
+                let prices: Vec<(String, i32, String)> =
+                    unpriced.into_iter().map(|l| (l.transaction_id, l.leg_index, "2000".to_owned())).collect();
+                let set = must(s.set_leg_prices(&prices).await, "set_leg_prices");
+                assert_eq!(set, u64::try_from(prices.len()).unwrap_or(0), "every unpriced leg priced");
+            }
+        }
+    })
+    .await;
+    for w in &ids[1..] {
+        assert!(must(s.unpriced_legs(w, 10).await, "unpriced_legs").is_empty(), "{w}: every price landed");
+    }
+    let ledger = must(s.workspace_ledger(&ws).await, "workspace_ledger");
+    let expected = usize::try_from((n as i64 - 1) * ROUNDS * PER_ROUND).unwrap_or(0);
+    assert_eq!(ledger.len(), expected, "every transaction landed");
+}

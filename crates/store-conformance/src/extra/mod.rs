@@ -48,6 +48,7 @@ macro_rules! extra_tests {
             ledger_offset_pages_stay_exact,
             ledger_offset_pages_stay_exact_while_syncs_race_processing,
             ledger_unpriced_legs_and_prices,
+            ledger_prices_and_processing_race_without_deadlock,
             ledger_racing_pages_never_duplicate,
             ledger_outcome_positions_and_reset,
             ledger_stages_cursor_and_cost_basis_method,
@@ -130,6 +131,11 @@ pub async fn ledger_offset_pages_stay_exact<S: ExtraStore>(store: S) {
 /// The extra check `ledger_offset_pages_stay_exact_while_syncs_race_processing`.
 pub async fn ledger_offset_pages_stay_exact_while_syncs_race_processing<S: ExtraStore>(store: S) {
     ledger::offset_pages_stay_exact_while_syncs_race_processing(&store).await
+}
+
+/// The extra check `ledger_prices_and_processing_race_without_deadlock`.
+pub async fn ledger_prices_and_processing_race_without_deadlock<S: ExtraStore>(store: S) {
+    ledger::prices_and_processing_race_without_deadlock(&store).await
 }
 
 /// The extra check `ledger_unpriced_legs_and_prices`.

@@ -530,6 +530,10 @@ impl LedgerStore for SeaStore {
             return Ok(0);
         }
         let txn = self.db.begin().await.map_err(crate::db_err)?;
+        let mut ids: Vec<&str> = prices.iter().map(|(id, _, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ledger_order::lock_states_of(&txn, &ids).await?;
         let mut updated = 0;
         for (transaction_id, index, price) in prices {
             updated += ledger_leg::Entity::update_many()

@@ -133,6 +133,33 @@ pub(super) async fn lock_states<C: ConnectionTrait>(conn: &C, ws: &WorkspaceId) 
     Ok(Locked::States(ids.map_err(crate::db_err)?))
 }
 
+/// On PostgreSQL, locks the state rows of the integrations of transactions `ids` (ordered, as
+/// [`lock_states`] does), for a write of their legs that processing may also be writing: both
+/// then take the state rows before any leg, so neither holds a leg the other waits for while
+/// waiting for one it holds. SQLite needs nothing.
+pub(super) async fn lock_states_of<C: ConnectionTrait>(conn: &C, ids: &[&str]) -> StoreResult<()> {
+    if conn.get_database_backend() != DbBackend::Postgres || ids.is_empty() {
+        return Ok(());
+    }
+    use ledger_state::Column as S;
+    use ledger_transaction::Column as T;
+    let owners = Query::select()
+        .distinct()
+        .column(T::IntegrationId)
+        .from(ledger_transaction::Entity)
+        .and_where(T::Id.is_in(ids.iter().copied()))
+        .to_owned();
+    let lock = Query::select()
+        .column(S::IntegrationId)
+        .from(ledger_state::Entity)
+        .and_where(S::IntegrationId.in_subquery(owners))
+        .order_by(S::IntegrationId, Order::Asc)
+        .lock(sea_orm::sea_query::LockType::Update)
+        .to_owned();
+    conn.query_all(DbBackend::Postgres.build(&lock)).await.map_err(crate::db_err)?;
+    Ok(())
+}
+
 /// Writes the ranks of `ws`'s ledger (its current integrations' transactions; those of deleted
 /// integrations lose theirs) and marks its integrations' states `ordered`, inside processing's
 /// transaction `conn`. Nothing is written when the states say the ranks are current. When a
