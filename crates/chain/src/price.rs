@@ -25,7 +25,10 @@ use time::OffsetDateTime;
 /// "CoinGecko does not know this id", are cached per coin id for the TTL, measured
 /// on the injected [`Clock`]; only coin ids missing from the cache or stale are
 /// requested, in one request. The cache lock is held during a fetch, so concurrent
-/// callers wait for one request instead of each sending their own.
+/// callers wait for one request instead of each sending their own. When that request
+/// fails, a coin's last known price is served for up to [`CoinGeckoPrices::STALE_IF_ERROR`]
+/// after it was fetched (an outage does not zero a portfolio); the error is returned only
+/// when no wanted coin has one.
 ///
 /// The API key, when set, is sent as `x-cg-pro-api-key` when the base URL's host
 /// starts with `pro-api.`, else as `x-cg-demo-api-key`; it is marked sensitive and
@@ -53,6 +56,8 @@ impl CoinGeckoPrices {
     pub const PUBLIC_BASE_URL: &'static str = "https://api.coingecko.com/api/v3";
     /// CoinGecko's paid API base URL.
     pub const PRO_BASE_URL: &'static str = "https://pro-api.coingecko.com/api/v3";
+    /// How long after it was fetched a price is still served while the source fails.
+    pub const STALE_IF_ERROR: time::Duration = time::Duration::hours(24);
 
     /// A source calling `{base_url}/simple/price`, mapping token ids to coin ids
     /// with `ids`, caching answers for `cache_ttl` (zero disables the cache), every
@@ -180,10 +185,23 @@ impl PriceSource for CoinGeckoPrices {
         let missing: Vec<&str> =
             wanted.iter().copied().filter(|coin| !cache.get(*coin).is_some_and(|e| self.is_fresh(e, now))).collect();
         if !missing.is_empty() {
-            let fetched = self.fetch(&missing).await?;
-            let at = self.clock.now();
-            for coin in missing {
-                cache.insert(coin.to_owned(), CacheEntry { price: fetched.get(coin).copied(), at });
+            match self.fetch(&missing).await {
+                Ok(fetched) => {
+                    let at = self.clock.now();
+                    for coin in missing {
+                        cache.insert(coin.to_owned(), CacheEntry { price: fetched.get(coin).copied(), at });
+                    }
+                }
+                Err(e) => {
+                    // The last known prices beat none, for a while.
+                    cache.retain(|_, entry| now - entry.at < Self::STALE_IF_ERROR);
+                    if !wanted.iter().any(|coin| cache.get(*coin).is_some_and(|entry| entry.price.is_some())) {
+                        return Err(e);
+                    }
+                    let oldest = missing.iter().filter_map(|coin| cache.get(*coin)).map(|e| now - e.at).max();
+                    let oldest = oldest.unwrap_or_default();
+                    tracing::warn!(error = %e, stale_s = oldest.whole_seconds(), "price source failed; serving the last known prices");
+                }
             }
         } else if !wanted.is_empty() {
             tracing::debug!(coins = wanted.len(), "prices served from cache");

@@ -121,11 +121,11 @@ async fn build_service_with(
         .with_availability(crate::chains::availability(settings));
     crate::chains::log_availability(&catalog);
     ports.catalog = Arc::new(catalog);
-    ports.prices = crate::chains::prices(settings).map_err(BuildError::Config)?;
     ports.connectors = Arc::new(crate::chains::connectors(settings).map_err(BuildError::Config)?);
     if let Some(clock) = &overrides.clock {
         ports.clock = clock.clone();
     }
+    ports.prices = crate::chains::prices(settings, ports.clock.clone()).map_err(BuildError::Config)?;
     ports.oidc = Some(Arc::new(kc_service::oidc::OidcProvider::new(
         oidc_store,
         &settings.server.public_url,

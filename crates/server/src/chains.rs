@@ -95,8 +95,8 @@ pub fn history_sources(settings: &Settings) -> Result<Vec<Arc<dyn kc_chain::Tran
     Ok(sources)
 }
 
-/// The configured price source.
-pub fn prices(settings: &Settings) -> Result<Arc<dyn PriceSource>, String> {
+/// The configured price source; its cache ages on `clock`.
+pub fn prices(settings: &Settings, clock: Arc<dyn kc_domain::Clock>) -> Result<Arc<dyn PriceSource>, String> {
     let p = &settings.prices;
     Ok(match p.source.as_str() {
         "coingecko" => {
@@ -109,7 +109,8 @@ pub fn prices(settings: &Settings) -> Result<Arc<dyn PriceSource>, String> {
                     Duration::from_secs(p.timeout_secs),
                     Duration::from_secs(p.cache_ttl_secs),
                 )
-                .map_err(|e| format!("prices: {e}"))?,
+                .map_err(|e| format!("prices: {e}"))?
+                .with_clock(clock),
             )
         }
         _ => Arc::new(StaticPrices::sandbox()),

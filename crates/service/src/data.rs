@@ -304,6 +304,8 @@ impl DataApi for Service {
         let mut holdings = Vec::new();
         let (mut total_value, mut weighted_change) = (Decimal::ZERO, Decimal::ZERO);
         let (mut total_cost, mut total_pnl) = (Decimal::ZERO, Decimal::ZERO);
+        // The cost of the assets whose PnL is known: the summary's ROI is over those.
+        let mut valued_cost = Decimal::ZERO;
         for (token_id, parts) in by_asset {
             let total_qty: Decimal = parts.iter().map(|(_, q)| *q).sum();
             let price = prices.get(&token_id);
@@ -311,13 +313,21 @@ impl DataApi for Service {
             let change = price.and_then(|p| p.change_24h_pct).unwrap_or(Decimal::ZERO);
             let value = (total_qty * market_price).round_dp(8);
             total_value += value;
-            // Without ledger lots for the asset its cost is unknown: PnL and ROI stay 0.
-            let cost = cost_of.get(&token_id).copied();
-            let pnl = cost.map_or(Decimal::ZERO, |c| value - c);
-            let cost = cost.unwrap_or(Decimal::ZERO);
-            if cost_of.contains_key(&token_id) {
-                total_cost += cost;
-                total_pnl += pnl;
+            // Without ledger lots for the asset its cost is unknown, and without a current
+            // price (none known, or the source down past its last known price) its value is:
+            // either way PnL and ROI stay 0 rather than a gain or a loss nobody made.
+            let known_cost = cost_of.get(&token_id).copied();
+            let pnl = match (known_cost, price) {
+                (Some(c), Some(_)) => value - c,
+                _ => Decimal::ZERO,
+            };
+            let cost = known_cost.unwrap_or(Decimal::ZERO);
+            if let Some(c) = known_cost {
+                total_cost += c;
+                if price.is_some() {
+                    total_pnl += pnl;
+                    valued_cost += c;
+                }
             }
             weighted_change += value * change;
             let first = &parts[0].0.row;
@@ -367,7 +377,7 @@ impl DataApi for Service {
                 total_value: exact(total_value),
                 total_cost_basis: exact(total_cost),
                 total_unrealized_pnl: exact(total_pnl),
-                roi_percentage: exact(roi(total_pnl, total_cost)),
+                roi_percentage: exact(roi(total_pnl, valued_cost)),
                 total24hr_change: exact(total_change),
             },
             user_id: grant.user_id.to_string(),

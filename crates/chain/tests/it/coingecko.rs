@@ -180,3 +180,42 @@ fn pro_hosts_get_the_pro_header_and_bad_config_is_refused() {
     let shown = format!("{pro:?}");
     assert!(shown.contains("x-cg-pro-api-key") && !shown.contains("CG-pro"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_outage_serves_the_last_known_prices_for_a_day() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fake = {
+        let down = down.clone();
+        fake(move |_: &Value| {
+            if down.load(std::sync::atomic::Ordering::SeqCst) {
+                Reply::raw(503, "text/html", "<html>upstream unavailable</html>")
+            } else {
+                Reply::raw(200, "application/json", REPLY)
+            }
+        })
+        .await
+    };
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::UNIX_EPOCH));
+    let source = source(&fake.url(), None, Duration::from_secs(60)).with_clock(clock.clone());
+    let fresh = source.prices(&ids(&["ethereum", "solana"])).await.expect("prices");
+
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(time::Duration::minutes(5));
+    let stale = source.prices(&ids(&["ethereum", "solana", "bitcoin"])).await.expect("the last known prices");
+    assert_eq!(stale, fresh, "stale prices for the coins known, nothing for a coin never answered");
+    assert_eq!(fake.hits(), 2, "the source was asked again (the TTL had passed)");
+    assert_eq!(
+        source.prices(&ids(&["bitcoin"])).await,
+        Err(PriceError::Status { status: 503 }),
+        "no known price for any wanted coin: the error"
+    );
+
+    clock.advance(time::Duration::hours(24));
+    assert_eq!(
+        source.prices(&ids(&["ethereum"])).await,
+        Err(PriceError::Status { status: 503 }),
+        "a day after it was fetched, a price is no longer served"
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(source.prices(&ids(&["ethereum"])).await.map(|p| p.len()), Ok(1), "back once the source answers");
+}

@@ -32,6 +32,7 @@ mod explorer_ledger;
 #[path = "../../../chain/tests/shared/ganache_install.rs"]
 mod ganache_install;
 mod ganache_ledger;
+mod holdings_prices;
 mod integration_delete;
 mod ledger_order;
 mod limiter;
