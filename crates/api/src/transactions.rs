@@ -118,8 +118,9 @@ pub struct TransactionLeg {
     pub asset: TransactionAsset,
     /// Quantity, exact.
     pub quantity: Exact,
-    /// Price of one unit in `baseCurrency` at `timestamp`; `null` when unknown (`isMissingPrice`).
-    pub price: Option<Exact>,
+    /// Price of one unit in `baseCurrency` at `timestamp`; `0` when unknown (the transaction's
+    /// `metadata.isMissingPrice` says so), as the leg is valued.
+    pub price: Exact,
     /// `USD`.
     pub base_currency: String,
     /// Epoch ms.

@@ -281,7 +281,7 @@ fn leg_view(timestamp: i64, l: LedgerLegRecord, account: Option<TransactionAccou
             contract_address: a.contract_address,
         },
         quantity: Exact(l.quantity),
-        price: l.price.map(Exact),
+        price: l.price.map_or_else(Exact::zero, Exact),
         base_currency: "USD".to_owned(),
         timestamp,
         kind: l.direction,

@@ -209,6 +209,15 @@ async fn ledger_order_methods_and_repricing(db: Db) {
     assert!(fake.price_failures.load(Ordering::SeqCst) > 0, "the price source was asked and failed");
     let missing = get("?isMissingPrice=true".to_owned()).await;
     assert_eq!(missing.body["pagination"]["totalCount"], json!(4), "{}", missing.text);
+    // The reference's `price` is a number: an unknown one is 0, the transaction flagged.
+    for t in missing.body["data"].as_array().into_iter().flatten() {
+        assert_eq!(t["metadata"]["isMissingPrice"], json!(true), "{t}");
+        for side in ["incomingAssets", "outgoingAssets", "fee"] {
+            for leg in t[side].as_array().into_iter().flatten() {
+                assert_eq!(leg["price"], json!(0), "{side}: {t}");
+            }
+        }
+    }
     let all = get("?order=asc".to_owned()).await;
     let platform: Vec<String> = all.body["data"]
         .as_array()
