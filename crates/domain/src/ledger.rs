@@ -224,6 +224,9 @@ pub struct Lot {
     pub acquired_ms: i64,
     /// Order of acquisition, to break ties.
     pub seq: u64,
+    /// Whether `cost` is known: `false` for a lot acquired without a price, or received
+    /// short of any known purchase (it counts at cost 0).
+    pub cost_known: bool,
 }
 
 /// What the ledger concluded about one leg.
@@ -274,6 +277,8 @@ pub struct Position {
     pub cost: Decimal,
     /// Quantity of the lots held: `quantity` plus what was disposed short of history.
     pub lot_quantity: Decimal,
+    /// Whether the cost of every lot held is known (see [`Lot::cost_known`]).
+    pub cost_known: bool,
 }
 
 /// The outcome of [`compute`].
@@ -295,9 +300,10 @@ struct Pools {
 }
 
 impl Pools {
-    fn open(&mut self, wallet: &str, asset: &str, quantity: Decimal, cost: Decimal, at: i64) {
+    fn open(&mut self, wallet: &str, asset: &str, quantity: Decimal, cost: Option<Decimal>, at: i64) {
         self.seq += 1;
-        let lot = Lot { quantity, cost, acquired_ms: at, seq: self.seq };
+        let (cost, cost_known) = (cost.unwrap_or(Decimal::ZERO), cost.is_some());
+        let lot = Lot { quantity, cost, acquired_ms: at, seq: self.seq, cost_known };
         self.insert(wallet, asset, lot);
     }
 
@@ -340,7 +346,13 @@ impl Pools {
                 }
             } else {
                 let part_cost = (lot.cost * left / lot.quantity).round_dp(18);
-                taken.push(Lot { quantity: left, cost: part_cost, acquired_ms: lot.acquired_ms, seq: lot.seq });
+                taken.push(Lot {
+                    quantity: left,
+                    cost: part_cost,
+                    acquired_ms: lot.acquired_ms,
+                    seq: lot.seq,
+                    cost_known: lot.cost_known,
+                });
                 lot.quantity -= left;
                 lot.cost -= part_cost;
                 left = Decimal::ZERO;
@@ -440,7 +452,7 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
                     }
                     if short > Decimal::ZERO {
                         // Received quantity with no known purchase: it arrives at cost 0.
-                        pools.open(&target.wallet, &leg.asset, short, Decimal::ZERO, tx.timestamp_ms);
+                        pools.open(&target.wallet, &leg.asset, short, None, tx.timestamp_ms);
                     }
                     carried.insert(i, moved_cost);
                     legs[l].cost_basis = moved_cost;
@@ -456,7 +468,7 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
                 }
                 (LegKind::Incoming, _) => {
                     let cost = leg.quantity * price;
-                    pools.open(&tx.wallet, &leg.asset, leg.quantity, cost, tx.timestamp_ms);
+                    pools.open(&tx.wallet, &leg.asset, leg.quantity, leg.price.map(|_| cost), tx.timestamp_ms);
                     legs[l].cost_basis = cost;
                 }
                 (LegKind::Outgoing | LegKind::Fee, _) => {
@@ -489,7 +501,17 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
         .into_iter()
         .map(|((wallet, asset), quantity)| {
             let key = (wallet.clone(), asset.clone());
-            (key, Position { wallet, asset, quantity, cost: Decimal::ZERO, lot_quantity: Decimal::ZERO })
+            (
+                key,
+                Position {
+                    wallet,
+                    asset,
+                    quantity,
+                    cost: Decimal::ZERO,
+                    lot_quantity: Decimal::ZERO,
+                    cost_known: true,
+                },
+            )
         })
         .collect();
     for ((wallet, asset), pool) in pools.lots {
@@ -501,9 +523,11 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
             quantity: Decimal::ZERO,
             cost: Decimal::ZERO,
             lot_quantity: Decimal::ZERO,
+            cost_known: true,
         });
         p.cost += cost;
         p.lot_quantity += held;
+        p.cost_known &= pool.iter().all(|l| l.cost_known);
     }
     LedgerReport {
         txs: outcomes.into_iter().map(|o| o.unwrap_or_else(empty_outcome)).collect(),

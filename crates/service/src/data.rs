@@ -229,15 +229,20 @@ impl DataApi for Service {
             (None, Some(ledger)) => (ledger.ledger_positions(ws).await.map_err(store_error)?, None),
             (None, None) => (Vec::new(), None),
         };
-        // Cost basis per asset: the cost of the lots the ledger holds (see `crate::ledger`).
-        let mut cost_of: BTreeMap<String, Decimal> = BTreeMap::new();
+        // Cost basis per asset: the cost of the lots the ledger holds (see `crate::ledger`);
+        // unknown (as without lots) when some lot of the asset, in any wallet, has no known cost.
+        let mut cost_of: BTreeMap<String, Option<Decimal>> = BTreeMap::new();
         for p in &positions {
-            let cost = Decimal::from_str(&p.cost).unwrap_or_else(|_| {
-                tracing::error!(integration = %p.integration_id, token = %p.asset.token_id, "unparsable stored cost");
-                Decimal::ZERO
+            let cost = p.cost.as_deref().map(|c| {
+                Decimal::from_str(c).unwrap_or_else(|_| {
+                    tracing::error!(integration = %p.integration_id, token = %p.asset.token_id, "unparsable stored cost");
+                    Decimal::ZERO
+                })
             });
-            *cost_of.entry(p.asset.token_id.clone()).or_default() += cost;
+            let entry = cost_of.entry(p.asset.token_id.clone()).or_insert(Some(Decimal::ZERO));
+            *entry = entry.zip(cost).map(|(a, b)| a + b);
         }
+        let cost_of: BTreeMap<String, Decimal> = cost_of.into_iter().filter_map(|(t, c)| Some((t, c?))).collect();
         let balances = if calculated {
             // Balances computed from the ledger: Σ incoming − Σ outgoing − Σ fees per wallet.
             let providers: BTreeMap<String, String> = self

@@ -420,7 +420,7 @@ pub async fn process(
                 integration_id: p.wallet.clone(),
                 asset: (*asset).clone(),
                 quantity: text(p.quantity),
-                cost: text(p.cost),
+                cost: p.cost_known.then(|| text(p.cost)),
             })
         })
         .collect();

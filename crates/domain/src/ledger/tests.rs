@@ -193,9 +193,45 @@ fn missing_prices_and_labels() {
     assert_eq!(r.txs[1].total_gains, d("5"), "0.5 sold @ 20 for a cost of 5");
     assert!(r.txs[5].missing_price && !r.txs[1].missing_price);
     assert_eq!(position(&r, "w", "sol").cost, d("0"), "an unpriced lot costs 0");
+    assert!(!position(&r, "w", "sol").cost_known, "… which is not a known cost");
     assert_eq!(position(&r, "w", "usdc").cost, d("10"));
+    assert!(position(&r, "w", "usdc").cost_known && position(&r, "w", "eth").cost_known);
     assert_eq!("hifo".parse::<CostBasisMethod>(), Ok(CostBasisMethod::Hifo));
     assert!("avg".parse::<CostBasisMethod>().is_err());
+}
+
+/// Whether a position's cost is known follows its lots: 1 ETH bought without a price and
+/// 1 @ 100 in wallet a; 1.5 moved to b (FIFO: the unpriced lot and half the priced one), so
+/// both wallets hold part of an unknown cost; b sells 1 (the unpriced lot goes) and is known
+/// again. c receives 1 sent by a with no lot left there: received short of any purchase, at
+/// cost 0, unknown.
+#[test]
+fn a_cost_is_known_only_when_every_lot_held_was_priced() {
+    let txs = vec![
+        tx("a", 0, vec![leg(LegKind::Incoming, "eth", "1", None)]),
+        buy("a", H, "1", "100"),
+        tx("a", 2 * H, vec![leg(LegKind::Outgoing, "eth", "1.5", Some("300"))]),
+        tx("b", 2 * H + 1, vec![leg(LegKind::Incoming, "eth", "1.5", Some("300"))]),
+    ];
+    let r = compute(&txs, CostBasisMethod::Fifo, DEFAULT_TRANSFER_WINDOW_MS);
+    assert_eq!(r.transfers, 1);
+    let (a, b) = (position(&r, "a", "eth"), position(&r, "b", "eth"));
+    assert_eq!((a.quantity, a.cost, a.cost_known), (d("0.5"), d("50"), true), "a keeps half the priced lot");
+    assert_eq!((b.quantity, b.cost, b.cost_known), (d("1.5"), d("50"), false), "b holds the unpriced lot");
+
+    let mut more = txs.clone();
+    more.push(sell("b", 3 * H, "1", "300"));
+    let r = compute(&more, CostBasisMethod::Fifo, DEFAULT_TRANSFER_WINDOW_MS);
+    let b = position(&r, "b", "eth");
+    assert_eq!((b.quantity, b.cost, b.cost_known), (d("0.5"), d("50"), true), "the unpriced lot was sold first");
+
+    let short = vec![
+        tx("a", 0, vec![leg(LegKind::Outgoing, "eth", "1", Some("300"))]),
+        tx("c", 1, vec![leg(LegKind::Incoming, "eth", "1", Some("300"))]),
+    ];
+    let r = compute(&short, CostBasisMethod::Fifo, DEFAULT_TRANSFER_WINDOW_MS);
+    let c = position(&r, "c", "eth");
+    assert_eq!((c.quantity, c.cost, c.cost_known), (d("1"), d("0"), false), "received short of history");
 }
 
 /// One generated step.

@@ -159,8 +159,9 @@ pub struct LedgerPosition {
     pub asset: LedgerAsset,
     /// Calculated balance, decimal text.
     pub quantity: String,
-    /// Cost basis of the lots held, decimal text.
-    pub cost: String,
+    /// Cost basis of the lots held, decimal text; `None` when the cost of some of them is not
+    /// known (acquired without a price, or received short of any known purchase).
+    pub cost: Option<String>,
 }
 
 /// The sort key of a ledger transaction: (timestamp, block, index within the block, id). Every

@@ -423,7 +423,7 @@ pub(super) async fn outcome_positions_and_reset<S: ExtraStore>(s: &S) {
         integration_id: w.to_owned(),
         asset: asset(token),
         quantity: q.to_owned(),
-        cost: "7".to_owned(),
+        cost: Some("7".to_owned()),
     };
     must(
         s.save_ledger_outcome(&ws, &[update], &[pos(w0, "usdc", "3"), pos(w1, "dai", "1.5")]).await,
@@ -442,6 +442,12 @@ pub(super) async fn outcome_positions_and_reset<S: ExtraStore>(s: &S) {
     let mut got = must(s.ledger_positions(&ws).await, "ledger_positions");
     got.sort_by(|x, y| x.integration_id.cmp(&y.integration_id));
     assert_eq!(got, vec![pos(w0, "usdc", "3"), pos(w1, "dai", "1.5")]);
+    // A cost not known is kept as not known (not as 0).
+    let unknown = LedgerPosition { cost: None, ..pos(w1, "dai", "1.5") };
+    must(s.save_ledger_outcome(&ws, &[], &[pos(w0, "usdc", "3"), unknown.clone()]).await, "save_ledger_outcome");
+    let mut got = must(s.ledger_positions(&ws).await, "ledger_positions");
+    got.sort_by(|x, y| x.integration_id.cmp(&y.integration_id));
+    assert_eq!(got, vec![pos(w0, "usdc", "3"), unknown]);
 
     // The next outcome replaces the positions.
     must(s.save_ledger_outcome(&ws, &[], &[pos(w1, "dai", "2")]).await, "save_ledger_outcome");

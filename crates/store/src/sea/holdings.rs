@@ -181,7 +181,7 @@ pub(super) fn holdings_of(row: &dyn Columns) -> StoreResult<HoldingsRows> {
                         decimals: decimals(d),
                     },
                     quantity,
-                    cost,
+                    cost: known_cost(cost),
                 }
             },
         )
@@ -228,6 +228,11 @@ pub(super) fn holdings_of(row: &dyn Columns) -> StoreResult<HoldingsRows> {
 /// Builds a statement of one workspace from a shape's sentinel argument.
 fn of_sentinel(query: fn(&WorkspaceId) -> SelectStatement) -> impl Fn(&[String]) -> SelectStatement {
     move |args| query(&WorkspaceId::from_stored(args.first().cloned().unwrap_or_default()))
+}
+
+/// A stored position cost: `''` is a cost not known (see `LedgerPosition::cost`).
+fn known_cost(stored: String) -> Option<String> {
+    (!stored.is_empty()).then_some(stored)
 }
 
 impl SeaStore {
@@ -284,7 +289,7 @@ impl SeaStore {
                         decimals: decimals(row)?,
                     },
                     quantity: text("quantity")?,
-                    cost: text("cost")?,
+                    cost: known_cost(text("cost")?),
                 })
             },
         )

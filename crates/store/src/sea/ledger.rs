@@ -435,7 +435,8 @@ impl LedgerStore for SeaStore {
                 asset_type: Set(p.asset.asset_type.clone()),
                 decimals: Set(i32::from(p.asset.decimals)),
                 quantity: Set(p.quantity.clone()),
-                cost: Set(p.cost.clone()),
+                // `''`: not known (`LedgerPosition::cost`).
+                cost: Set(p.cost.clone().unwrap_or_default()),
                 ..Default::default()
             });
             ledger_position::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(crate::db_err)?;
