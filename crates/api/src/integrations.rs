@@ -147,11 +147,15 @@ pub struct IntegrationView {
     pub is_contract: bool,
     /// The user's name for it.
     pub alias: Option<String>,
-    /// `active` (never synced), `ONGOING`, `COMPLETED` or `FAILED`.
+    /// `active` (never synced), `ONGOING`, `COMPLETED`, `PARTIALLY SYNCED` (the workspace's
+    /// transaction import cap stopped the history) or `FAILED`.
     pub status: String,
-    /// Why the last sync failed.
+    /// Why the last sync failed, or the limit-exceeded message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `true` when the last sync stopped at the user's transaction limit; never `false` (absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_exceeded: Option<bool>,
     /// A caution for the user about the connection (an exchange API key that can also trade
     /// or withdraw: read-only keys are enough). Absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]

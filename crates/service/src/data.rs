@@ -59,6 +59,12 @@ fn merge_stages(v: &mut IntegrationView, stages: Option<&String>) {
         if let Some(status) = detail.get("status") {
             summary.insert(stage.clone(), status.clone());
         }
+        // The import cap stopped this stage: the wallet is partially synced, and says why.
+        if detail.get("limitExceeded") == Some(&serde_json::Value::Bool(true)) {
+            v.status = "PARTIALLY SYNCED".to_owned();
+            v.message = detail.get("message").and_then(|m| m.as_str()).map(str::to_owned);
+            v.limit_exceeded = Some(true);
+        }
         details.insert(stage, detail);
     }
 }

@@ -67,6 +67,7 @@ impl Service {
             alias: r.alias.clone().or_else(|| r.account_name.clone()),
             status: status.to_owned(),
             message: r.last_error.clone(),
+            limit_exceeded: None,
             warning: None,
             last_sync_log: log.as_ref().map(|(summary, _)| summary.clone()),
             last_sync_log_details: log.map(|(_, details)| details),

@@ -149,8 +149,95 @@ async fn to_new(
     }
 }
 
+/// What a history read added, and whether the workspace's import cap stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ingested {
+    /// Transactions new to the ledger.
+    pub added: u64,
+    /// The workspace's transaction import cap was reached: the rest of the history is left
+    /// unread (the stored cursor stays before it).
+    pub limit_reached: bool,
+}
+
+/// Adds pages of one integration's history under the workspace's import cap.
+struct Importer<'a> {
+    ports: &'a LedgerPorts,
+    workspace: &'a WorkspaceId,
+    integration_id: &'a str,
+    /// Transactions the workspace may still import; `None`: no cap.
+    room: Option<u64>,
+    clock: &'a dyn Clock,
+    added: u64,
+}
+
+impl<'a> Importer<'a> {
+    /// Resets the integration's ledger when `from_start`, then measures the room under `cap`
+    /// (the workspace's transactions count against it).
+    async fn start(
+        ports: &'a LedgerPorts,
+        workspace: &'a WorkspaceId,
+        integration_id: &'a str,
+        from_start: bool,
+        cap: Option<i64>,
+        clock: &'a dyn Clock,
+    ) -> Result<Self, LedgerError> {
+        if from_start {
+            ports.store.reset_ledger(integration_id).await?;
+        }
+        let room = match cap {
+            None => None,
+            Some(cap) => {
+                // `totalCount` of the whole ledger: the states' counts, no row read.
+                let everything = kc_ports::LedgerQuery { limit: 0, ..kc_ports::LedgerQuery::default() };
+                let (_, total) = ports.store.query_ledger(workspace, &everything).await?;
+                Some(u64::try_from(cap).unwrap_or(0).saturating_sub(total))
+            }
+        };
+        Ok(Self { ports, workspace, integration_id, room, clock, added: 0 })
+    }
+
+    /// Whether the cap leaves no room: the history need not be read.
+    fn full(&self) -> bool {
+        self.room == Some(0)
+    }
+
+    /// Adds a page read from `from` and ending at `to`. Past the cap, only what fits is added
+    /// and the cursor stays at `from` (the page is read again once there is room); `true` then.
+    async fn add(&mut self, txs: &[NewLedgerTx], from: Option<&str>, to: Option<&str>) -> Result<bool, LedgerError> {
+        let (store, now) = (&self.ports.store, self.clock.now());
+        let Some(room) = self.room.as_mut() else {
+            self.added += store.add_ledger_page(self.workspace, self.integration_id, txs, to, now).await?;
+            return Ok(false);
+        };
+        let mut rest = txs;
+        // Transactions already stored take no room: add what fits, then see what is left.
+        while *room > 0 && !rest.is_empty() {
+            let fits = rest.len().min(usize::try_from(*room).unwrap_or(usize::MAX));
+            let (part, more) = rest.split_at(fits);
+            let cursor = if more.is_empty() { to } else { from };
+            let n = store.add_ledger_page(self.workspace, self.integration_id, part, cursor, now).await?;
+            *room = room.saturating_sub(n);
+            self.added += n;
+            rest = more;
+        }
+        if rest.is_empty() {
+            if txs.is_empty() {
+                store.add_ledger_page(self.workspace, self.integration_id, txs, to, now).await?;
+            }
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn done(self, limit_reached: bool) -> Ingested {
+        Ingested { added: self.added, limit_reached }
+    }
+}
+
 /// Fetches the history of one integration from its cursor (from the start when
-/// `from_start`) and adds it to the ledger. Returns how many transactions were new.
+/// `from_start`) and adds it to the ledger, at most `cap` transactions in the workspace
+/// (see [`Ingested`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn ingest(
     ports: &LedgerPorts,
     source: &dyn TransactionSource,
@@ -158,34 +245,37 @@ pub async fn ingest(
     integration_id: &str,
     address: &str,
     from_start: bool,
+    cap: Option<i64>,
     clock: &dyn Clock,
-) -> Result<u64, LedgerError> {
-    if from_start {
-        ports.store.reset_ledger(integration_id).await?;
+) -> Result<Ingested, LedgerError> {
+    let mut import = Importer::start(ports, workspace, integration_id, from_start, cap, clock).await?;
+    if import.full() {
+        return Ok(import.done(true));
     }
     let mut cursor = ports.store.ledger_cursor(integration_id).await?;
     let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
     let chain_id = source.chain().id();
-    let mut added = 0;
     for _ in 0..ports.settings.max_pages.max(1) {
         let page = source.transactions(address, cursor.as_deref()).await?;
         let mut txs = Vec::with_capacity(page.transactions.len());
         for tx in page.transactions {
             txs.push(to_new(integration_id, chain_id, tx, &mut prices, "API").await);
         }
-        added +=
-            ports.store.add_ledger_page(workspace, integration_id, &txs, page.cursor.as_deref(), clock.now()).await?;
+        if import.add(&txs, cursor.as_deref(), page.cursor.as_deref()).await? {
+            return Ok(import.done(true));
+        }
         cursor = page.cursor;
         if !page.has_more {
             break;
         }
     }
-    Ok(added)
+    Ok(import.done(false))
 }
 
 /// Fetches the trade, deposit and withdrawal history of an exchange account from its cursor
 /// (from the start when `from_start`) and adds it to the ledger of `integration_id` (chain id:
-/// the exchange's id). Returns how many transactions were new.
+/// the exchange's id), at most `cap` transactions in the workspace (see [`Ingested`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn ingest_exchange(
     ports: &LedgerPorts,
     connector: &dyn ExchangeConnector,
@@ -193,28 +283,30 @@ pub async fn ingest_exchange(
     workspace: &WorkspaceId,
     integration_id: &str,
     from_start: bool,
+    cap: Option<i64>,
     clock: &dyn Clock,
-) -> Result<u64, LedgerError> {
-    if from_start {
-        ports.store.reset_ledger(integration_id).await?;
+) -> Result<Ingested, LedgerError> {
+    let mut import = Importer::start(ports, workspace, integration_id, from_start, cap, clock).await?;
+    if import.full() {
+        return Ok(import.done(true));
     }
     let mut cursor = ports.store.ledger_cursor(integration_id).await?;
     let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
-    let mut added = 0;
     for _ in 0..ports.settings.max_pages.max(1) {
         let page = connector.history(credentials, cursor.as_deref()).await?;
         let mut txs = Vec::with_capacity(page.transactions.len());
         for tx in page.transactions {
             txs.push(to_new(integration_id, connector.id(), tx, &mut prices, "API").await);
         }
-        added +=
-            ports.store.add_ledger_page(workspace, integration_id, &txs, page.cursor.as_deref(), clock.now()).await?;
+        if import.add(&txs, cursor.as_deref(), page.cursor.as_deref()).await? {
+            return Ok(import.done(true));
+        }
         cursor = page.cursor;
         if !page.has_more {
             break;
         }
     }
-    Ok(added)
+    Ok(import.done(false))
 }
 
 /// Adds transactions imported from a file (`importSource: CSV`) to the ledger of

@@ -440,6 +440,12 @@ impl SyncWorker {
         let from_start = job.mode == "from_start";
         let clock = self.clock.as_ref();
         let mut changed = from_start;
+        // The workspace's transaction import cap (a guest's grant with its limiter on).
+        let cap = self
+            .store
+            .workspace_transaction_limit(ws, self.clock.now())
+            .await
+            .map_err(|e| JobFailure::Retry(format!("storage: {e}")))?;
         let ingested = match history {
             History::Chain(chain, address) => {
                 let Some(source) = self.chains.history_for_address(chain, address) else {
@@ -448,18 +454,33 @@ impl SyncWorker {
                     save(stages, None).await;
                     return Ok(None);
                 };
-                crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, clock).await
+                crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, cap, clock)
+                    .await
             }
             History::Exchange(connector, credentials) => {
-                crate::ledger::ingest_exchange(ledger, connector, credentials, ws, &integration.id, from_start, clock)
-                    .await
+                let id = &integration.id;
+                crate::ledger::ingest_exchange(ledger, connector, credentials, ws, id, from_start, cap, clock).await
             }
         };
         let mut again_at = None;
         match ingested {
-            Ok(added) => {
+            Ok(crate::ledger::Ingested { added, limit_reached: false }) => {
                 changed |= added > 0;
                 stages.insert("Transactions".to_owned(), stage("COMPLETED", Some(added as usize), None));
+            }
+            Ok(crate::ledger::Ingested { added, limit_reached: true }) => {
+                // The reference's words for it, and `limitExceeded` on the stage.
+                changed |= added > 0;
+                let message = format!(
+                    "Unable to fetch transactions for {} due to transaction limit reached, kindly update your plan",
+                    integration.provider
+                );
+                tracing::info!(added, ?cap, "transaction import cap reached");
+                let mut limited = stage("FAILED", Some(added as usize), Some(message));
+                if let Some(o) = limited.as_object_mut() {
+                    o.insert("limitExceeded".to_owned(), true.into());
+                }
+                stages.insert("Transactions".to_owned(), limited);
             }
             Err(e) => {
                 // The balances are good: they land. The user reads plain words (an exchange's

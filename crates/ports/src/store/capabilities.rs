@@ -225,6 +225,14 @@ pub trait GrantStore: Send + Sync {
         enable_limiter: Option<bool>,
     ) -> StoreResult<bool>;
 
+    /// The transaction import cap of `workspace` at `now`: the smallest `transaction_limit`
+    /// among its live grants whose limiter is on; `None` when none limits it.
+    async fn workspace_transaction_limit(
+        &self,
+        workspace: &WorkspaceId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<i64>>;
+
     /// Consumes a public token of `client` and creates the grant and access token, in one
     /// transaction. Exactly one of any number of concurrent calls for a token gets `Issued`.
     async fn exchange_public_token(
@@ -481,6 +489,11 @@ mockall::mock! {
             transaction_limit: Option<Option<i64>>,
             enable_limiter: Option<bool>,
         ) -> StoreResult<bool>;
+        async fn workspace_transaction_limit(
+            &self,
+            workspace: &WorkspaceId,
+            now: OffsetDateTime,
+        ) -> StoreResult<Option<i64>>;
         async fn exchange_public_token(
             &self,
             digest: &TokenDigest,

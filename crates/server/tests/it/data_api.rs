@@ -176,7 +176,8 @@ pub(crate) async fn wait_until_settled(app: &TestApp, c: &Connected) -> Vec<Valu
         let a = data_get(app, "/api/v1/integrations?pageSize=200", Some(&c.access_token), Some(&c.creds)).await;
         assert_eq!(a.status, 200, "list integrations while waiting for the sync: {}", a.text);
         let data = a.body["data"].as_array().unwrap_or_else(|| panic!("a data array: {}", a.text)).clone();
-        if !data.is_empty() && data.iter().all(|i| i["status"] == "COMPLETED" || i["status"] == "FAILED") {
+        let settled = |i: &Value| ["COMPLETED", "PARTIALLY SYNCED", "FAILED"].iter().any(|s| i["status"] == *s);
+        if !data.is_empty() && data.iter().all(settled) {
             return data;
         }
         assert!(Instant::now() < until, "the integrations did not settle within {SYNC_DEADLINE:?}: {}", a.text);

@@ -4,6 +4,7 @@
 
 use crate::data_api::{connect_guest, data_get, spawn_with, wait_until_settled, wallet, SANDBOX_ETH, SANDBOX_SOL};
 use crate::helpers::*;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -221,6 +222,87 @@ async fn sandbox_history_is_served_with_its_cost_basis(db: Db) {
         assert_eq!(again.body["data"][5]["totalGains"], json!(500), "{mode}: {}", again.text);
     }
     app.stop().await;
+}
+
+/// A guest's grant with a transaction limit caps the import: a `from_start` resync of the
+/// ETH wallet (4 transactions) with the SOL wallet's 2 already in and a limit of 3 imports 1;
+/// the wallet is `PARTIALLY SYNCED` with the reference's message and `limitExceeded`. Raised,
+/// the next sync imports the rest from where the history stopped.
+async fn a_guest_limit_caps_the_import(db: Db) {
+    let app = spawn_with(db, |_| {}).await;
+    let creds = app.client().await;
+    let c = connect_guest(&app, &creds, None, &[wallet("ethereum", SANDBOX_ETH), wallet("solana", SANDBOX_SOL)]).await;
+    wait_until_settled(&app, &c).await;
+    let eth = c.wallet_ids[0].clone();
+    let limit = |body: Value| {
+        let (app, creds, grant) = (&app, &creds, c.grant_id.clone());
+        async move {
+            let path = format!("/developer/grants/{grant}/transaction-limit");
+            let a = app.send(Method::PATCH, &path, Some(creds), None, Some(body)).await;
+            assert_eq!(a.status.as_u16(), 200, "{}", a.body);
+        }
+    };
+    let resync = |mode: &'static str| {
+        let (app, creds, c, eth) = (&app, &creds, &c, eth.clone());
+        async move {
+            let before = settled_at(app, c).await;
+            app.clock.advance(time::Duration::minutes(1));
+            let body = json!({"user_id": c.user_id, "mode": mode});
+            let r = app.post(&format!("/developer/integrations/{eth}/resync"), creds, body).await;
+            assert_eq!(r.status.as_u16(), 202, "{mode}: {}", r.body);
+            wait_for_new_sync(app, c, before).await;
+            let all = wait_until_settled(app, c).await;
+            all.into_iter().find(|i| i["walletId"] == json!(eth)).unwrap_or_default()
+        }
+    };
+    let total = || async {
+        let a = data_get(&app, "/api/v1/transactions", Some(&c.access_token), Some(&c.creds)).await;
+        a.body["pagination"]["totalCount"].clone()
+    };
+
+    limit(json!({"transactionLimit": 3, "enableLimiter": true})).await;
+    let i = resync("from_start").await;
+    let message = "Unable to fetch transactions for ethereum due to transaction limit reached, kindly update your plan";
+    assert_eq!(
+        (&i["status"], &i["message"], &i["limitExceeded"], &i["totalTransactions"]),
+        (&json!("PARTIALLY SYNCED"), &json!(message), &json!(true), &json!(1)),
+        "{i}"
+    );
+    assert_eq!(i["lastSyncLog"]["Transactions"], json!("FAILED"), "{i}");
+    assert_eq!(
+        (
+            &i["lastSyncLogDetails"]["Transactions"]["limitExceeded"],
+            &i["lastSyncLogDetails"]["Transactions"]["message"]
+        ),
+        (&json!(true), &json!(message)),
+        "{i}"
+    );
+    assert_eq!(i["lastSyncLog"]["Balances"], json!("COMPLETED"), "the balances still land: {i}");
+    assert_eq!(total().await, json!(3), "the workspace holds its limit");
+    let again = resync("latest").await;
+    assert_eq!(
+        (&again["totalTransactions"], &again["limitExceeded"]),
+        (&json!(1), &json!(true)),
+        "still capped: {again}"
+    );
+
+    // The limiter off (the limit kept): the rest comes in, and the flag goes.
+    limit(json!({"enableLimiter": false})).await;
+    let i = resync("latest").await;
+    assert_eq!((&i["status"], &i["totalTransactions"]), (&json!("COMPLETED"), &json!(4)), "{i}");
+    assert!(i.get("limitExceeded").is_none() && i.get("message").is_none(), "never false, no message: {i}");
+    assert_eq!(total().await, json!(6));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_guest_limit_caps_the_import_on_sqlite() {
+    a_guest_limit_caps_the_import(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_guest_limit_caps_the_import_on_postgres() {
+    a_guest_limit_caps_the_import(Db::Postgres).await;
 }
 
 /// The ETH wallet's `lastSyncedAt`.

@@ -284,6 +284,27 @@ pub async fn grant_limits_roundtrip<S: CoreStore>(s: S) {
     );
     assert!(!must(s.set_grant_limits(&unknown, None, None).await, "set_grant_limits"), "even writing nothing");
     assert_eq!(must(s.grant_limits(&unknown).await, "grant_limits"), None);
+
+    // The workspace's cap: a live grant with its limiter on and a limit.
+    let cap = |now: i64| {
+        let (s, ws) = (&s, g.workspace_id.clone());
+        async move { must(s.workspace_transaction_limit(&ws, at(now)).await, "workspace_transaction_limit") }
+    };
+    assert_eq!(cap(30).await, None, "the limiter is on but no limit is set");
+    assert!(must(s.set_grant_limits(&g.id, Some(Some(250)), None).await, "set_grant_limits"));
+    assert_eq!(cap(30).await, Some(250));
+    assert_eq!(cap(365 * 86_400).await, None, "an expired grant limits nothing");
+    assert!(must(s.set_grant_limits(&g.id, None, Some(false)).await, "set_grant_limits"));
+    assert_eq!(cap(30).await, None, "the limiter off");
+    assert!(must(s.set_grant_limits(&g.id, None, Some(true)).await, "set_grant_limits"));
+    let (other, _, _) = grant(&s, &c.id, "openid").await;
+    assert_eq!(
+        must(s.workspace_transaction_limit(&other.workspace_id, at(30)).await, "workspace_transaction_limit"),
+        None,
+        "another workspace is not limited by it"
+    );
+    assert!(matches!(must(s.revoke_grant(&g.id, &c.id, at(31)).await, "revoke_grant"), RevokeOutcome::Revoked(_)));
+    assert_eq!(cap(32).await, None, "a revoked grant limits nothing");
 }
 
 /// Active grants list oldest first in pages by position; expired and revoked ones and other

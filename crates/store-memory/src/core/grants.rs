@@ -96,6 +96,21 @@ impl GrantStore for MemoryStore {
         })
     }
 
+    async fn workspace_transaction_limit(
+        &self,
+        workspace: &WorkspaceId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<i64>> {
+        self.with(|s| {
+            Ok(s.grants
+                .values()
+                .filter(|g| &g.record.workspace_id == workspace && g.record.revoked_at.is_none())
+                .filter(|g| g.record.expires_at > now && g.limits.enable_limiter)
+                .filter_map(|g| g.limits.transaction_limit)
+                .min())
+        })
+    }
+
     async fn grant_limits(&self, id: &GrantId) -> StoreResult<Option<GrantLimits>> {
         self.with(|s| Ok(s.grants.get(id.as_str()).map(|g| g.limits)))
     }

@@ -24,6 +24,23 @@ impl crate::GrantStore for SeaStore {
         Ok(n > 0)
     }
 
+    async fn workspace_transaction_limit(&self, ws: &WorkspaceId, now: OffsetDateTime) -> StoreResult<Option<i64>> {
+        use sea_orm::{sea_query::Expr as E, QuerySelect};
+        let least: Option<Option<i64>> = grant::Entity::find()
+            .select_only()
+            .column_as(E::col(grant::Column::TransactionLimit).min(), "least")
+            .filter(grant::Column::WorkspaceId.eq(ws.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(ms(now)))
+            .filter(grant::Column::EnableLimiter.eq(true))
+            .filter(grant::Column::TransactionLimit.is_not_null())
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(least.flatten())
+    }
+
     async fn grant_limits(&self, id: &GrantId) -> StoreResult<Option<GrantLimits>> {
         Ok(grant::Entity::find()
             .filter(grant::Column::Id.eq(id.as_str()))
