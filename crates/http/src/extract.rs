@@ -85,6 +85,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 /// string: pageSize: invalid digit found in string`), as a Data API `details` entry.
 fn query_issue(message: &str) -> Option<kc_api::ParamIssue> {
     let rest = message.rsplit_once("query string: ").map_or(message, |(_, r)| r);
+    // `walletId=a&walletId=b`: serde says "duplicate field `walletId`".
+    if let Some(name) = rest.strip_prefix("duplicate field `").and_then(|r| r.split_once('`')).map(|(n, _)| n) {
+        let why = "Given more than once: give one value (a comma-separated list where the parameter takes several)";
+        return Some(kc_api::ParamIssue::new("invalid_type", name, why).typed("string", "array"));
+    }
     let (name, why) = rest.split_once(": ")?;
     let name = name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

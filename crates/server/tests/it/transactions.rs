@@ -191,6 +191,7 @@ async fn sandbox_history_is_served_with_its_cost_basis(db: Db) {
         ("?timeStart=yesterday&timeEnd=1.5", vec!["timeEnd", "timeStart"]),
         ("?timeStart=10&timeEnd=5", vec!["timeStart"]),
         ("?limit=abc&offset=x&isManual=2&isEdited=y", vec!["isEdited", "isManual", "limit", "offset"]),
+        ("?walletId=a&walletId=b", vec!["walletId"]),
     ] {
         let a = get(q).await;
         assert_eq!((a.status, &a.body["error"]), (400, &json!("invalid_parameters")), "{q}: {}", a.text);
