@@ -70,6 +70,24 @@ fn merge_stages(v: &mut IntegrationView, stages: Option<&String>) {
 }
 
 impl Service {
+    /// The logo of a chain's native asset (the chain's own, as the catalog serves it), for a
+    /// balance whose source gave none; tokens (with a contract) have none of ours.
+    fn native_logo(&self, symbol: &str, contract: Option<&str>) -> Option<String> {
+        if contract.is_some() {
+            return None;
+        }
+        let chain = match symbol {
+            "ETH" => "ethereum",
+            "SOL" => "solana",
+            "BTC" => "bitcoin",
+            "BNB" => "bsc",
+            "AVAX" => "avalanche",
+            "POL" | "MATIC" => "polygon",
+            _ => return None,
+        };
+        self.ports.catalog.get(chain).map(|p| p.provider.logo.clone()).filter(|l| !l.is_empty())
+    }
+
     /// The live grant behind a Data API call, checked against `scope`.
     pub(crate) async fn authorize_data(
         &self,
@@ -348,7 +366,11 @@ impl DataApi for Service {
                 public_name: first.public_name.clone(),
                 chain_id: first.chain_id.clone(),
                 contract_address: first.contract_address.clone(),
-                logo_url: first.logo_url.clone(),
+                logo_url: if first.logo_url.is_empty() {
+                    self.native_logo(&first.symbol, first.contract_address.as_deref()).unwrap_or_default()
+                } else {
+                    first.logo_url.clone()
+                },
                 kind: first.asset_type.clone(),
                 category: first.category.clone(),
             };

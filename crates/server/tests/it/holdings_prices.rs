@@ -89,6 +89,19 @@ async fn an_outage_of_the_price_source_values_holdings_at_the_last_known_price_t
         row("USDC", 1.0, 2500.0, 2500.0, 0.0, 0.0),
     ];
     assert_eq!(figures(&live.body), priced, "{}", live.text);
+    // A native asset shows its chain's logo (as the catalog serves it); a token has none of ours.
+    let logo = |symbol: &str| {
+        let all = live.body["holdings"].as_array().cloned().unwrap_or_default();
+        let h = all.into_iter().find(|h| h["asset"]["symbol"] == json!(symbol)).unwrap_or_default();
+        h["asset"]["logoUrl"].as_str().unwrap_or_default().to_owned()
+    };
+    assert!(logo("ETH").ends_with("/logos/ethereum.svg"), "{}", live.text);
+    assert!(logo("SOL").ends_with("/logos/solana.svg"), "{}", live.text);
+    assert_eq!(logo("USDC"), "", "{}", live.text);
+    let eth_logo = logo("ETH");
+    let path = eth_logo.find("/logos/").map(|i| &eth_logo[i..]).unwrap_or_default();
+    let served = app.http.get(format!("{}{path}", app.base)).send().await.expect("the logo is served");
+    assert_eq!(served.status().as_u16(), 200);
     assert_eq!(
         live.body["summary"],
         json!({"totalValue": 11000, "totalCostBasis": 7350, "totalUnrealizedPnL": 3650, "roiPercentage": 49.6599,
