@@ -185,6 +185,31 @@ pub(crate) async fn wait_until_settled(app: &TestApp, c: &Connected) -> Vec<Valu
     }
 }
 
+/// Waits until the first integration's last sync shows `Transactions: COMPLETED` (a history
+/// read retried after a failure), and returns that integration.
+pub(crate) async fn wait_for_history(app: &TestApp, c: &Connected) -> Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = wait_until_settled(app, c).await;
+        if now[0]["lastSyncLog"]["Transactions"] == json!("COMPLETED") {
+            return now[0].clone();
+        }
+        assert!(Instant::now() < until, "the history was not retried: {}", now[0]);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The holding of `symbol` in a holdings answer.
+pub(crate) fn holding_of(holdings: &Value, symbol: &str) -> Value {
+    holdings["holdings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["asset"]["symbol"] == json!(symbol))
+        .cloned()
+        .unwrap_or_else(|| panic!("a {symbol} holding: {holdings}"))
+}
+
 /// Asserts the Data API error shape `{"error", "message", "details": []}` — those fields
 /// only — with `status` and `error`.
 #[track_caller]

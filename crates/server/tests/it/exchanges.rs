@@ -556,15 +556,7 @@ async fn a_history_ban_lands_the_balances_and_retries_the_history_when_asked(db:
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(deposits(), 1, "no history call a minute later: Binance asked for two minutes");
     app.clock.advance(time::Duration::seconds(61));
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let done = loop {
-        let now = wait_until_settled(&app, &c).await;
-        if now[0]["lastSyncLog"]["Transactions"] == json!("COMPLETED") {
-            break now[0].clone();
-        }
-        assert!(std::time::Instant::now() < until, "the history was not retried: {}", now[0]);
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    };
+    let done = crate::data_api::wait_for_history(&app, &c).await;
     assert!(deposits() >= 2, "read again");
     assert_eq!(done["status"], json!("COMPLETED"), "{done}");
     assert_eq!(done["lastSyncLogDetails"]["Transactions"]["count"], json!(4), "{done}");

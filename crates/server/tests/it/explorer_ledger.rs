@@ -223,15 +223,7 @@ async fn an_explorer_outage_lands_the_balances_and_retries_the_history(db: Db) {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(explorer_calls(), 0, "no retry before the 5 s backoff");
     app.clock.advance(time::Duration::seconds(1));
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let done = loop {
-        let now = wait_until_settled(&app, &c).await;
-        if now[0]["lastSyncLog"]["Transactions"] == json!("COMPLETED") {
-            break now[0].clone();
-        }
-        assert!(std::time::Instant::now() < until, "the history was not retried: {}", now[0]);
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    };
+    let done = crate::data_api::wait_for_history(&app, &c).await;
     assert_eq!(done["totalTransactions"], json!(3), "{done}");
     assert!(explorer_calls() > 0);
     app.stop().await;

@@ -91,8 +91,7 @@ async fn an_outage_of_the_price_source_values_holdings_at_the_last_known_price_t
     assert_eq!(figures(&live.body), priced, "{}", live.text);
     // A native asset shows its chain's logo (as the catalog serves it); a token has none of ours.
     let logo = |symbol: &str| {
-        let all = live.body["holdings"].as_array().cloned().unwrap_or_default();
-        let h = all.into_iter().find(|h| h["asset"]["symbol"] == json!(symbol)).unwrap_or_default();
+        let h = crate::data_api::holding_of(&live.body, symbol);
         h["asset"]["logoUrl"].as_str().unwrap_or_default().to_owned()
     };
     assert!(logo("ETH").ends_with("/logos/ethereum.svg"), "{}", live.text);

@@ -221,13 +221,7 @@ async fn ledger_order_methods_and_repricing(db: Db) {
     // Lots bought without a price have no known cost: no PnL is shown for them (not a gain of
     // their whole value), as for an asset without lots.
     let h = data_get(&app, "/api/v1/holdings", Some(&c.access_token), Some(&c.creds)).await;
-    let eth = h.body["holdings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|x| x["asset"]["symbol"] == json!("ETH"))
-        .cloned()
-        .unwrap_or_else(|| panic!("an ETH holding: {}", h.text));
+    let eth = crate::data_api::holding_of(&h.body, "ETH");
     assert!(eth["marketValue"].as_f64().unwrap_or_default() > 0.0, "{eth}");
     assert_eq!((&eth["costbasis"], &eth["unrealizedPnL"], &eth["roi"]), (&json!(0), &json!(0), &json!(0)), "{eth}");
     assert_eq!(h.body["summary"]["totalUnrealizedPnL"], json!(0), "{}", h.text);
@@ -263,13 +257,7 @@ async fn ledger_order_methods_and_repricing(db: Db) {
             );
             assert_eq!(s["outgoingAssets"][0]["price"], json!(2000), "{method}: {s}");
             let h = data_get(app, "/api/v1/holdings", Some(&c.access_token), Some(&c.creds)).await;
-            let eth = h.body["holdings"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|x| x["asset"]["symbol"] == json!("ETH"))
-                .cloned()
-                .unwrap_or_else(|| panic!("{method}: an ETH holding: {}", h.text));
+            let eth = crate::data_api::holding_of(&h.body, "ETH");
             assert_eq!(eth["costbasis"], json!(left), "{method}: lots left; {eth}");
         }
     };
