@@ -356,7 +356,11 @@
     ]);
     const rows = holdings.map((item) => {
       const a = item.asset || {};
-      const logo = a.logoUrl && /^https:/.test(a.logoUrl) ? h("img", { attrs: { src: a.logoUrl, alt: "", loading: "lazy" } }) : null;
+      const shown = a.logoUrl && (/^https:/.test(a.logoUrl) || a.logoUrl.startsWith(location.origin + "/"));
+      // Without a logo, the symbol's first letter in a disc of the same size keeps the column aligned.
+      const logo = shown
+        ? h("img", { attrs: { src: a.logoUrl, alt: "", loading: "lazy" } })
+        : h("span", { className: "asset-mark", attrs: { "aria-hidden": "true" }, text: (a.symbol || a.tokenId || "?").charAt(0) });
       return h("tr", {}, [
         h("td", {}, [h("span", { className: "asset" }, [logo, h("span", { className: "asset-name" }, [
           h("strong", { text: a.symbol || a.tokenId || "?" }),
