@@ -34,7 +34,7 @@ impl<T: Store + LedgerStore + OidcStore + ConsoleStore + WalletProofStore + Clon
 /// One `#[tokio::test]` per extra check, each on a fresh store from `$fresh` (an async fn or
 /// closure returning the store); also the list behind [`EXTRA_CHECKS`] and [`run_extra_check`].
 ///
-/// ```ignore
+/// ```text
 /// async fn fresh() -> MyStore { MyStore::new().await }
 /// kc_store_conformance::extra_tests!(fresh);
 /// ```
