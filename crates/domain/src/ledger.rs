@@ -256,7 +256,8 @@ pub struct TxOutcome {
     pub total_costbasis: Decimal,
     /// Sum of the realized gains of its disposals.
     pub total_gains: Decimal,
-    /// A disposal exceeded the wallet's known lots.
+    /// A disposal exceeded the wallet's known lots, or consumed a lot of unknown cost (see
+    /// [`Lot::cost_known`]: its gain counts that cost as 0).
     pub missing_purchase: bool,
     /// A leg has no price.
     pub missing_price: bool,
@@ -418,6 +419,8 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
         let (label, transaction_type) = classify(tx, transfer.is_some());
         let mut legs = vec![LegOutcome::default(); tx.legs.len()];
         let mut missing_price = false;
+        // A disposal of this transaction consumed a lot whose cost is not known.
+        let mut uncosted = false;
         let mut leg_order: Vec<usize> = (0..tx.legs.len()).collect();
         leg_order.sort_by_key(|&l| match tx.legs[l].kind {
             LegKind::Incoming => 0,
@@ -460,6 +463,7 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
                     let lost = leg.quantity - got;
                     if lost > Decimal::ZERO {
                         let (used, short) = pools.take(&tx.wallet, &leg.asset, lost, method);
+                        uncosted |= used.iter().any(|u| !u.cost_known);
                         let cost: Decimal = used.iter().map(|u| u.cost).sum();
                         legs[l].cost_basis += cost;
                         legs[l].gain = Some(lost * price - cost);
@@ -473,6 +477,7 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
                 }
                 (LegKind::Outgoing | LegKind::Fee, _) => {
                     let (used, short) = pools.take(&tx.wallet, &leg.asset, leg.quantity, method);
+                    uncosted |= used.iter().any(|u| !u.cost_known);
                     let cost: Decimal = used.iter().map(|u| u.cost).sum();
                     legs[l].cost_basis = cost;
                     legs[l].gain = Some(leg.quantity * price - cost);
@@ -491,7 +496,7 @@ pub fn compute(txs: &[Tx], method: CostBasisMethod, transfer_window_ms: i64) -> 
             transfer_with: transfer,
             total_costbasis: if has_out { disposed } else { acquired },
             total_gains: legs.iter().filter_map(|o| o.gain).sum(),
-            missing_purchase: legs.iter().any(|o| o.missing_purchase > Decimal::ZERO),
+            missing_purchase: uncosted || legs.iter().any(|o| o.missing_purchase > Decimal::ZERO),
             missing_price,
             legs,
         });

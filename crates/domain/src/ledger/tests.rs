@@ -224,6 +224,10 @@ fn a_cost_is_known_only_when_every_lot_held_was_priced() {
     let r = compute(&more, CostBasisMethod::Fifo, DEFAULT_TRANSFER_WINDOW_MS);
     let b = position(&r, "b", "eth");
     assert_eq!((b.quantity, b.cost, b.cost_known), (d("0.5"), d("50"), true), "the unpriced lot was sold first");
+    let sale = &r.txs[4];
+    assert!(sale.missing_purchase, "its gain counts the unknown cost as 0: flagged");
+    assert_eq!(sale.legs[0].missing_purchase, d("0"), "though nothing was sold short of the lots");
+    assert!(!r.txs[2].missing_purchase, "moving an unpriced lot between own wallets disposes of nothing");
 
     let short = vec![
         tx("a", 0, vec![leg(LegKind::Outgoing, "eth", "1", Some("300"))]),

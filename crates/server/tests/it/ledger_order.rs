@@ -235,6 +235,12 @@ async fn ledger_order_methods_and_repricing(db: Db) {
     assert_eq!(platform, [hash(1), hash(2), hash(buy), hash(sale)], "chain order, not id order: {}", all.text);
     let desc = get(String::new()).await;
     assert_eq!(desc.body["data"][0]["transactionPlatfromId"], json!(hash(sale)), "{}", desc.text);
+    assert_eq!(
+        desc.body["data"][0]["metadata"]["isMissingPurchase"],
+        json!(true),
+        "the sale's gain counts the unpriced buy's cost as 0: flagged; {}",
+        desc.text
+    );
     assert_eq!(desc.body["data"][1]["transactionPlatfromId"], json!(hash(buy)), "{}", desc.text);
 
     // 2. Prices back: the next sync prices the flagged legs again and recomputes (FIFO).
