@@ -68,6 +68,59 @@ pub enum LedgerError {
     Corrupt(String),
 }
 
+impl LedgerError {
+    /// Whether waiting may mend it (a rate limit, a source or a database that could not be
+    /// reached): `Some` with what the provider asked to wait, if it said; `None` otherwise.
+    pub fn wait(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            Self::Exchange(ExchangeError::RateLimited { retry_after, .. }) => Some(*retry_after),
+            Self::Exchange(e) => e.is_retryable().then_some(None),
+            Self::Source(ChainError::Transport(_) | ChainError::Rpc { .. } | ChainError::Malformed(_))
+            | Self::Store(_) => Some(None),
+            Self::Source(_) | Self::Corrupt(_) => None,
+        }
+    }
+
+    /// What the user reads of it: an exchange's own plain words (`name`: its display name),
+    /// else whether trying again may help.
+    pub fn user_message(&self, name: &str) -> String {
+        match self {
+            Self::Exchange(e) => e.user_message(name),
+            _ if self.wait().is_some() => {
+                "The transaction history could not be read right now; the sync will try again shortly.".to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Where an integration's history is read from.
+#[derive(Clone, Copy)]
+pub enum HistoryReader<'a> {
+    /// An address, through its chain's history source.
+    Chain(&'a dyn TransactionSource, &'a str),
+    /// An exchange account, through its connector.
+    Exchange(&'a dyn ExchangeConnector, &'a ExchangeCredentials),
+}
+
+impl HistoryReader<'_> {
+    /// The chain id of its transactions (the exchange's id for an exchange).
+    fn chain_id(&self) -> &'static str {
+        match self {
+            Self::Chain(source, _) => source.chain().id(),
+            Self::Exchange(connector, _) => connector.id(),
+        }
+    }
+
+    /// The page after `cursor`.
+    async fn page(&self, cursor: Option<&str>) -> Result<kc_ports::HistoryPage, LedgerError> {
+        Ok(match self {
+            Self::Chain(source, address) => source.transactions(address, cursor).await?,
+            Self::Exchange(connector, credentials) => connector.history(credentials, cursor).await?,
+        })
+    }
+}
+
 /// The stable id of a transaction of an integration: `trx_` and 24 hex digits of
 /// SHA-256(integration id, platform id).
 pub fn transaction_id(integration_id: &str, platform_tx_id: &str) -> String {
@@ -235,51 +288,11 @@ impl<'a> Importer<'a> {
 }
 
 /// Fetches the history of one integration from its cursor (from the start when
-/// `from_start`) and adds it to the ledger, at most `cap` transactions in the workspace
-/// (see [`Ingested`]).
-#[allow(clippy::too_many_arguments)]
+/// `from_start`) through `reader` and adds it to the ledger, at most `cap` transactions in
+/// the workspace (see [`Ingested`]).
 pub async fn ingest(
     ports: &LedgerPorts,
-    source: &dyn TransactionSource,
-    workspace: &WorkspaceId,
-    integration_id: &str,
-    address: &str,
-    from_start: bool,
-    cap: Option<i64>,
-    clock: &dyn Clock,
-) -> Result<Ingested, LedgerError> {
-    let mut import = Importer::start(ports, workspace, integration_id, from_start, cap, clock).await?;
-    if import.full() {
-        return Ok(import.done(true));
-    }
-    let mut cursor = ports.store.ledger_cursor(integration_id).await?;
-    let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
-    let chain_id = source.chain().id();
-    for _ in 0..ports.settings.max_pages.max(1) {
-        let page = source.transactions(address, cursor.as_deref()).await?;
-        let mut txs = Vec::with_capacity(page.transactions.len());
-        for tx in page.transactions {
-            txs.push(to_new(integration_id, chain_id, tx, &mut prices, "API").await);
-        }
-        if import.add(&txs, cursor.as_deref(), page.cursor.as_deref()).await? {
-            return Ok(import.done(true));
-        }
-        cursor = page.cursor;
-        if !page.has_more {
-            break;
-        }
-    }
-    Ok(import.done(false))
-}
-
-/// Fetches the trade, deposit and withdrawal history of an exchange account from its cursor
-/// (from the start when `from_start`) and adds it to the ledger of `integration_id` (chain id:
-/// the exchange's id), at most `cap` transactions in the workspace (see [`Ingested`]).
-#[allow(clippy::too_many_arguments)]
-pub async fn ingest_exchange(
-    ports: &LedgerPorts,
-    connector: &dyn ExchangeConnector,
-    credentials: &ExchangeCredentials,
+    reader: HistoryReader<'_>,
     workspace: &WorkspaceId,
     integration_id: &str,
     from_start: bool,
@@ -293,10 +306,10 @@ pub async fn ingest_exchange(
     let mut cursor = ports.store.ledger_cursor(integration_id).await?;
     let mut prices = PriceCache { source: ports.prices.as_ref(), seen: HashMap::new() };
     for _ in 0..ports.settings.max_pages.max(1) {
-        let page = connector.history(credentials, cursor.as_deref()).await?;
+        let page = reader.page(cursor.as_deref()).await?;
         let mut txs = Vec::with_capacity(page.transactions.len());
         for tx in page.transactions {
-            txs.push(to_new(integration_id, connector.id(), tx, &mut prices, "API").await);
+            txs.push(to_new(integration_id, reader.chain_id(), tx, &mut prices, "API").await);
         }
         if import.add(&txs, cursor.as_deref(), page.cursor.as_deref()).await? {
             return Ok(import.done(true));

@@ -2,7 +2,7 @@
 //! providers, stores snapshots, retries with backoff. Every server process runs workers;
 //! the store's claim guarantees no job is processed twice at once.
 
-use crate::ledger::LedgerPorts;
+use crate::ledger::{HistoryReader, Ingested, LedgerPorts};
 use kc_domain::{Clock, CredentialCipher, SANDBOX_ETHEREUM_ADDRESS, SANDBOX_SOLANA_ADDRESS};
 use kc_ports::exchange::{ConnectorRegistry, ExchangeConnector, ExchangeCredentials, ExchangeError};
 use kc_ports::{Balance, Chain, ChainError, ChainProvider, SandboxHistory, SandboxProvider, TransactionSource};
@@ -127,6 +127,46 @@ enum JobFailure {
     /// Retryable, not before the given wait (the provider said so).
     RetryAfter(String, Duration),
     Permanent(String),
+}
+
+/// One stage of a sync as `lastSyncLogDetails` shows it (stored with the integration's
+/// ledger state, merged into the Data API's integration object).
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StageLog {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<usize>,
+    /// For the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    /// The technical reason of a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+    /// When a failed history read is tried again (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<String>,
+    /// The workspace's transaction import cap stopped it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    limit_exceeded: bool,
+}
+
+impl StageLog {
+    fn new(status: &'static str) -> Self {
+        Self { status, ..Self::default() }
+    }
+
+    fn count(self, n: usize) -> Self {
+        Self { count: Some(n), ..self }
+    }
+
+    fn message(self, message: impl Into<String>) -> Self {
+        Self { message: Some(message.into()), ..self }
+    }
+
+    fn value(self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }
 
 /// What a sync fetched: the balances, and when to come back for a stage that must wait (the
@@ -333,26 +373,13 @@ impl SyncWorker {
             secret: field("secretKey").unwrap_or_default().into(),
             passphrase: field("password").map(Into::into),
         };
-        let stages = |status: &str, count: Option<usize>, message: Option<String>, cause: Option<String>| {
-            let mut balances = serde_json::Map::new();
-            balances.insert("status".to_owned(), status.into());
-            if let Some(c) = count {
-                balances.insert("count".to_owned(), c.into());
-            }
-            if let Some(m) = message {
-                balances.insert("message".to_owned(), m.into());
-            }
-            if let Some(c) = cause {
-                balances.insert("cause".to_owned(), c.into());
-            }
+        let stages = |balances: StageLog| {
             let mut o = serde_json::Map::new();
-            o.insert("Balances".to_owned(), balances.into());
-            if status == "COMPLETED" {
-                let mut tx = serde_json::Map::new();
-                tx.insert("status".to_owned(), "SKIPPED".into());
-                tx.insert("message".to_owned(), "The transaction ledger is not enabled on this server".into());
-                o.insert("Transactions".to_owned(), tx.into());
+            if balances.status == "COMPLETED" {
+                let skipped = StageLog::new("SKIPPED").message("The transaction ledger is not enabled on this server");
+                o.insert("Transactions".to_owned(), skipped.value());
             }
+            o.insert("Balances".to_owned(), balances.value());
             serde_json::Value::Object(o).to_string()
         };
         let save = |text: String| async move {
@@ -384,7 +411,7 @@ impl SyncWorker {
                         self.keep_ledger(ledger, job, integration, history, rows.len()).await?
                     }
                     None => {
-                        save(stages("COMPLETED", Some(rows.len()), None, None)).await;
+                        save(stages(StageLog::new("COMPLETED").count(rows.len()))).await;
                         None
                     }
                 };
@@ -393,7 +420,8 @@ impl SyncWorker {
             Err(e) => {
                 let user = e.user_message(connector.name());
                 tracing::warn!(exchange = connector.id(), error = %e, retryable = e.is_retryable(), "exchange sync failed");
-                save(stages("FAILED", None, Some(user.clone()), Some(e.to_string()))).await;
+                save(stages(StageLog { cause: Some(e.to_string()), ..StageLog::new("FAILED").message(user.clone()) }))
+                    .await;
                 Err(match e {
                     ExchangeError::RateLimited { retry_after: Some(asked), .. } => JobFailure::RetryAfter(user, asked),
                     _ if e.is_retryable() => JobFailure::Retry(user),
@@ -418,19 +446,8 @@ impl SyncWorker {
         assets: usize,
     ) -> Result<Option<time::OffsetDateTime>, JobFailure> {
         let ws = &integration.workspace_id;
-        let stage = |status: &str, count: Option<usize>, message: Option<String>| {
-            let mut o = serde_json::Map::new();
-            o.insert("status".to_owned(), status.into());
-            if let Some(c) = count {
-                o.insert("count".to_owned(), c.into());
-            }
-            if let Some(m) = message {
-                o.insert("message".to_owned(), m.into());
-            }
-            serde_json::Value::Object(o)
-        };
         let mut stages = serde_json::Map::new();
-        stages.insert("Balances".to_owned(), stage("COMPLETED", Some(assets), None));
+        stages.insert("Balances".to_owned(), StageLog::new("COMPLETED").count(assets).value());
         let save = |stages: serde_json::Map<String, serde_json::Value>, total: Option<i64>| async move {
             let text = serde_json::Value::Object(stages).to_string();
             if let Err(e) = ledger.store.set_ledger_stages(ws, &integration.id, &text, total, self.clock.now()).await {
@@ -446,95 +463,67 @@ impl SyncWorker {
             .workspace_transaction_limit(ws, self.clock.now())
             .await
             .map_err(|e| JobFailure::Retry(format!("storage: {e}")))?;
-        let ingested = match history {
+        // The chain's history source, kept alive for the reader that borrows it.
+        let source;
+        let (reader, name) = match history {
             History::Chain(chain, address) => {
-                let Some(source) = self.chains.history_for_address(chain, address) else {
+                let Some(found) = self.chains.history_for_address(chain, address) else {
                     let why = format!("No transaction history source is configured for {}", chain.id());
-                    stages.insert("Transactions".to_owned(), stage("SKIPPED", None, Some(why)));
+                    stages.insert("Transactions".to_owned(), StageLog::new("SKIPPED").message(why).value());
                     save(stages, None).await;
                     return Ok(None);
                 };
-                crate::ledger::ingest(ledger, source.as_ref(), ws, &integration.id, address, from_start, cap, clock)
-                    .await
+                source = found;
+                (HistoryReader::Chain(source.as_ref(), address), "The history source")
             }
             History::Exchange(connector, credentials) => {
-                let id = &integration.id;
-                crate::ledger::ingest_exchange(ledger, connector, credentials, ws, id, from_start, cap, clock).await
+                (HistoryReader::Exchange(connector, credentials), connector.name())
             }
         };
+        let ingested = crate::ledger::ingest(ledger, reader, ws, &integration.id, from_start, cap, clock).await;
         let mut again_at = None;
-        match ingested {
-            Ok(crate::ledger::Ingested { added, limit_reached: false }) => {
+        let transactions = match ingested {
+            Ok(Ingested { added, limit_reached: false }) => {
                 changed |= added > 0;
-                stages.insert("Transactions".to_owned(), stage("COMPLETED", Some(added as usize), None));
+                StageLog::new("COMPLETED").count(added as usize)
             }
-            Ok(crate::ledger::Ingested { added, limit_reached: true }) => {
+            Ok(Ingested { added, limit_reached: true }) => {
                 // The reference's words for it, and `limitExceeded` on the stage.
                 changed |= added > 0;
+                tracing::info!(added, ?cap, "transaction import cap reached");
                 let message = format!(
                     "Unable to fetch transactions for {} due to transaction limit reached, kindly update your plan",
                     integration.provider
                 );
-                tracing::info!(added, ?cap, "transaction import cap reached");
-                let mut limited = stage("FAILED", Some(added as usize), Some(message));
-                if let Some(o) = limited.as_object_mut() {
-                    o.insert("limitExceeded".to_owned(), true.into());
-                }
-                stages.insert("Transactions".to_owned(), limited);
+                StageLog { limit_exceeded: true, ..StageLog::new("FAILED").count(added as usize).message(message) }
             }
             Err(e) => {
-                // The balances are good: they land. The user reads plain words (an exchange's
-                // own, or the source's error); the technical cause is kept.
-                let name = match &history {
-                    History::Exchange(connector, _) => connector.name(),
-                    History::Chain(..) => "The history source",
-                };
-                let (mut message, wait) = match &e {
-                    crate::ledger::LedgerError::Exchange(x) => (
-                        x.user_message(name),
-                        match x {
-                            ExchangeError::RateLimited { retry_after, .. } => Some(*retry_after),
-                            _ if x.is_retryable() => Some(None),
-                            _ => None,
-                        },
-                    ),
-                    crate::ledger::LedgerError::Source(
-                        ChainError::Transport(_) | ChainError::Rpc { .. } | ChainError::Malformed(_),
-                    )
-                    | crate::ledger::LedgerError::Store(_) => (
-                        "The transaction history could not be read right now; the sync will try again shortly."
-                            .to_owned(),
-                        Some(None),
-                    ),
-                    _ => (e.to_string(), None),
-                };
-                let mut failed = stage("FAILED", None, None);
-                match wait {
+                // The balances are good: they land. The user reads plain words; the
+                // technical cause is kept. Waiting may mend it: the job comes back then.
+                let failed = StageLog { cause: Some(e.to_string()), ..StageLog::new("FAILED") };
+                match e.wait() {
                     Some(asked) if job.attempts < self.settings.max_attempts => {
                         let (at, _) = self.retry_time(job, asked);
                         again_at = Some(at);
                         let at = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
                         tracing::warn!(error = %e, retry_at = %at, "transaction history not fetched; balances land, history retried");
-                        if let Some(o) = failed.as_object_mut() {
-                            o.insert("retryAt".to_owned(), at.into());
-                        }
+                        StageLog { retry_at: Some(at), ..failed.message(e.user_message(name)) }
                     }
                     Some(_) => {
                         tracing::warn!(error = %e, attempts = job.attempts, "transaction history not fetched; attempts spent");
-                        message = format!(
+                        failed.message(format!(
                             "The transaction history could not be read in {} attempts; it resumes at the next sync.",
                             job.attempts
-                        );
+                        ))
                     }
-                    None => tracing::warn!(error = %e, "transaction history not fetched; balances still land"),
+                    None => {
+                        tracing::warn!(error = %e, "transaction history not fetched; balances still land");
+                        failed.message(e.user_message(name))
+                    }
                 }
-                if let Some(o) = failed.as_object_mut() {
-                    o.insert("message".to_owned(), message.into());
-                    o.insert("cause".to_owned(), e.to_string().into());
-                }
-                stages.insert("Transactions".to_owned(), failed);
             }
-        }
+        };
+        stages.insert("Transactions".to_owned(), transactions.value());
         // Legs stored without a price get another chance at each sync (bounded).
         match crate::ledger::reprice(ledger, &integration.id).await {
             Ok(priced) => changed |= priced > 0,
@@ -561,15 +550,16 @@ impl SyncWorker {
         }
         match crate::ledger::process(ledger, ws, clock).await {
             Ok(counts) => {
-                stages.insert("TransferDetection".to_owned(), stage("COMPLETED", Some(counts.transfers), None));
-                stages.insert("CostBasis".to_owned(), stage("COMPLETED", Some(counts.disposals), None));
+                stages
+                    .insert("TransferDetection".to_owned(), StageLog::new("COMPLETED").count(counts.transfers).value());
+                stages.insert("CostBasis".to_owned(), StageLog::new("COMPLETED").count(counts.disposals).value());
                 let total = counts.per_wallet.get(&integration.id).copied().unwrap_or(0);
                 save(stages, Some(i64::try_from(total).unwrap_or(i64::MAX))).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "ledger processing failed");
-                stages.insert("TransferDetection".to_owned(), stage("FAILED", None, Some(e.to_string())));
-                stages.insert("CostBasis".to_owned(), stage("FAILED", None, Some(e.to_string())));
+                stages.insert("TransferDetection".to_owned(), StageLog::new("FAILED").message(e.to_string()).value());
+                stages.insert("CostBasis".to_owned(), StageLog::new("FAILED").message(e.to_string()).value());
                 save(stages, None).await;
             }
         }

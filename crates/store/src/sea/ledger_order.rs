@@ -121,16 +121,7 @@ pub(super) async fn lock_states<C: ConnectionTrait>(conn: &C, ws: &WorkspaceId) 
     if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(Locked::Writer);
     }
-    let sql = format!(
-        "SELECT integration_id FROM ledger_states WHERE integration_id IN ({}) ORDER BY integration_id FOR UPDATE",
-        current_integrations("$1")
-    );
-    let rows = conn
-        .query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, [ws.as_str().into()]))
-        .await
-        .map_err(crate::db_err)?;
-    let ids = rows.iter().map(|row| row.try_get::<String>("", "integration_id")).collect::<Result<_, _>>();
-    Ok(Locked::States(ids.map_err(crate::db_err)?))
+    Ok(Locked::States(lock_state_rows(conn, integrations_of(ws, &[])).await?))
 }
 
 /// On PostgreSQL, locks the state rows of the integrations of transactions `ids` (ordered, as
@@ -141,7 +132,6 @@ pub(super) async fn lock_states_of<C: ConnectionTrait>(conn: &C, ids: &[&str]) -
     if conn.get_database_backend() != DbBackend::Postgres || ids.is_empty() {
         return Ok(());
     }
-    use ledger_state::Column as S;
     use ledger_transaction::Column as T;
     let owners = Query::select()
         .distinct()
@@ -149,6 +139,13 @@ pub(super) async fn lock_states_of<C: ConnectionTrait>(conn: &C, ids: &[&str]) -
         .from(ledger_transaction::Entity)
         .and_where(T::Id.is_in(ids.iter().copied()))
         .to_owned();
+    lock_state_rows(conn, owners).await.map(drop)
+}
+
+/// `SELECT … FOR UPDATE` of the state rows of the integrations `owners` selects, in
+/// integration order (every locker takes them in the same order); their ids.
+async fn lock_state_rows<C: ConnectionTrait>(conn: &C, owners: SelectStatement) -> StoreResult<Vec<String>> {
+    use ledger_state::Column as S;
     let lock = Query::select()
         .column(S::IntegrationId)
         .from(ledger_state::Entity)
@@ -156,8 +153,8 @@ pub(super) async fn lock_states_of<C: ConnectionTrait>(conn: &C, ids: &[&str]) -
         .order_by(S::IntegrationId, Order::Asc)
         .lock(sea_orm::sea_query::LockType::Update)
         .to_owned();
-    conn.query_all(DbBackend::Postgres.build(&lock)).await.map_err(crate::db_err)?;
-    Ok(())
+    let rows = conn.query_all(DbBackend::Postgres.build(&lock)).await.map_err(crate::db_err)?;
+    rows.iter().map(|row| row.try_get::<String>("", S::IntegrationId.as_str()).map_err(crate::db_err)).collect()
 }
 
 /// Writes the ranks of `ws`'s ledger (its current integrations' transactions; those of deleted
